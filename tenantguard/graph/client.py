@@ -1,0 +1,390 @@
+"""``GraphClient``: Microsoft Graph over httpx with paging, batching, retries and write pacing.
+
+The HTTP transport is injected (``httpx.BaseTransport``): production uses the network, tests
+and the embedded demo pass the emulator's transport. Time is injected the same way (``clock``)
+so throttling and pacing are testable without waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from tenantguard.graph.auth import TokenProvider
+from tenantguard.graph.batch import (
+    BatchRequest,
+    BatchResponse,
+    dependents_of,
+    plan_chunks,
+    validate_requests,
+)
+from tenantguard.graph.errors import (
+    GraphError,
+    GraphTransportError,
+    describe_target,
+    error_from_response,
+)
+from tenantguard.graph.pacing import WRITE_METHODS, WritePacer
+from tenantguard.graph.retry import (
+    RETRYABLE_STATUSES,
+    Clock,
+    RetryPolicy,
+    SystemClock,
+    parse_retry_after,
+)
+
+__all__ = ["GraphClient"]
+
+logger = logging.getLogger("tenantguard.graph")
+
+_VERSION_PREFIXES = ("/v1.0/", "/beta/")
+
+Params = Mapping[str, str | int | float | bool] | None
+
+
+class GraphClient:
+    """A Microsoft Graph client for one tenant (one token provider).
+
+    Paths are relative to ``{graph_url}/{api_version}/``; a path starting with ``/v1.0/`` or
+    ``/beta/`` picks that version; an absolute ``https://`` URL (a nextLink) is used verbatim.
+    Not safe to share between threads except through a shared ``WritePacer``.
+    """
+
+    def __init__(
+        self,
+        *,
+        graph_url: str,
+        token_provider: TokenProvider,
+        api_version: str = "beta",
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        pacer: WritePacer | None = None,
+        clock: Clock | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.graph_url = graph_url.rstrip("/")
+        self.api_version = api_version.strip("/")
+        self.retry = retry if retry is not None else RetryPolicy()
+        # one pacer per client unless the caller shares one across clients of the same tenant
+        self.pacer = pacer if pacer is not None else WritePacer()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.request_count = 0
+        self._token_provider = token_provider
+        self._http = httpx.Client(transport=transport, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"GraphClient(graph_url={self.graph_url!r}, api_version={self.api_version!r})"
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- public API -------------------------------------------------------------------------
+
+    def get(self, path: str, *, params: Params = None) -> dict[str, Any]:
+        body = self._json(self._send("GET", path, params=params))
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise GraphError(
+                f"Graph answered GET {path} with JSON that is not an object", method="GET"
+            )
+        return body
+
+    def iter_collection(self, path: str, *, params: Params = None) -> Iterator[dict[str, Any]]:
+        """Every item of a collection, following ``@odata.nextLink`` verbatim until absent."""
+        next_url: str | None = path
+        page_params = params
+        seen_links: set[str] = set()
+        while next_url is not None:
+            page = self.get(next_url, params=page_params)
+            yield from page.get("value") or []
+            link = page.get("@odata.nextLink")
+            if not link:
+                return
+            if link in seen_links:
+                raise GraphError(
+                    f"Graph returned the same @odata.nextLink twice while listing {path}; "
+                    "stopped paging to avoid an endless loop",
+                    method="GET",
+                    url=link,
+                )
+            seen_links.add(link)
+            next_url, page_params = str(link), None
+
+    def list_collection(self, path: str, *, params: Params = None) -> list[dict[str, Any]]:
+        return list(self.iter_collection(path, params=params))
+
+    def post(self, path: str, *, json: Any = None) -> dict[str, Any] | None:
+        return self._json(self._send("POST", path, json=json))
+
+    def patch(self, path: str, *, json: Any = None) -> dict[str, Any] | None:
+        return self._json(self._send("PATCH", path, json=json))
+
+    def put(self, path: str, *, json: Any = None) -> dict[str, Any] | None:
+        return self._json(self._send("PUT", path, json=json))
+
+    def delete(self, path: str) -> None:
+        self._send("DELETE", path)
+
+    def batch(self, requests: Iterable[BatchRequest]) -> list[BatchResponse]:
+        """Send through ``$batch`` (20 per POST); responses in input order.
+
+        Sub-requests answered 429/503/504 are sent again in a later batch after the longest
+        ``Retry-After`` among them, within the retry policy; when it runs out their response
+        keeps the throttled status and ``raise_for_status()`` raises ``ThrottledError``.
+        """
+        requests = list(requests)
+        validate_requests(requests)
+        if not requests:
+            return []
+        results: dict[str, BatchResponse] = {}
+        attempts: dict[str, int] = {}
+        started = self.clock.monotonic()
+        waited = 0.0
+        pending = requests
+        round_number = 0
+        while pending:
+            round_number += 1
+            for chunk in plan_chunks(pending, max_writes=self.pacer.max_writes):
+                for response in self._send_batch_chunk(chunk):
+                    results[response.id] = response
+                    attempts[response.id] = attempts.get(response.id, 0) + 1
+            throttled = {r.id for r in pending if results[r.id].status in RETRYABLE_STATUSES}
+            if not throttled:
+                break
+            # a request that failed only because what it depends on was throttled goes again too
+            blocked = {
+                request_id
+                for request_id in dependents_of(pending, throttled)
+                if results[request_id].status == 424
+            }
+            retry_ids = throttled | blocked
+            hints = [parse_retry_after(results[i].headers) for i in throttled]
+            given = [hint for hint in hints if hint is not None]
+            delay = max(given) if given else self.retry.backoff_delay(round_number)
+            elapsed = self.clock.monotonic() - started
+            if not self.retry.allows_retry(
+                attempts_made=round_number, elapsed=elapsed, delay=delay
+            ):
+                logger.warning(
+                    "$batch: giving up on %d throttled sub-request(s) after %d attempt(s) "
+                    "and %.1f s of waiting",
+                    len(throttled),
+                    round_number,
+                    waited,
+                )
+                break
+            logger.info(
+                "$batch: %d sub-request(s) throttled, retrying them in %.1f s (attempt %d of %d)",
+                len(retry_ids),
+                delay,
+                round_number + 1,
+                self.retry.max_attempts,
+            )
+            self.clock.sleep(delay)
+            waited += delay
+            pending = [r for r in pending if r.id in retry_ids]
+        for request_id, response in results.items():
+            response.attempts = attempts[request_id]
+            retried = attempts[request_id] > 1 or response.status in RETRYABLE_STATUSES
+            response.waited_seconds = waited if retried else 0.0
+        return [results[r.id] for r in requests]
+
+    # -- internals --------------------------------------------------------------------------
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL a path resolves to (see the class docstring)."""
+        if path.startswith(("https://", "http://")):
+            return path
+        if path.startswith(_VERSION_PREFIXES):
+            return f"{self.graph_url}{path}"
+        return f"{self.graph_url}/{self.api_version}/{path.lstrip('/')}"
+
+    def _send_batch_chunk(self, chunk: list[BatchRequest]) -> list[BatchResponse]:
+        sent_ids = {request.id for request in chunk}
+        payload = {"requests": [request.to_json(sent_ids=sent_ids) for request in chunk]}
+        writes = sum(1 for request in chunk if request.is_write)
+        response = self._send("POST", "$batch", json=payload, writes=writes)
+        body = self._json(response) or {}
+        answers = body.get("responses") if isinstance(body, dict) else None
+        by_id: dict[str, Mapping[str, Any]] = {}
+        for answer in answers or []:
+            if isinstance(answer, Mapping) and "id" in answer:
+                by_id[str(answer["id"])] = answer
+        results = []
+        for request in chunk:
+            answer = by_id.get(request.id)
+            if answer is None:
+                raise GraphError(
+                    f"Graph's $batch answer has no response for sub-request {request.id!r} "
+                    f"({request.method.upper()} {request.url}); the batch outcome is unknown",
+                    method="POST",
+                    url=str(response.request.url),
+                )
+            raw_headers = answer.get("headers")
+            headers = (
+                {str(k): str(v) for k, v in raw_headers.items()}
+                if isinstance(raw_headers, Mapping)
+                else {}
+            )
+            results.append(
+                BatchResponse(
+                    id=request.id,
+                    status=int(answer.get("status", 0)),
+                    headers=headers,
+                    body=answer.get("body"),
+                    method=request.method.upper(),
+                    url=self.url_for(request.url),
+                )
+            )
+        return results
+
+    def _json(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise GraphError(
+                f"Graph answered {describe_target(response.request.method, str(response.request.url))} "
+                f"with {response.status_code} but the body is not JSON",
+                status=response.status_code,
+                method=response.request.method,
+                url=str(response.request.url),
+            ) from exc
+
+    def _refresh_token(self) -> None:
+        invalidate = getattr(self._token_provider, "invalidate", None)
+        if callable(invalidate):
+            invalidate()
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Any = None,
+        writes: int | None = None,
+    ) -> httpx.Response:
+        """Send with retries, pacing and one token refresh; return a 2xx/3xx response or raise.
+
+        ``writes`` is how many writes this request counts for against the pacer (a ``$batch``
+        counts its writing sub-requests); by default 1 for POST/PUT/PATCH/DELETE, else 0.
+        """
+        method = method.upper()
+        url = self.url_for(path)
+        target = describe_target(method, url)
+        if writes is None:
+            writes = 1 if method in WRITE_METHODS else 0
+        # POST is not idempotent: after a transport error it may have been processed already
+        retry_transport_errors = method != "POST"
+        started = self.clock.monotonic()
+        waited = 0.0
+        attempt = 0
+        token_refreshed = False
+        while True:
+            attempt += 1
+            self.pacer.acquire(self.clock, writes)
+            client_request_id = str(uuid.uuid4())
+            headers = {
+                "Authorization": f"Bearer {self._token_provider.get_token()}",
+                "client-request-id": client_request_id,
+                "Accept": "application/json",
+            }
+            sent_at = self.clock.monotonic()
+            try:
+                self.request_count += 1
+                response = self._http.request(
+                    method, url, params=params, json=json, headers=headers
+                )
+            except httpx.TransportError as exc:
+                elapsed = self.clock.monotonic() - sent_at
+                logger.info(
+                    "%s -> transport error %s (client-request-id=%s, %.3f s)",
+                    target,
+                    type(exc).__name__,
+                    client_request_id,
+                    elapsed,
+                )
+                delay = self.retry.backoff_delay(attempt)
+                if retry_transport_errors and self.retry.allows_retry(
+                    attempts_made=attempt,
+                    elapsed=self.clock.monotonic() - started,
+                    delay=delay,
+                ):
+                    self.clock.sleep(delay)
+                    waited += delay
+                    continue
+                tried = f" after {attempt} attempts" if attempt > 1 else ""
+                raise GraphTransportError(
+                    f"Could not reach Graph for {target}{tried}: {type(exc).__name__}: {exc}. "
+                    "Check network access to the Graph endpoint (proxy, firewall, DNS) and "
+                    "retry.",
+                    method=method,
+                    url=url,
+                ) from exc
+
+            status = response.status_code
+            request_id = response.headers.get("request-id") or response.headers.get(
+                "client-request-id"
+            )
+            logger.debug(
+                "%s -> %d (request-id=%s, client-request-id=%s, %.3f s)",
+                target,
+                status,
+                request_id,
+                client_request_id,
+                self.clock.monotonic() - sent_at,
+            )
+            if status < 400:
+                return response
+
+            if status == 401 and not token_refreshed:
+                # the token may have expired or been revoked since it was cached
+                logger.info("%s -> 401: refreshing the access token and retrying once", target)
+                token_refreshed = True
+                self._refresh_token()
+                attempt -= 1
+                continue
+
+            if status in RETRYABLE_STATUSES:
+                retry_after = parse_retry_after(response.headers)
+                delay = self.retry.delay_for(attempt=attempt, retry_after=retry_after)
+                if self.retry.allows_retry(
+                    attempts_made=attempt,
+                    elapsed=self.clock.monotonic() - started,
+                    delay=delay,
+                ):
+                    logger.info(
+                        "%s -> %d: retrying in %.1f s (%s, attempt %d of %d)",
+                        target,
+                        status,
+                        delay,
+                        "Retry-After" if retry_after is not None else "back-off",
+                        attempt + 1,
+                        self.retry.max_attempts,
+                    )
+                    self.clock.sleep(delay)
+                    waited += delay
+                    continue
+
+            raise error_from_response(
+                status=status,
+                body=response.content,
+                headers=response.headers,
+                method=method,
+                url=url,
+                attempts=attempt,
+                waited_seconds=waited,
+            )

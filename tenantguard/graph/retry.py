@@ -1,0 +1,101 @@
+"""When and how long to wait before retrying a Graph request.
+
+Graph asks clients to honour ``Retry-After`` on 429/503/504 and, without it, to back off
+exponentially with jitter. "Full jitter" (a uniform delay between 0 and the exponential cap)
+spreads retries of many workers apart instead of having them retry in lockstep.
+
+Time is read and spent through a ``Clock`` so tests can run hours of back-off instantly.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+__all__ = ["RETRYABLE_STATUSES", "Clock", "RetryPolicy", "SystemClock", "parse_retry_after"]
+
+RETRYABLE_STATUSES = frozenset({429, 503, 504})
+
+
+class Clock(Protocol):
+    """Source of monotonic time that can also wait."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounds on retrying: attempts per request and total seconds one request may take.
+
+    ``max_attempts`` counts every send, the first included. ``budget_seconds`` bounds the time
+    from the first send until the last retry starts; a wait that would cross it is not taken.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    budget_seconds: float = 300.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0 or self.budget_seconds < 0:
+            raise ValueError("RetryPolicy delays and budget must not be negative")
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Full-jitter delay after the ``attempt``-th failed send (1-based)."""
+        cap = min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0)))
+        return self.rng.uniform(0.0, cap)
+
+    def delay_for(self, *, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait: ``Retry-After`` when the server gave one, else back-off."""
+        if retry_after is not None:
+            return max(retry_after, 0.0)
+        return self.backoff_delay(attempt)
+
+    def allows_retry(self, *, attempts_made: int, elapsed: float, delay: float) -> bool:
+        """True while another send fits in both the attempt count and the time budget."""
+        return attempts_made < self.max_attempts and elapsed + delay <= self.budget_seconds
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), else ``None``."""
+    if not headers:
+        return None
+    value = None
+    for key, candidate in headers.items():
+        if key.lower() == "retry-after":
+            value = str(candidate).strip()
+            break
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
