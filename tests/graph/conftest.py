@@ -1,0 +1,40 @@
+"""Fixtures for the Graph client tests (fakes live in ``graph_fakes``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from graph_fakes import GRAPH, TOKEN, FakeClock
+
+from tenantguard.graph import GraphClient, RetryPolicy, StaticTokenProvider, WritePacer
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_client(clock: FakeClock) -> Callable[..., GraphClient]:
+    """``make_client(handler, **overrides)`` -> a GraphClient talking to ``handler``."""
+
+    def factory(
+        handler: Callable[[httpx.Request], httpx.Response], **overrides: Any
+    ) -> GraphClient:
+        options: dict[str, Any] = {
+            "graph_url": GRAPH,
+            "token_provider": StaticTokenProvider(TOKEN),
+            "transport": httpx.MockTransport(handler),
+            "retry": RetryPolicy(
+                max_attempts=6, base_delay=1.0, max_delay=60.0, budget_seconds=300
+            ),
+            "pacer": WritePacer(max_writes=100, per_seconds=20.0),
+            "clock": clock,
+        }
+        options.update(overrides)
+        return GraphClient(**options)
+
+    return factory
