@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+from unfold.admin import ModelAdmin
+
+from tenantguard.accounts.admin_mixins import TenantRoleAdminMixin
+from tenantguard.accounts.permissions import tenants_visible_to
+from tenantguard.audit.models import AuditEvent
+from tenantguard.common.json_view import pretty_json
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(TenantRoleAdminMixin, ModelAdmin):
+    """The audit trail, read-only for everyone (it is append-only in the database too)."""
+
+    list_display = ("created_at", "actor_label", "action", "tenant_label", "subject_label", "request_id")
+    list_filter = ("action", "tenant")
+    search_fields = ("action", "actor_label", "subject_label", "subject_id", "request_id")
+    date_hierarchy = "created_at"
+    fields = ("created_at", "actor_label", "action", "tenant_label", "subject_type", "subject_id", "subject_label", "request_id", "details_pretty")
+    readonly_fields = fields
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super(TenantRoleAdminMixin, self).get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(tenant__in=tenants_visible_to(request.user))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.tenant is None:
+            return bool(request.user.is_superuser)
+        return super().has_view_permission(request, obj)
+
+    @admin.display(description="Details")
+    def details_pretty(self, obj: AuditEvent) -> str:
+        return format_html("{}", pretty_json(obj.details))

@@ -1,0 +1,177 @@
+"""Taking backups: start a backup set, capture a tenant into it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from tenantguard.accounts.permissions import Capability, ensure_capability
+from tenantguard.audit.services import audit_event_record
+from tenantguard.backups.models import BackupItem, BackupKind, BackupSet, BackupStatus
+from tenantguard.graph import GraphClient, GraphError
+from tenantguard.intune import capture, normalize, registry
+from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
+from tenantguard.tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+_BULK_SIZE = 200
+_PROGRESS_EVERY = 50
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+def backup_set_start(
+    *, actor: Any, tenant: Tenant, name: str = "", kind: str = BackupKind.MANUAL, enqueue: bool = True
+) -> BackupSet:
+    """Create a running backup set and (by default) queue its capture on the task worker."""
+    ensure_capability(actor, tenant, Capability.BACKUP)
+    with transaction.atomic():
+        backup_set = BackupSet.objects.create(
+            tenant=tenant,
+            name=name or f"{tenant.display_name} – {timezone.now():%Y-%m-%d %H:%M} UTC",
+            kind=kind,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            progress={"types_done": 0, "types_total": 0, "current_type": "", "items": 0},
+        )
+        audit_event_record(actor=actor, action="backup.started", subject=backup_set, tenant=tenant, details={"kind": kind})
+        if enqueue:
+            from tenantguard.backups.tasks import capture_backup_set_task
+
+            backup_set_id = backup_set.pk
+            transaction.on_commit(lambda: capture_backup_set_task.enqueue(backup_set_id))
+    return backup_set
+
+
+def _parse_modified(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.utc)
+    return parsed
+
+
+def _category_of(type_key: str) -> str:
+    try:
+        return registry.get(type_key).category
+    except KeyError:
+        return "Unsupported"
+
+
+def _item_from_capture(backup_set: BackupSet, captured: Any) -> BackupItem:
+    return BackupItem(
+        backup_set=backup_set,
+        policy_type=captured.type_key,
+        category=_category_of(captured.type_key),
+        source_id=captured.source_id,
+        display_name=(captured.display_name or captured.source_id)[:500],
+        platform=captured.platform or "",
+        payload=captured.payload,
+        assignments=captured.assignments,
+        scope_tag_ids=list(captured.scope_tag_ids or []),
+        source_modified_at=_parse_modified(captured.source_modified_at),
+        content_hash=normalize.content_hash(
+            captured.type_key, captured.payload, captured.assignments, list(captured.scope_tag_ids or [])
+        ),
+        warnings=list(captured.warnings or []),
+        secrets=dict(captured.secrets or {}),
+    )
+
+
+def backup_set_capture(
+    *,
+    backup_set: BackupSet,
+    client: GraphClient | None = None,
+    type_keys: list[str] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> BackupSet:
+    """Read the tenant into ``backup_set``; finishes completed, partial (warnings) or failed.
+
+    Items are written in chunks so a 5,000-object tenant never sits in memory at once.
+    """
+    tenant = backup_set.tenant
+    warnings: list[dict[str, Any]] = []
+    pending: list[BackupItem] = []
+    group_ids: set[str] = set()
+    counts = {"items": 0, "types_done": 0, "types_total": 0, "current_type": ""}
+
+    def flush() -> None:
+        if pending:
+            BackupItem.objects.bulk_create(pending)
+            pending.clear()
+
+    def save_progress() -> None:
+        BackupSet.objects.filter(pk=backup_set.pk).update(progress=dict(counts), item_count=counts["items"])
+        if on_progress is not None:
+            on_progress(dict(counts))
+
+    def progress(event: Any) -> None:
+        type_key = event.get("type_key") if isinstance(event, dict) else getattr(event, "type_key", "")
+        counts["types_total"] = (event.get("types_total") if isinstance(event, dict) else getattr(event, "types_total", 0)) or counts["types_total"]
+        if type_key and type_key != counts["current_type"]:
+            if counts["current_type"]:
+                counts["types_done"] += 1
+            counts["current_type"] = type_key
+            flush()
+            save_progress()
+
+    try:
+        client = client or graph_client_for(tenant)
+        for captured in capture.iter_capture(client, type_keys=type_keys, progress=progress):
+            if isinstance(captured, capture.CaptureWarning):
+                warnings.append(
+                    {"type_key": captured.type_key, "source_id": captured.source_id,
+                     "message": captured.message, "permission": captured.permission}
+                )
+                continue
+            pending.append(_item_from_capture(backup_set, captured))
+            group_ids.update(captured.group_refs or ())
+            for message in captured.warnings or []:
+                warnings.append({"type_key": captured.type_key, "source_id": captured.source_id,
+                                 "message": f"{captured.display_name}: {message}", "permission": None})
+            counts["items"] += 1
+            if len(pending) >= _BULK_SIZE:
+                flush()
+            if counts["items"] % _PROGRESS_EVERY == 0:
+                save_progress()
+        flush()
+        group_names = capture.resolve_group_names(client, sorted(group_ids)) if group_ids else {}
+        missing_groups = sorted(group_ids - set(group_names))
+        if missing_groups:
+            warnings.append({"type_key": "groups", "source_id": None, "permission": None,
+                             "message": f"{len(missing_groups)} assigned group(s) no longer exist in the tenant: "
+                                        + ", ".join(missing_groups[:10])})
+        status = BackupStatus.PARTIAL if warnings else BackupStatus.COMPLETED
+        error = ""
+    except (GraphError, TenantConfigurationError) as exc:
+        flush()
+        group_names = {}
+        status = BackupStatus.FAILED
+        error = str(exc)
+        logger.warning("Backup set %s failed: %s", backup_set.pk, error)
+
+    counts["types_done"] = counts["types_total"] or counts["types_done"]
+    counts["current_type"] = ""
+    with transaction.atomic():
+        backup_set.status = status
+        backup_set.captured_at = timezone.now()
+        backup_set.item_count = BackupItem.objects.filter(backup_set=backup_set).count()
+        backup_set.warnings = warnings
+        backup_set.group_names = group_names
+        backup_set.progress = dict(counts)
+        backup_set.error = error
+        backup_set.save()
+        audit_event_record(
+            actor=backup_set.created_by, action=f"backup.{status}", subject=backup_set, tenant=tenant,
+            details={"item_count": backup_set.item_count, "warning_count": len(warnings), "error": error},
+        )
+    if on_progress is not None:
+        on_progress(dict(counts))
+    return backup_set

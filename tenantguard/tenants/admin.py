@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+
+from tenantguard.accounts.permissions import (
+    AccessDenied,
+    Capability,
+    has_capability,
+    tenants_visible_to,
+)
+from tenantguard.backups.services import backup_set_start
+from tenantguard.tenants.forms import TenantForm
+from tenantguard.tenants.models import Tenant
+from tenantguard.tenants.services import EDITABLE_FIELDS, tenant_create, tenant_test_connection, tenant_update
+
+
+@admin.register(Tenant)
+class TenantAdmin(ModelAdmin):
+    form = TenantForm
+    list_display = ("display_name", "environment_badge", "cloud", "connection", "connection_checked_at")
+    search_fields = ("display_name", "entra_tenant_id")
+    change_form_outer_before_template = "tenantguard/admin/tenant_actions.html"
+    fieldsets = (
+        (None, {"fields": ("display_name", "entra_tenant_id", "environment")}),
+        ("Graph endpoint", {"fields": ("cloud", "graph_url", "login_url")}),
+        ("App registration", {"fields": ("auth_method", "client_id", "client_secret", "certificate_private_key", "certificate_thumbprint", "static_token")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return tenants_visible_to(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is None:
+            return bool(request.user.is_active and request.user.is_staff)
+        return has_capability(request.user, obj, Capability.VIEW)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is None:
+            return bool(request.user.is_superuser) or any(
+                has_capability(request.user, t, Capability.MANAGE_TENANT) for t in tenants_visible_to(request.user)
+            )
+        return has_capability(request.user, obj, Capability.MANAGE_TENANT)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # A tenant with backups is history: it is never deleted from the UI.
+
+    @display(description="Environment", label={"PROD": "danger", "TEST": "info"})
+    def environment_badge(self, obj: Tenant) -> str:
+        return obj.get_environment_display()
+
+    @display(description="Connection", label={"Connected": "success", "Connected, some permissions missing": "warning", "Cannot connect": "danger", "Not tested": "info"})
+    def connection(self, obj: Tenant) -> str:
+        return obj.get_connection_status_display()
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
+        try:
+            if change:
+                original = Tenant.objects.get(pk=obj.pk)
+                saved = tenant_update(actor=request.user, tenant=original, **fields)
+            else:
+                saved = tenant_create(actor=request.user, **fields)
+        except (AccessDenied, PermissionError) as exc:
+            raise PermissionDenied(str(exc)) from exc
+        obj.pk = saved.pk
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("<int:tenant_id>/backup/", self.admin_site.admin_view(require_POST(self.backup_now_view)), name="tenants_tenant_backup"),
+            path("<int:tenant_id>/test-connection/", self.admin_site.admin_view(require_POST(self.test_connection_view)), name="tenants_tenant_test_connection"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        tenant = get_object_or_404(tenants_visible_to(request.user), pk=object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "tg_tenant": tenant,
+            "tg_can_backup": has_capability(request.user, tenant, Capability.BACKUP),
+            "tg_recent_backups": tenant.backup_sets.all()[:5],
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def backup_now_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
+        tenant = get_object_or_404(tenants_visible_to(request.user), pk=tenant_id)
+        try:
+            backup_set = backup_set_start(actor=request.user, tenant=tenant)
+        except AccessDenied as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
+        messages.success(request, f"Backup of {tenant.display_name} started. This page shows its progress.")
+        return HttpResponseRedirect(reverse("admin:backups_backupset_change", args=[backup_set.pk]))
+
+    def test_connection_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
+        tenant = get_object_or_404(tenants_visible_to(request.user), pk=tenant_id)
+        try:
+            details = tenant_test_connection(actor=request.user, tenant=tenant)
+        except AccessDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            if details["error"]:
+                messages.error(request, f"Cannot connect to {tenant.display_name}: {details['error']}")
+            elif details["missing_permissions"]:
+                messages.warning(
+                    request,
+                    format_html("Connected, but these permissions do not work: {}. Grant them to the app registration and admin-consent.",
+                                ", ".join(details["missing_permissions"])),
+                )
+            else:
+                messages.success(request, f"Connected to {tenant.display_name}: every required permission works.")
+        return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))

@@ -1,0 +1,118 @@
+"""Builds the Graph client for a tenant: the one place that turns a Tenant row into HTTP access."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from django.conf import settings
+
+from tenantguard.graph import (
+    CLOUDS,
+    Cloud,
+    GraphClient,
+    MsalCertificateTokenProvider,
+    MsalSecretTokenProvider,
+    StaticTokenProvider,
+)
+from tenantguard.tenants.models import AuthMethod, Tenant
+from tenantguard.tenants.models import Cloud as CloudChoice
+
+EMULATOR_GRAPH_URL = "http://emulator.tenantguard.invalid"
+
+_emulator_lock = threading.Lock()
+_embedded_emulator: Any = None
+
+
+class TenantConfigurationError(Exception):
+    """The tenant's connection settings are incomplete. The message says which field to fill."""
+
+
+def embedded_emulator() -> Any:
+    """The in-process Graph emulator behind ``emulator`` tenants (one per process)."""
+    global _embedded_emulator
+    with _emulator_lock:
+        if _embedded_emulator is None:
+            from tenantguard.emulator import EmulatorConfig, GraphEmulator, ThrottleConfig
+
+            state_dir = settings.TENANTGUARD_EMULATOR_STATE_DIR
+            if state_dir is not None:
+                state_dir.mkdir(parents=True, exist_ok=True)
+            _embedded_emulator = GraphEmulator(
+                config=EmulatorConfig(throttle=ThrottleConfig(enabled=settings.TENANTGUARD_EMULATOR_THROTTLE)),
+                state_dir=state_dir,
+            )
+        return _embedded_emulator
+
+
+def reset_embedded_emulator() -> None:
+    """Forget the in-process emulator (tests point it at a fresh state directory)."""
+    global _embedded_emulator
+    with _emulator_lock:
+        _embedded_emulator = None
+
+
+def emulated_tenant(tenant: Tenant) -> Any:
+    """The emulator's state for an ``emulator`` tenant, registered on first use."""
+    emulator = embedded_emulator()
+    return emulator.ensure_tenant(tenant_id=tenant.entra_tenant_id, token=tenant.static_token)
+
+
+def tenant_cloud(tenant: Tenant) -> Cloud:
+    if tenant.cloud == CloudChoice.CUSTOM:
+        if not tenant.graph_url:
+            raise TenantConfigurationError(
+                f"Tenant '{tenant.display_name}' uses a custom cloud but has no Graph URL. Set it on the tenant page."
+            )
+        return Cloud("custom", graph_url=tenant.graph_url.rstrip("/"), login_url=(tenant.login_url or tenant.graph_url).rstrip("/"))
+    if tenant.cloud == CloudChoice.EMULATOR:
+        url = os.environ.get("TENANTGUARD_EMULATOR_URL", "").rstrip("/") or EMULATOR_GRAPH_URL
+        return Cloud("emulator", graph_url=url, login_url=url)
+    return CLOUDS[tenant.cloud]
+
+
+def token_provider_for(tenant: Tenant, cloud: Cloud) -> Any:
+    if tenant.auth_method == AuthMethod.STATIC_TOKEN:
+        if not tenant.static_token:
+            raise TenantConfigurationError(f"Tenant '{tenant.display_name}' has no static token. Set one on the tenant page.")
+        return StaticTokenProvider(tenant.static_token)
+    if not tenant.client_id:
+        raise TenantConfigurationError(f"Tenant '{tenant.display_name}' has no application (client) ID. Set it on the tenant page.")
+    if tenant.auth_method == AuthMethod.CERTIFICATE:
+        if not tenant.certificate_private_key or not tenant.certificate_thumbprint:
+            raise TenantConfigurationError(
+                f"Tenant '{tenant.display_name}' uses a certificate but its private key or thumbprint is missing."
+            )
+        return MsalCertificateTokenProvider(
+            tenant_id=tenant.entra_tenant_id,
+            client_id=tenant.client_id,
+            private_key_pem=tenant.certificate_private_key,
+            thumbprint=tenant.certificate_thumbprint,
+            login_url=cloud.login_url,
+            graph_url=cloud.graph_url,
+        )
+    if not tenant.client_secret:
+        raise TenantConfigurationError(f"Tenant '{tenant.display_name}' has no client secret. Set it on the tenant page.")
+    return MsalSecretTokenProvider(
+        tenant_id=tenant.entra_tenant_id,
+        client_id=tenant.client_id,
+        client_secret=tenant.client_secret,
+        login_url=cloud.login_url,
+        graph_url=cloud.graph_url,
+    )
+
+
+def graph_client_for(tenant: Tenant, **client_options: Any) -> GraphClient:
+    """A GraphClient for ``tenant``; ``client_options`` go to GraphClient (pacer, retry, clock)."""
+    cloud = tenant_cloud(tenant)
+    transport = None
+    if tenant.cloud == CloudChoice.EMULATOR and cloud.graph_url == EMULATOR_GRAPH_URL:
+        emulated_tenant(tenant)
+        transport = embedded_emulator().transport()
+    client_options.setdefault("transport", transport)
+    return GraphClient(
+        graph_url=cloud.graph_url,
+        token_provider=token_provider_for(tenant, cloud),
+        **client_options,
+    )

@@ -1,0 +1,114 @@
+"""Tenant changes. Each one is authorized and audited in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from tenantguard.accounts.models import Membership, Role
+from tenantguard.accounts.permissions import Capability, ensure_capability
+from tenantguard.audit.services import audit_event_record
+from tenantguard.graph import GraphError
+from tenantguard.intune import registry
+from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
+from tenantguard.tenants.models import ConnectionStatus, Tenant
+
+SECRET_FIELDS = ("client_secret", "certificate_private_key", "static_token")
+EDITABLE_FIELDS = (
+    "display_name", "entra_tenant_id", "environment", "cloud", "graph_url", "login_url",
+    "auth_method", "client_id", "certificate_thumbprint", *SECRET_FIELDS,
+)
+
+
+def _audited_changes(changed: dict[str, Any]) -> dict[str, Any]:
+    """Field changes for the audit trail; secrets are named, never shown."""
+    return {name: ("(changed)" if name in SECRET_FIELDS else value) for name, value in changed.items()}
+
+
+def tenant_create(*, actor: Any, **fields: Any) -> Tenant:
+    """Create a tenant. Only superusers create tenants (there is no membership to check yet)."""
+    if actor is not None and not getattr(actor, "is_superuser", False):
+        raise PermissionError("Only TenantGuard superusers can add tenants.")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown tenant field(s): {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        tenant = Tenant(**fields)
+        tenant.full_clean()
+        tenant.save()
+        if actor is not None:
+            Membership.objects.get_or_create(user=actor, tenant=tenant, defaults={"role": Role.ADMIN})
+        audit_event_record(
+            actor=actor, action="tenant.created", subject=tenant, tenant=tenant,
+            details={"fields": _audited_changes({k: v for k, v in fields.items() if v not in ("", None)})},
+        )
+    return tenant
+
+
+def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
+    ensure_capability(actor, tenant, Capability.MANAGE_TENANT)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown tenant field(s): {', '.join(sorted(unknown))}.")
+    changed = {name: value for name, value in changes.items() if getattr(tenant, name) != value}
+    if not changed:
+        return tenant
+    with transaction.atomic():
+        for name, value in changed.items():
+            setattr(tenant, name, value)
+        tenant.full_clean()
+        tenant.save()
+        audit_event_record(
+            actor=actor, action="tenant.updated", subject=tenant, tenant=tenant,
+            details={"fields": _audited_changes(changed)},
+        )
+    return tenant
+
+
+def _permission_probes() -> list[tuple[str, str, str]]:
+    """(permission, label, collection path) – one read probe per distinct collection."""
+    probes: dict[str, tuple[str, str, str]] = {}
+    for policy_type in registry.POLICY_TYPES.values():
+        path = f"/{policy_type.api_version}/{policy_type.collection}"
+        probes.setdefault(path, (policy_type.required_permission, policy_type.label, path))
+    probes.setdefault("/v1.0/groups", ("Group.Read.All", "Groups", "/v1.0/groups"))
+    return list(probes.values())
+
+
+def tenant_test_connection(*, actor: Any, tenant: Tenant) -> dict[str, Any]:
+    """Probe each permission TenantGuard needs; store and audit which ones work."""
+    ensure_capability(actor, tenant, Capability.VIEW)
+    checks: list[dict[str, Any]] = []
+    error = ""
+    try:
+        client = graph_client_for(tenant)
+        for permission, label, path in _permission_probes():
+            try:
+                client.get(path, params={"$top": "1"})
+                checks.append({"permission": permission, "resource": label, "ok": True, "message": "Readable"})
+            except GraphError as exc:
+                checks.append({"permission": permission, "resource": label, "ok": False, "message": str(exc)})
+    except (TenantConfigurationError, GraphError) as exc:
+        error = str(exc)
+    if error or not checks:
+        status = ConnectionStatus.FAILED
+    elif all(check["ok"] for check in checks):
+        status = ConnectionStatus.OK
+    elif any(check["ok"] for check in checks):
+        status = ConnectionStatus.LIMITED
+    else:
+        status = ConnectionStatus.FAILED
+    missing = sorted({c["permission"] for c in checks if not c["ok"]})
+    details = {"checks": checks, "missing_permissions": missing, "error": error}
+    with transaction.atomic():
+        tenant.connection_status = status
+        tenant.connection_checked_at = timezone.now()
+        tenant.connection_details = details
+        tenant.save(update_fields=["connection_status", "connection_checked_at", "connection_details", "updated_at"])
+        audit_event_record(
+            actor=actor, action="tenant.connection_tested", subject=tenant, tenant=tenant,
+            details={"status": status, "missing_permissions": missing, "error": error},
+        )
+    return details
