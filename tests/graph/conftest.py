@@ -1,4 +1,6 @@
-"""Fixtures for the Graph client tests (fakes live in ``graph_fakes``)."""
+"""Fixtures for the Graph client tests. No test here touches the network: every client gets an
+``httpx.MockTransport`` and a ``FakeClock``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +9,22 @@ from typing import Any
 
 import httpx
 import pytest
-from graph_fakes import GRAPH, TOKEN, FakeClock
 
 from tenantguard.graph import GraphClient, RetryPolicy, StaticTokenProvider, WritePacer
+from tenantguard.graph.testing import FakeClock
+
+GRAPH_ROOT = "https://graph.example.test"
+STATIC_TOKEN = "tok-3f9a1c-never-log-me"
+
+
+@pytest.fixture
+def graph_root() -> str:
+    return GRAPH_ROOT
+
+
+@pytest.fixture
+def token() -> str:
+    return STATIC_TOKEN
 
 
 @pytest.fixture
@@ -25,8 +40,8 @@ def make_client(clock: FakeClock) -> Callable[..., GraphClient]:
         handler: Callable[[httpx.Request], httpx.Response], **overrides: Any
     ) -> GraphClient:
         options: dict[str, Any] = {
-            "graph_url": GRAPH,
-            "token_provider": StaticTokenProvider(TOKEN),
+            "graph_url": GRAPH_ROOT,
+            "token_provider": StaticTokenProvider(STATIC_TOKEN),
             "transport": httpx.MockTransport(handler),
             "retry": RetryPolicy(
                 max_attempts=6, base_delay=1.0, max_delay=60.0, budget_seconds=300

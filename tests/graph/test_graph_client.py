@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
 import pytest
-from graph_fakes import GRAPH, TOKEN, body_of
 
 from tenantguard.graph import GraphError
+
+GRAPH_ROOT = "https://graph.example.test"  # what make_client uses
+STATIC_TOKEN = "tok-3f9a1c-never-log-me"  # what make_client uses
 
 
 def test_paging_follows_next_links_verbatim_across_pages_including_an_empty_one(make_client):
     seen_urls: list[str] = []
-    next_link_2 = f"{GRAPH}/beta/deviceManagement/configurationPolicies?$skiptoken=A%2BB&$top=2"
-    next_link_3 = f"{GRAPH}/beta/deviceManagement/configurationPolicies?$skiptoken=C"
+    next_link_2 = (
+        f"{GRAPH_ROOT}/beta/deviceManagement/configurationPolicies?$skiptoken=A%2BB&$top=2"
+    )
+    next_link_3 = f"{GRAPH_ROOT}/beta/deviceManagement/configurationPolicies?$skiptoken=C"
     pages = {
-        f"{GRAPH}/beta/deviceManagement/configurationPolicies?%24expand=settings": {
+        f"{GRAPH_ROOT}/beta/deviceManagement/configurationPolicies?%24expand=settings": {
             "value": [{"id": "1"}, {"id": "2"}],
             "@odata.nextLink": next_link_2,
         },
@@ -47,7 +52,10 @@ def test_iter_collection_is_lazy(make_client):
         calls.append(request.url)
         return httpx.Response(
             200,
-            json={"value": [{"id": "a"}], "@odata.nextLink": f"{GRAPH}/beta/x?page={len(calls)}"},
+            json={
+                "value": [{"id": "a"}],
+                "@odata.nextLink": f"{GRAPH_ROOT}/beta/x?page={len(calls)}",
+            },
         )
 
     iterator = make_client(handler).iter_collection("x")
@@ -58,7 +66,7 @@ def test_iter_collection_is_lazy(make_client):
 def test_a_repeated_next_link_stops_paging_with_an_error(make_client):
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
-            200, json={"value": [{"id": "a"}], "@odata.nextLink": f"{GRAPH}/beta/loop"}
+            200, json={"value": [{"id": "a"}], "@odata.nextLink": f"{GRAPH_ROOT}/beta/loop"}
         )
 
     with pytest.raises(GraphError, match=r"same @odata\.nextLink"):
@@ -70,14 +78,14 @@ def test_a_repeated_next_link_stops_paging_with_an_error(make_client):
     [
         (
             "deviceManagement/deviceConfigurations",
-            f"{GRAPH}/beta/deviceManagement/deviceConfigurations",
+            f"{GRAPH_ROOT}/beta/deviceManagement/deviceConfigurations",
         ),
         (
             "/deviceManagement/deviceConfigurations",
-            f"{GRAPH}/beta/deviceManagement/deviceConfigurations",
+            f"{GRAPH_ROOT}/beta/deviceManagement/deviceConfigurations",
         ),
-        ("/v1.0/groups", f"{GRAPH}/v1.0/groups"),
-        ("/beta/groups", f"{GRAPH}/beta/groups"),
+        ("/v1.0/groups", f"{GRAPH_ROOT}/v1.0/groups"),
+        ("/beta/groups", f"{GRAPH_ROOT}/beta/groups"),
         (
             "https://other.example.test/beta/groups?$skiptoken=x",
             "https://other.example.test/beta/groups?$skiptoken=x",
@@ -102,7 +110,7 @@ def test_api_version_v1(make_client):
         seen.append(request.url.path)
         return httpx.Response(200, json={"id": "g"})
 
-    client = make_client(handler, api_version="v1.0", graph_url=GRAPH + "/")
+    client = make_client(handler, api_version="v1.0", graph_url=GRAPH_ROOT + "/")
     assert client.get("groups/g") == {"id": "g"}
     assert seen == ["/v1.0/groups/g"]
 
@@ -121,7 +129,7 @@ def test_get_sends_params_token_and_a_fresh_client_request_id(make_client):
     first, second = seen
     assert second.url.params.get("$expand") is None
     assert first.url.params["$expand"] == "assignments"
-    assert first.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert first.headers["Authorization"] == f"Bearer {STATIC_TOKEN}"
     ids = [r.headers["client-request-id"] for r in seen]
     assert all(uuid.UUID(value).version == 4 for value in ids)
     assert ids[0] != ids[1]
@@ -131,7 +139,7 @@ def test_writes_send_json_and_return_the_body_or_none_for_204(make_client):
     seen: list[tuple[str, object]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append((request.method, body_of(request)))
+        seen.append((request.method, json.loads(request.content or b"null")))
         if request.method == "POST" and request.url.path.endswith("/assign"):
             return httpx.Response(204)
         return httpx.Response(200 if request.method != "POST" else 201, json={"id": "new"})
@@ -150,7 +158,7 @@ def test_writes_send_json_and_return_the_body_or_none_for_204(make_client):
     assert client.request_count == 4
 
 
-def test_a_non_json_body_is_a_graph_error(make_client):
+def test_a_non_json_body_is_a_graph_error_response(make_client):
     client = make_client(lambda request: httpx.Response(200, text="<html>proxy</html>"))
     with pytest.raises(GraphError, match="not JSON"):
         client.get("x")

@@ -6,7 +6,6 @@ import random
 
 import httpx
 import pytest
-from graph_fakes import TOKEN, CountingTokenProvider, graph_error
 
 from tenantguard.graph import (
     GraphTransportError,
@@ -15,6 +14,9 @@ from tenantguard.graph import (
     ServerError,
     ThrottledError,
 )
+from tenantguard.graph.testing import RecordingTokenProvider, graph_error_response
+
+STATIC_TOKEN = "tok-3f9a1c-never-log-me"  # what make_client uses
 
 
 def sequence_handler(*responses: httpx.Response | Exception):
@@ -35,7 +37,7 @@ def sequence_handler(*responses: httpx.Response | Exception):
 
 def throttled(retry_after: str | None = None, status: int = 429) -> httpx.Response:
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
-    return graph_error(status, "TooManyRequests", "Too many requests", headers=headers)
+    return graph_error_response(status, "TooManyRequests", "Too many requests", headers=headers)
 
 
 def test_retry_after_is_honoured(make_client, clock):
@@ -153,9 +155,9 @@ def test_transport_errors_exhausting_the_budget_raise_graph_transport_error(make
 
 
 def test_401_refreshes_the_token_once_and_retries(make_client):
-    provider = CountingTokenProvider(["old-token", "new-token"])
+    provider = RecordingTokenProvider(["old-token", "new-token"])
     handler = sequence_handler(
-        graph_error(401, "InvalidAuthenticationToken", "Access token has expired."),
+        graph_error_response(401, "InvalidAuthenticationToken", "Access token has expired."),
         httpx.Response(200, json={"id": "a"}),
     )
 
@@ -168,10 +170,10 @@ def test_401_refreshes_the_token_once_and_retries(make_client):
 
 
 def test_a_second_401_is_permission_denied(make_client):
-    provider = CountingTokenProvider(["old-token", "new-token"])
+    provider = RecordingTokenProvider(["old-token", "new-token"])
     handler = sequence_handler(
-        graph_error(401, "InvalidAuthenticationToken", "Access token has expired."),
-        graph_error(401, "InvalidAuthenticationToken", "Access token validation failure."),
+        graph_error_response(401, "InvalidAuthenticationToken", "Access token has expired."),
+        graph_error_response(401, "InvalidAuthenticationToken", "Access token validation failure."),
     )
 
     with pytest.raises(PermissionDeniedError) as caught:
@@ -179,5 +181,5 @@ def test_a_second_401_is_permission_denied(make_client):
 
     assert provider.invalidations == 1
     assert caught.value.status == 401
-    assert TOKEN not in str(caught.value)
+    assert STATIC_TOKEN not in str(caught.value)
     assert "new-token" not in str(caught.value)

@@ -1,21 +1,18 @@
-"""Fakes for the Graph client tests: a clock that only moves when slept, and fake Graph servers.
+"""Test doubles for code that uses the Graph client (no network, no real waiting).
 
-No test here touches the network: every client gets an ``httpx.MockTransport``.
+``FakeClock`` stands in for the client's ``clock``: time moves only when something sleeps, so a
+test can run through minutes of throttling back-off instantly and assert on every wait.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import httpx
 
-GRAPH = "https://graph.example.test"
-TOKEN = "tok-3f9a1c-never-log-me"
+__all__ = ["FakeClock", "RecordingTokenProvider", "graph_error_response"]
 
 
 class FakeClock:
-    """Monotonic time that advances only through ``sleep`` (or ``advance``)."""
+    """Monotonic time that advances only through ``sleep`` (or ``advance``); records sleeps."""
 
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
@@ -25,18 +22,27 @@ class FakeClock:
         return self.now
 
     def sleep(self, seconds: float) -> None:
-        assert seconds >= 0, "a negative sleep means a timing bug"
+        if seconds < 0:
+            raise ValueError(f"asked to sleep a negative time ({seconds}): a timing bug")
         self.sleeps.append(seconds)
         self.now += seconds
 
     def advance(self, seconds: float) -> None:
+        """Let time pass without a sleep (work that took a while)."""
         self.now += seconds
 
+    @property
+    def slept(self) -> float:
+        """Total seconds slept."""
+        return sum(self.sleeps)
 
-class CountingTokenProvider:
-    """A token provider that records refreshes and hands out a new token after each one."""
+
+class RecordingTokenProvider:
+    """Hands out ``tokens[n]`` after ``n`` invalidations; records how often it was asked."""
 
     def __init__(self, tokens: list[str]) -> None:
+        if not tokens:
+            raise ValueError("RecordingTokenProvider needs at least one token")
         self.tokens = tokens
         self.issued = 0
         self.invalidations = 0
@@ -49,15 +55,15 @@ class CountingTokenProvider:
         self.invalidations += 1
 
 
-def graph_error(
+def graph_error_response(
     status: int,
     code: str,
-    message: str,
+    message: str = "Something happened.",
     *,
     headers: dict[str, str] | None = None,
     request_id: str = "req-123",
 ) -> httpx.Response:
-    """An error answer shaped like Graph's."""
+    """An error answer shaped like Graph's, for ``httpx.MockTransport`` handlers."""
     body = {
         "error": {
             "code": code,
@@ -66,7 +72,3 @@ def graph_error(
         }
     }
     return httpx.Response(status, json=body, headers=headers or {})
-
-
-def body_of(request: httpx.Request) -> Any:
-    return json.loads(request.content) if request.content else None
