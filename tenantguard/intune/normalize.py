@@ -1,0 +1,457 @@
+"""Canonical forms of captured Intune objects: for compare / diff / hash, and for writing.
+
+Everything type-specific comes from the registry record (read-only fields, child ids, unordered
+lists, create-only navigation properties); this module holds only the generic mechanics.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from tenantguard.intune import registry
+from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, EMPTY_GUID, PolicyType
+
+FILTER_ID_KEY: Final = "deviceAndAppManagementAssignmentFilterId"
+FILTER_TYPE_KEY: Final = "deviceAndAppManagementAssignmentFilterType"
+
+#: Assignment properties that Graph adds on read and that a write must not send.
+ASSIGNMENT_READ_ONLY_FIELDS: Final = frozenset(
+    {"id", "source", "sourceId", "intent", "@odata.type"}
+)
+
+#: Server-maintained values dropped at any depth for compare (children carry them too).
+NESTED_SERVER_FIELDS: Final = frozenset(
+    {"createdDateTime", "lastModifiedDateTime", "secretReferenceValueId"}
+)
+
+#: Group targets carry ``groupId``; these are the ones whose group must exist in the target.
+GROUP_TARGET_TYPES: Final = frozenset(
+    {
+        "#microsoft.graph.groupAssignmentTarget",
+        "#microsoft.graph.exclusionGroupAssignmentTarget",
+        "#microsoft.graph.configurationManagerCollectionAssignmentTarget",
+    }
+)
+
+
+class MissingSecretError(KeyError):
+    """``strip_for_write`` was given secrets, but not the one an encrypted OMA-URI needs."""
+
+
+# --------------------------------------------------------------------------------------------
+# OData annotations
+# --------------------------------------------------------------------------------------------
+
+
+def is_annotation_key(key: str) -> bool:
+    """True for every OData control key except ``@odata.type``: ``@odata.context``/``id``/
+    ``editLink``/``etag``/``nextLink``, ``<prop>@odata.*`` (type, navigationLink,
+    associationLink, context, bind) and ``#microsoft.graph.<action>`` advertisements."""
+    if key == "@odata.type":
+        return False
+    return key.startswith(("@", "#")) or "@" in key
+
+
+def strip_annotations(obj: Any) -> Any:
+    """A deep copy of ``obj`` without OData annotations, keeping ``@odata.type`` everywhere
+    (polymorphic values need it)."""
+    if isinstance(obj, Mapping):
+        return {
+            key: strip_annotations(value)
+            for key, value in obj.items()
+            if not (isinstance(key, str) and is_annotation_key(key))
+        }
+    if isinstance(obj, list | tuple):
+        return [strip_annotations(item) for item in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# Paths: dotted keys, "name[]" = each element of the list "name"
+# --------------------------------------------------------------------------------------------
+
+
+def _walk(node: Any, segments: Sequence[str]) -> Iterator[tuple[dict[str, Any], str]]:
+    """Yield ``(container, key)`` for every place the path's last segment names."""
+    if not segments or not isinstance(node, dict):
+        return
+    head, rest = segments[0], segments[1:]
+    name = head.removesuffix("[]")
+    if not rest:
+        if name in node:
+            yield node, name
+        return
+    child = node.get(name)
+    if head.endswith("[]"):
+        if isinstance(child, list):
+            for element in child:
+                yield from _walk(element, rest)
+    else:
+        yield from _walk(child, rest)
+
+
+def values_at(obj: Any, path: str) -> Iterator[Any]:
+    """Every value at ``path`` (a trailing ``[]`` yields the list's elements)."""
+    segments = path.split(".")
+    each = segments[-1].endswith("[]")
+    for container, key in _walk(obj, segments):
+        value = container[key]
+        if each:
+            if isinstance(value, list):
+                yield from value
+        else:
+            yield value
+
+
+def _delete_at(obj: Any, path: str) -> None:
+    for container, key in list(_walk(obj, path.split("."))):
+        container.pop(key, None)
+
+
+def _dotted_get(obj: Any, path: str) -> Any:
+    current = obj
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical JSON
+# --------------------------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8 text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sort_key(element: Any, keys: Sequence[str]) -> tuple[str, ...]:
+    # The whole element breaks ties, so the result never depends on the input order.
+    return (*(canonical_json(_dotted_get(element, key)) for key in keys), canonical_json(element))
+
+
+def _sort_setting_children(node: Any) -> None:
+    """Sort settings catalog ``children`` by ``settingDefinitionId``, innermost first."""
+    if isinstance(node, dict):
+        for value in node.values():
+            _sort_setting_children(value)
+        children = node.get("children")
+        if isinstance(children, list) and all(isinstance(child, dict) for child in children):
+            children.sort(key=lambda child: _sort_key(child, ("settingDefinitionId",)))
+    elif isinstance(node, list):
+        for item in node:
+            _sort_setting_children(item)
+
+
+def _sort_lists(obj: Any, ptype: PolicyType) -> None:
+    # Deeper lists first so that an outer tie-break sees sorted inner lists.
+    for rule in sorted(ptype.unordered_lists, key=lambda rule: -rule.path.count(".")):
+        for container, key in _walk(obj, rule.path.split(".")):
+            value = container[key]
+            if isinstance(value, list):
+                value.sort(key=functools.partial(_sort_key, keys=rule.keys))
+
+
+def _drop_nested(node: Any, keys: frozenset[str]) -> None:
+    if isinstance(node, dict):
+        for key in keys & node.keys():
+            del node[key]
+        for value in node.values():
+            _drop_nested(value, keys)
+    elif isinstance(node, list):
+        for item in node:
+            _drop_nested(item, keys)
+
+
+def _ptype(type_key: str) -> PolicyType:
+    return registry.get(type_key)
+
+
+# --------------------------------------------------------------------------------------------
+# Compare form
+# --------------------------------------------------------------------------------------------
+
+
+def normalize_payload(type_key: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical form of a payload for compare / diff / hash.
+
+    Annotations, read-only and server fields (ids, timestamps, versions, counters, secret
+    references, ids of child objects) are removed; assignments and scope tags are excluded
+    (compared separately); settings and other child lists whose order Graph does not guarantee
+    are sorted by a stable key. Idempotent; the input is not modified.
+    """
+    ptype = _ptype(type_key)
+    data: dict[str, Any] = strip_annotations(dict(payload))
+    excluded = set(ptype.all_read_only_fields) | {"assignments"}
+    if ptype.scope_tag_property:
+        excluded.add(ptype.scope_tag_property)
+    for key in excluded:
+        data.pop(key, None)
+    for path in ptype.child_id_paths:
+        _delete_at(data, path)
+    _drop_nested(data, NESTED_SERVER_FIELDS)
+    if ptype.has_oma_secrets:
+        # Encrypted values are references here; the plaintext lives in CapturedItem.secrets.
+        for setting in _oma_settings(data):
+            if setting.get("isEncrypted") is True:
+                setting.pop("value", None)
+    for path, keep in ptype.reduce_expanded:
+        for container, key in list(_walk(data, path.split("."))):
+            value = container[key]
+            if isinstance(value, dict):
+                container[key] = {k: v for k, v in value.items() if k in keep}
+    if ptype.sort_setting_children:
+        _sort_setting_children(data)
+    _sort_lists(data, ptype)
+    return data
+
+
+def _is_empty_ref(value: Any) -> bool:
+    return value is None or value == "" or value == EMPTY_GUID
+
+
+def normalize_assignments(assignments: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Assignments as a sorted list of ``{"target": {...}, <type-specific settings>}``.
+
+    The target keeps ``@odata.type``, ``groupId``, the filter id and type (both dropped when
+    there is no filter) and any other target property; ``id``, ``source``, ``sourceId``,
+    ``intent`` and the assignment's own ``@odata.type`` are dropped.
+    """
+    result: list[dict[str, Any]] = []
+    for assignment in assignments:
+        clean: dict[str, Any] = strip_annotations(dict(assignment))
+        target = clean.pop("target", None)
+        canonical_target: dict[str, Any] = dict(target) if isinstance(target, dict) else {}
+        odata_type = canonical_target.get("@odata.type")
+        if isinstance(odata_type, str) and odata_type and not odata_type.startswith("#"):
+            canonical_target["@odata.type"] = "#" + odata_type
+        if _is_empty_ref(canonical_target.get(FILTER_ID_KEY)):
+            canonical_target.pop(FILTER_ID_KEY, None)
+            canonical_target.pop(FILTER_TYPE_KEY, None)
+        entry = {
+            key: value for key, value in clean.items() if key not in ASSIGNMENT_READ_ONLY_FIELDS
+        }
+        entry["target"] = canonical_target
+        result.append(entry)
+    result.sort(key=canonical_json)
+    return result
+
+
+def content_hash(
+    type_key: str,
+    payload: Mapping[str, Any],
+    assignments: Iterable[Mapping[str, Any]] | None,
+    scope_tag_ids: Iterable[str] | None,
+) -> str:
+    """sha256 hex of the canonical JSON of the normalized payload, the normalized assignments
+    (``None`` = not captured, distinct from ``[]``) and the sorted scope tag ids."""
+    document = {
+        "type": type_key,
+        "payload": normalize_payload(type_key, payload),
+        "assignments": None if assignments is None else normalize_assignments(assignments),
+        "scopeTagIds": None
+        if scope_tag_ids is None
+        else sorted({str(tag) for tag in scope_tag_ids}),
+    }
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# References
+# --------------------------------------------------------------------------------------------
+
+
+def foundation_refs(
+    type_key: str,
+    payload: Mapping[str, Any],
+    assignments: Iterable[Mapping[str, Any]] | None,
+) -> dict[str, set[str]]:
+    """Ids of foundation objects the object refers to, by foundation type key
+    (``scope_tag``, ``assignment_filter``, ``notification_template``; always all three keys).
+
+    Not references: empty values, the all-zero GUID and the built-in scope tag ``"0"``.
+    """
+    ptype = _ptype(type_key)
+    refs: dict[str, set[str]] = {
+        "scope_tag": set(),
+        "assignment_filter": set(),
+        "notification_template": set(),
+    }
+    assignment_list = list(assignments or [])
+    for ref in ptype.foundation_refs:
+        sources: list[Any] = assignment_list if ref.in_assignments else [payload]
+        for source in sources:
+            for value in values_at(source, ref.path):
+                if _is_empty_ref(value):
+                    continue
+                text = str(value)
+                if ref.foundation == "scope_tag" and text == BUILTIN_SCOPE_TAG_ID:
+                    continue
+                refs[ref.foundation].add(text)
+    return refs
+
+
+def group_refs(assignments: Iterable[Mapping[str, Any]] | None) -> set[str]:
+    """Group ids the assignments target (include and exclude)."""
+    groups: set[str] = set()
+    for assignment in assignments or []:
+        target = assignment.get("target")
+        if not isinstance(target, Mapping):
+            continue
+        group_id = target.get("groupId")
+        if isinstance(group_id, str) and group_id:
+            groups.add(group_id)
+    return groups
+
+
+# --------------------------------------------------------------------------------------------
+# OMA-URI secrets
+# --------------------------------------------------------------------------------------------
+
+
+def _oma_settings(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    settings = payload.get("omaSettings")
+    if not isinstance(settings, list):
+        return []
+    return [setting for setting in settings if isinstance(setting, dict)]
+
+
+def encrypted_oma_settings(payload: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(secret_key, setting)`` for each ``isEncrypted`` OMA-URI setting of ``payload``.
+
+    The key is ``omaSettings[<omaUri>]`` (a second setting with the same URI gets ``#2``...),
+    stable across captures because it does not depend on list position or server ids.
+    """
+    result: list[tuple[str, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    for setting in _oma_settings(payload):
+        if setting.get("isEncrypted") is not True:
+            continue
+        base = f"omaSettings[{setting.get('omaUri') or setting.get('displayName') or ''}]"
+        seen[base] = seen.get(base, 0) + 1
+        key = base if seen[base] == 1 else f"{base}#{seen[base]}"
+        result.append((key, setting))
+    return result
+
+
+def missing_secrets(
+    type_key: str, payload: Mapping[str, Any], secrets: Mapping[str, str] | None
+) -> list[str]:
+    """Secret keys the payload needs for a faithful write that ``secrets`` does not hold."""
+    if not _ptype(type_key).has_oma_secrets:
+        return []
+    held = secrets or {}
+    return [key for key, _ in encrypted_oma_settings(payload) if key not in held]
+
+
+# --------------------------------------------------------------------------------------------
+# Write form
+# --------------------------------------------------------------------------------------------
+
+
+def strip_for_write(
+    type_key: str,
+    payload: Mapping[str, Any],
+    *,
+    for_update: bool = False,
+    secrets: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The body for POST (create) or PATCH/PUT (update, ``for_update=True``).
+
+    Keeps the root ``@odata.type`` and polymorphic ``@odata.type`` values and the scope tag
+    property (the restore engine rewrites it); removes annotations, read-only and server
+    fields, ``assignments``, navigation properties written separately
+    (``write_excluded_fields``) and, on update, create-only ones (compliance
+    ``scheduledActionsForRule``, app protection ``apps``), and ids of child objects.
+
+    With ``secrets`` (from ``CapturedItem.secrets``), encrypted OMA-URI values are sent as
+    plaintext with ``isEncrypted: false`` and ``secretReferenceValueId: null``; a needed
+    secret that is absent raises ``MissingSecretError``. Without ``secrets`` the references
+    are left as captured (useful for previews only: Graph cannot use them).
+    """
+    ptype = _ptype(type_key)
+    body: dict[str, Any] = strip_annotations(copy.deepcopy(dict(payload)))
+    excluded = set(ptype.all_read_only_fields) | {"assignments"} | set(ptype.write_excluded_fields)
+    if for_update:
+        excluded |= set(ptype.create_only_fields)
+    for key in excluded:
+        body.pop(key, None)
+    for path in ptype.child_id_paths:
+        _delete_at(body, path)
+    _drop_nested(body, frozenset({"createdDateTime", "lastModifiedDateTime"}))
+    if ptype.has_oma_secrets and secrets is not None:
+        for key, setting in encrypted_oma_settings(body):
+            if key not in secrets:
+                raise MissingSecretError(
+                    f"The backup holds no plaintext for encrypted OMA-URI setting {key}; "
+                    "capture the source again with permission to read secrets, or skip this item."
+                )
+            setting["value"] = secrets[key]
+            setting["isEncrypted"] = False
+            setting["secretReferenceValueId"] = None
+    return body
+
+
+def definition_value_bodies(
+    payload: Mapping[str, Any], *, graph_base_url: str
+) -> list[dict[str, Any]]:
+    """Administrative templates: the POST bodies for ``{id}/definitionValues`` (or the
+    ``added`` list of ``updateDefinitionValues``), binding definitions and presentations by
+    URL under ``graph_base_url`` (e.g. ``https://graph.microsoft.com/beta``)."""
+    base = graph_base_url.rstrip("/")
+    bodies: list[dict[str, Any]] = []
+    for value in strip_annotations(payload.get("definitionValues") or []):
+        definition = value.get("definition") or {}
+        definition_id = definition.get("id")
+        if not definition_id:
+            continue
+        definition_url = f"{base}/deviceManagement/groupPolicyDefinitions('{definition_id}')"
+        body = {
+            key: item
+            for key, item in value.items()
+            if key not in {"id", "definition", "presentationValues", *NESTED_SERVER_FIELDS}
+        }
+        body["definition@odata.bind"] = definition_url
+        presentations: list[dict[str, Any]] = []
+        for presentation_value in value.get("presentationValues") or []:
+            presentation = presentation_value.get("presentation") or {}
+            presentation_id = presentation.get("id")
+            if not presentation_id:
+                continue
+            item = {
+                key: field
+                for key, field in presentation_value.items()
+                if key not in {"id", "presentation", *NESTED_SERVER_FIELDS}
+            }
+            item["presentation@odata.bind"] = f"{definition_url}/presentations('{presentation_id}')"
+            presentations.append(item)
+        body["presentationValues"] = presentations
+        bodies.append(body)
+    return bodies
+
+
+__all__ = [
+    "FILTER_ID_KEY",
+    "FILTER_TYPE_KEY",
+    "MissingSecretError",
+    "canonical_json",
+    "content_hash",
+    "definition_value_bodies",
+    "encrypted_oma_settings",
+    "foundation_refs",
+    "group_refs",
+    "is_annotation_key",
+    "missing_secrets",
+    "normalize_assignments",
+    "normalize_payload",
+    "strip_annotations",
+    "strip_for_write",
+    "values_at",
+]
