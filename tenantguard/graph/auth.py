@@ -10,6 +10,7 @@ network, and it talks HTTP through an httpx client (injectable: tests and the em
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import Any, Protocol, runtime_checkable
@@ -62,12 +63,33 @@ class StaticTokenProvider:
         """Nothing to refresh: a static token stays what it is."""
 
 
+class _UpgradedResponse:
+    """A response whose ``http://`` links to the downgraded host read as ``https://``."""
+
+    def __init__(self, response: Any, *, http_prefix: str, https_prefix: str) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.text = response.text.replace(http_prefix, https_prefix)
+        self._response = response
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    def raise_for_status(self) -> Any:
+        return self._response.raise_for_status()
+
+
 class _MsalHttpClient:
     """The ``http_client`` MSAL expects (``get``/``post`` returning a response), over httpx.
 
-    MSAL only accepts ``https://`` authorities. For a plain-HTTP login URL (an emulator on
-    loopback) the authority is given to MSAL as ``https://`` and requests to that host are sent
-    back over ``http://`` here.
+    Two mismatches are bridged here:
+
+    - MSAL hands form values as ``bytes`` (the signed client assertion); httpx would send
+      ``str(bytes)``, so they are decoded first.
+    - MSAL only accepts ``https://`` authorities and endpoints. For a plain-HTTP login URL (the
+      emulator on loopback) MSAL is given ``https://`` URLs; requests to that host go out over
+      ``http://`` and that host's ``http://`` URLs in answers (the OpenID configuration) are
+      shown to MSAL as ``https://``.
     """
 
     def __init__(
@@ -75,24 +97,26 @@ class _MsalHttpClient:
     ) -> None:
         self._client = client
         self._owns_client = owns_client
-        self._downgrade_https_netloc = downgrade_https_netloc
+        self._netloc = downgrade_https_netloc
 
     def _real_url(self, url: str) -> str:
-        if self._downgrade_https_netloc is None:
+        if self._netloc is None:
             return url
         parts = urlsplit(url)
-        if parts.scheme == "https" and parts.netloc == self._downgrade_https_netloc:
+        if parts.scheme == "https" and parts.netloc == self._netloc:
             return urlunsplit(parts._replace(scheme="http"))
         return url
 
-    def get(
-        self,
-        url: str,
-        params: Any = None,
-        headers: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        return self._client.get(self._real_url(url), params=params, headers=headers)
+    def _as_seen_by_msal(self, response: Any) -> Any:
+        if self._netloc is None:
+            return response
+        return _UpgradedResponse(
+            response, http_prefix=f"http://{self._netloc}", https_prefix=f"https://{self._netloc}"
+        )
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any:
+        response = self._client.get(self._real_url(url), params=params, headers=headers)
+        return self._as_seen_by_msal(response)
 
     def post(
         self,
@@ -102,11 +126,16 @@ class _MsalHttpClient:
         headers: Any = None,
         **kwargs: Any,
     ) -> Any:
+        real_url = self._real_url(url)
         if isinstance(data, str | bytes):
-            return self._client.post(
-                self._real_url(url), params=params, content=data, headers=headers
-            )
-        return self._client.post(self._real_url(url), params=params, data=data, headers=headers)
+            response = self._client.post(real_url, params=params, content=data, headers=headers)
+        else:
+            form = {
+                key: value.decode("utf-8") if isinstance(value, bytes) else value
+                for key, value in (data or {}).items()
+            }
+            response = self._client.post(real_url, params=params, data=form, headers=headers)
+        return self._as_seen_by_msal(response)
 
     def close(self) -> None:
         if self._owns_client:
