@@ -8,6 +8,7 @@ so throttling and pacing are testable without waiting.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -51,7 +52,9 @@ class GraphClient:
 
     Paths are relative to ``{graph_url}/{api_version}/``; a path starting with ``/v1.0/`` or
     ``/beta/`` picks that version; an absolute ``https://`` URL (a nextLink) is used verbatim.
-    Not safe to share between threads except through a shared ``WritePacer``.
+    Safe to share between threads (httpx's client is); give clients that write to the same
+    tenant with the same app one shared ``WritePacer``, since Intune's write limit is per app
+    per tenant.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class GraphClient:
         self.pacer = pacer if pacer is not None else WritePacer()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.request_count = 0
+        self._count_lock = threading.Lock()
         self._token_provider = token_provider
         self._http = httpx.Client(transport=transport, timeout=timeout)
 
@@ -263,6 +267,10 @@ class GraphClient:
                 url=str(response.request.url),
             ) from exc
 
+    def _count_request(self) -> None:
+        with self._count_lock:
+            self.request_count += 1
+
     def _refresh_token(self) -> None:
         invalidate = getattr(self._token_provider, "invalidate", None)
         if callable(invalidate):
@@ -304,7 +312,7 @@ class GraphClient:
             }
             sent_at = self.clock.monotonic()
             try:
-                self.request_count += 1
+                self._count_request()
                 response = self._http.request(
                     method, url, params=params, json=json, headers=headers
                 )
@@ -387,4 +395,7 @@ class GraphClient:
                 url=url,
                 attempts=attempt,
                 waited_seconds=waited,
+                retry_after=(
+                    parse_retry_after(response.headers) if status in RETRYABLE_STATUSES else None
+                ),
             )

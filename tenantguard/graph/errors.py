@@ -130,7 +130,7 @@ def _unwrap_intune_message(message: str) -> str:
         if start < 0:
             return text
         try:
-            inner = json.loads(text[start:])
+            inner, end = json.JSONDecoder().raw_decode(text, start)
         except ValueError:
             return text
         if not isinstance(inner, dict):
@@ -149,7 +149,10 @@ def _unwrap_intune_message(message: str) -> str:
         if found is None:
             return text
         prefix = text[:start].strip().rstrip(":-").strip()
-        text = f"{prefix}: {found}" if prefix else found
+        trailer = text[end:].strip()
+        text = " ".join(
+            part for part in (f"{prefix}: {found}" if prefix else found, trailer) if part
+        )
     return text
 
 
@@ -182,9 +185,6 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None, str | None]:
             if isinstance(value, str) and value:
                 request_id = value
                 break
-        if code and code in {"badRequest", "forbidden"} and isinstance(inner.get("code"), str):
-            # a generic outer code; the inner one says what happened
-            code = str(inner["code"])
     return code, message, request_id
 
 
@@ -198,6 +198,23 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
+def _is_approval_required(body: Any, code: str | None) -> bool:
+    """Multi Admin Approval's code, on the error or on its innerError (any casing)."""
+    if code and code.lower() == APPROVAL_REQUIRED_CODE.lower():
+        return True
+    if isinstance(body, bytes | bytearray | str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return False
+    error = body.get("error") if isinstance(body, Mapping) else None
+    inner = (
+        error.get("innerError") or error.get("innererror") if isinstance(error, Mapping) else None
+    )
+    inner_code = inner.get("code") if isinstance(inner, Mapping) else None
+    return isinstance(inner_code, str) and inner_code.lower() == APPROVAL_REQUIRED_CODE.lower()
+
+
 def request_id_from(headers: Mapping[str, str] | None, body_request_id: str | None) -> str | None:
     """Graph's ``request-id`` header, else ``client-request-id``, else innerError's id."""
     return (
@@ -209,6 +226,14 @@ def describe_target(method: str | None, url: str | None) -> str:
     """``GET /beta/deviceManagement/...`` without scheme, host or query string."""
     path = urlsplit(url).path if url else ""
     return f"{method or ''} {path or url or ''}".strip()
+
+
+def _gave_up(attempts: int, waited_seconds: float, retry_after: float | None) -> str:
+    """``Gave up after 3 attempt(s) and 10.0 s of waiting; Graph asked to wait 400 s more``."""
+    text = f"Gave up after {attempts} attempt(s) and {waited_seconds:.1f} s of waiting"
+    if retry_after is not None and retry_after > 0:
+        text += f"; Graph asked to wait {retry_after:g} s more, beyond the retry budget"
+    return text
 
 
 def _status_text(status: int) -> str:
@@ -227,6 +252,7 @@ def error_from_response(
     url: str | None,
     attempts: int = 1,
     waited_seconds: float = 0.0,
+    retry_after: float | None = None,
 ) -> GraphError:
     """Build the exception a failed Graph answer stands for (the caller raises it)."""
     code, message, body_request_id = parse_error_body(body)
@@ -243,11 +269,10 @@ def error_from_response(
         "method": method,
         "url": url,
     }
-    retried = (
-        f" after {attempts} attempts over {waited_seconds:.1f} s of waiting" if attempts > 1 else ""
-    )
+    gave_up = _gave_up(attempts, waited_seconds, retry_after)
+    was_retried = attempts > 1 or (retry_after is not None and retry_after > 0)
 
-    if code == APPROVAL_REQUIRED_CODE and status in (400, 403):
+    if status in (400, 403) and _is_approval_required(body, code):
         return ApprovalRequiredError(
             f"Graph refused {target} ({status_text}){graph_says}. Multi Admin Approval is "
             "enabled on this tenant: this change requires an approved request. Submit the "
@@ -282,17 +307,18 @@ def error_from_response(
         )
     if status == 429:
         return ThrottledError(
-            f"Graph kept throttling {target} ({status_text}){graph_says}. Gave up after "
-            f"{attempts} attempt(s) and {waited_seconds:.1f} s of waiting. Wait a few minutes or "
-            f"run fewer operations against this tenant at the same time, then retry.{suffix}",
+            f"Graph kept throttling {target} ({status_text}){graph_says}. {gave_up}. Wait a few "
+            "minutes or run fewer operations against this tenant at the same time, then "
+            f"retry.{suffix}",
             attempts=attempts,
             waited_seconds=waited_seconds,
             **fields,
         )
     if status >= 500:
         return ServerError(
-            f"Graph failed on its side for {target} ({status_text}){graph_says}{retried}. This "
-            f"is usually temporary: retry later.{suffix}",
+            f"Graph failed on its side for {target} ({status_text}){graph_says}. "
+            f"{gave_up + '. ' if was_retried else ''}This is usually temporary: retry "
+            f"later.{suffix}",
             **fields,
         )
     return GraphError(

@@ -6,6 +6,8 @@ import json
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tenantguard.graph import (
     ApprovalRequiredError,
@@ -19,7 +21,7 @@ from tenantguard.graph import (
     ServerError,
     ThrottledError,
 )
-from tenantguard.graph.errors import parse_error_body
+from tenantguard.graph.errors import error_from_response, parse_error_body
 from tenantguard.graph.testing import graph_error_response
 
 PATH = "deviceManagement/deviceConfigurations/abc"
@@ -157,3 +159,67 @@ def test_parse_error_body_never_fails(body, expected):
 
 def test_authentication_error_is_a_graph_error_response():
     assert issubclass(AuthenticationError, GraphError)
+
+
+def test_approval_required_is_recognised_in_inner_error_and_any_casing(make_client):
+    def inner_code(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            400,
+            json={
+                "error": {
+                    "code": "BadRequest",
+                    "message": "x",
+                    "innerError": {"code": "ApprovalRequired"},
+                }
+            },
+        )
+
+    with pytest.raises(ApprovalRequiredError):
+        make_client(inner_code).post("deviceManagement/deviceConfigurations", json={})
+
+    def lower_case(request: httpx.Request) -> httpx.Response:
+        return graph_error_response(403, "approvalRequired", "Approval needed")
+
+    with pytest.raises(ApprovalRequiredError):
+        make_client(lower_case).post("deviceManagement/deviceConfigurations", json={})
+
+
+def test_intune_message_keeps_text_around_the_nested_json():
+    body = {
+        "error": {
+            "code": "BadRequest",
+            "message": 'Validation failed: {"_version": 3, "Message": "Name is required"} (id 7)',
+        }
+    }
+    assert parse_error_body(body)[1] == "Validation failed: Name is required (id 7)"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.one_of(
+        json_values,
+        st.binary(max_size=60),
+        st.text(max_size=60),
+        st.builds(lambda error: {"error": error}, json_values),
+        st.builds(
+            lambda message: {"error": {"code": "X", "message": message}}, st.text(max_size=80)
+        ),
+    ),
+    status=st.sampled_from([400, 401, 403, 404, 409, 429, 500, 503]),
+)
+def test_any_error_body_becomes_a_graph_error(body, status):
+    error = error_from_response(
+        status=status, body=body, headers={}, method="GET", url="https://g/beta/x"
+    )
+    assert isinstance(error, GraphError)
+    assert error.status == status
+    assert "GET /beta/x" in str(error)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from tenantguard.graph import (
     ServerError,
     ThrottledError,
 )
+from tenantguard.graph.retry import parse_retry_after
 from tenantguard.graph.testing import RecordingTokenProvider, graph_error_response
 
 STATIC_TOKEN = "tok-3f9a1c-never-log-me"  # what make_client uses
@@ -110,7 +113,7 @@ def test_time_budget_stops_retrying_before_a_wait_would_cross_it(make_client, cl
 
 def test_503_after_the_budget_is_a_server_error(make_client, clock):
     handler = sequence_handler(throttled("1", status=503), throttled("1", status=503))
-    with pytest.raises(ServerError, match="after 2 attempts"):
+    with pytest.raises(ServerError, match=r"Gave up after 2 attempt\(s\)"):
         make_client(handler, retry=RetryPolicy(max_attempts=2)).get("x")
 
 
@@ -183,3 +186,29 @@ def test_a_second_401_is_permission_denied(make_client):
     assert caught.value.status == 401
     assert STATIC_TOKEN not in str(caught.value)
     assert "new-token" not in str(caught.value)
+
+
+def test_retry_after_beyond_the_budget_gives_up_at_once_and_says_so(make_client, clock):
+    handler = sequence_handler(throttled("900"))
+    with pytest.raises(ThrottledError) as caught:
+        make_client(handler, retry=RetryPolicy(budget_seconds=300)).get("x")
+
+    assert clock.sleeps == []
+    assert "Graph asked to wait 900 s more, beyond the retry budget" in str(caught.value)
+
+
+def test_retry_after_as_an_http_date():
+    moment = datetime.now(UTC) + timedelta(seconds=120)
+    seconds = parse_retry_after({"Retry-After": format_datetime(moment, usegmt=True)})
+    assert seconds is not None
+    assert 100 < seconds <= 120
+
+
+@pytest.mark.parametrize("value", ["", "soon", "Mon, 32 Foo 2026"])
+def test_unreadable_retry_after_falls_back_to_back_off(value):
+    assert parse_retry_after({"Retry-After": value}) is None
+
+
+def test_retry_after_header_name_is_case_insensitive():
+    assert parse_retry_after({"retry-after": "3"}) == 3.0
+    assert parse_retry_after({}) is None
