@@ -366,6 +366,7 @@ class GraphClient:
                 attempt -= 1
                 continue
 
+            retry_after_beyond_budget = None
             if status in RETRYABLE_STATUSES:
                 retry_after = parse_retry_after(response.headers)
                 delay = self.retry.delay_for(attempt=attempt, retry_after=retry_after)
@@ -386,6 +387,9 @@ class GraphClient:
                     self.clock.sleep(delay)
                     waited += delay
                     continue
+                if attempt < self.retry.max_attempts:
+                    # attempts were left: the wait Graph asked for is what did not fit
+                    retry_after_beyond_budget = retry_after
 
             raise error_from_response(
                 status=status,
@@ -395,7 +399,5 @@ class GraphClient:
                 url=url,
                 attempts=attempt,
                 waited_seconds=waited,
-                retry_after=(
-                    parse_retry_after(response.headers) if status in RETRYABLE_STATUSES else None
-                ),
+                retry_after=retry_after_beyond_budget,
             )

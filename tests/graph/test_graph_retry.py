@@ -96,6 +96,7 @@ def test_attempts_exhausted_raise_throttled_error_that_says_how_long_was_tried(m
     assert error.waited_seconds == 10.0
     assert "3 attempt(s)" in str(error)
     assert "10.0 s" in str(error)
+    assert "beyond the retry budget" not in str(error)  # attempts, not time, ran out
     assert "PATCH /beta/deviceManagement/deviceConfigurations/a" in str(error)
     assert client.request_count == 3
 
