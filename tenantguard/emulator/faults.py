@@ -1,0 +1,48 @@
+"""Injected failures (random per method, always-failing object ids, added latency)."""
+
+from __future__ import annotations
+
+import random
+
+from tenantguard.emulator.config import FaultConfig
+from tenantguard.emulator.errors import EmulatorHTTPError
+
+_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "ResourceNotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
+class FaultInjector:
+    """Decides, per request, whether to fail it. Seeded, hence reproducible."""
+
+    def __init__(self, config: FaultConfig) -> None:
+        self.config = config
+        self._random = random.Random(config.seed)
+
+    def check(self, method: str, path_segments: list[str]) -> EmulatorHTTPError | None:
+        for segment in path_segments:
+            status = self.config.failing_ids.get(segment)
+            if status is not None:
+                return self._error(status, f"Injected failure for object '{segment}'.")
+        rate = self.config.error_rates.get(method.upper(), 0.0)
+        if rate > 0 and self._random.random() < rate and self.config.error_statuses:
+            status = self._random.choice(self.config.error_statuses)
+            return self._error(status, "Injected transient failure.")
+        return None
+
+    def _error(self, status: int, message: str) -> EmulatorHTTPError:
+        headers = {}
+        if status in (429, 503):
+            headers["Retry-After"] = str(self.config.retry_after_seconds)
+        return EmulatorHTTPError(
+            status, _CODES.get(status, "UnknownError"), message, headers=headers
+        )

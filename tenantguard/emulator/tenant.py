@@ -1,0 +1,351 @@
+"""One emulated tenant: its objects, app registrations, permissions and fault settings."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tenantguard.emulator.config import FaultConfig
+from tenantguard.emulator.faults import FaultInjector
+from tenantguard.emulator.odata import project, strip_annotations
+from tenantguard.emulator.resources import (
+    ALL_DEVICES_ID,
+    ALL_USERS_ID,
+    BUILTIN_OBJECTS,
+    BY_COLLECTION,
+    MANAGED_APP_POLICIES,
+    ResourceSpec,
+)
+from tenantguard.emulator.seed import load_seed_dir
+from tenantguard.emulator.store import ObjectStore
+
+# Server-managed properties: ignored when a client sends them (documented in README.md).
+SERVER_MANAGED = ("id", "createdDateTime", "lastModifiedDateTime", "version")
+INTUNE_READ_ONLY = (
+    "supportsScopeTags",
+    "isAssigned",
+    "creationSource",
+    "settingCount",
+    "highestAvailableVersion",
+    "isGlobalScript",
+    "isBuiltIn",
+    "deployedAppCount",
+)
+SEALED_OMA_TYPES = frozenset(
+    {"#microsoft.graph.omaSettingString", "#microsoft.graph.omaSettingStringXml"}
+)
+_ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass
+class ClientApp:
+    """An app registration allowed to get tokens for the tenant."""
+
+    client_id: str
+    client_secret: str | None
+    token: str
+
+
+def resource_spec(collection: str) -> ResourceSpec:
+    try:
+        return BY_COLLECTION[collection.strip("/")]
+    except KeyError:
+        known = ", ".join(sorted(BY_COLLECTION))
+        raise KeyError(f"unknown collection {collection!r}; known: {known}") from None
+
+
+class Tenant:
+    """State of one tenant. Python-side methods return the objects as Graph shows them with
+    every navigation property expanded (the seed format), never the stored secrets."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        store: ObjectStore,
+        lock: threading.RLock,
+        faults: FaultConfig,
+        denied_permissions: Iterable[str] = (),
+        seed_dir: Path | None = None,
+        seed_objects: Iterable[tuple[str, dict[str, Any]] | dict[str, Any]] | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.clients: dict[str, ClientApp] = {}
+        self.denied_permissions: set[str] = set(denied_permissions)
+        self._store = store
+        self._lock = lock
+        self._seed_dir = seed_dir
+        self._seed_objects = list(seed_objects or [])
+        self._last_stamp: datetime | None = None
+        self.fault_injector = FaultInjector(faults)
+        with self._lock:
+            if not self._store.initialized:
+                self._populate()
+
+    # --- public, Python-side -----------------------------------------------------------
+
+    @property
+    def faults(self) -> FaultConfig:
+        return self.fault_injector.config
+
+    @faults.setter
+    def faults(self, config: FaultConfig) -> None:
+        self.fault_injector = FaultInjector(config)
+
+    def add_client(self, *, client_id: str, client_secret: str | None, token: str) -> ClientApp:
+        client = ClientApp(client_id=client_id, client_secret=client_secret, token=token)
+        self.clients[client_id] = client
+        return client
+
+    def get_object(self, collection: str, object_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            spec = resource_spec(collection)
+            stored = self._store.get(spec.collection, object_id)
+            return None if stored is None else project(stored, spec.navigation, spec.navigation)
+
+    def list_objects(self, collection: str) -> list[dict[str, Any]]:
+        with self._lock:
+            if collection.strip("/") == MANAGED_APP_POLICIES:
+                return [
+                    obj
+                    for name in ("iosManagedAppProtections", "androidManagedAppProtections")
+                    for obj in self.list_objects(f"deviceAppManagement/{name}")
+                ]
+            spec = resource_spec(collection)
+            return [
+                project(obj, spec.navigation, spec.navigation)
+                for obj in self._store.list(spec.collection)
+            ]
+
+    def put_object(self, collection: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Store ``obj`` (seed format) as if an admin had written it in the portal: a missing
+        id is assigned, ``lastModifiedDateTime`` is now and ``version`` moves on."""
+        with self._lock:
+            spec = resource_spec(collection)
+            previous = self._store.get(spec.collection, str(obj.get("id", "")))
+            stored = self.ingest(spec, obj, previous=previous)
+            self.stamp_write(spec, stored, previous=previous)
+            self.save(spec, stored)
+            return project(stored, spec.navigation, spec.navigation)
+
+    def delete_object(self, collection: str, object_id: str) -> bool:
+        with self._lock:
+            return self._store.delete(resource_spec(collection).collection, object_id)
+
+    def reset(self) -> None:
+        """Forget every object and load the built-ins and the seed again."""
+        with self._lock:
+            self._store.clear()
+            self._populate()
+
+    # --- internals used by the request handlers ------------------------------------------
+
+    def stored(self, spec: ResourceSpec, object_id: str) -> dict[str, Any] | None:
+        return self._store.get(spec.collection, object_id)
+
+    def stored_list(self, spec: ResourceSpec) -> list[dict[str, Any]]:
+        return self._store.list(spec.collection)
+
+    def save(self, spec: ResourceSpec, obj: dict[str, Any]) -> None:
+        self._store.save(spec.collection, obj)
+
+    def remove(self, spec: ResourceSpec, object_id: str) -> bool:
+        return self._store.delete(spec.collection, object_id)
+
+    def new_id(self, spec: ResourceSpec) -> str:
+        if "scope_tags" in spec.traits:
+            numbers = [int(o["id"]) for o in self._store.list(spec.collection) if o["id"].isdigit()]
+            return str(max(numbers, default=0) + 1)
+        return str(uuid.uuid4())
+
+    def now(self) -> str:
+        """Graph-style UTC timestamp, strictly increasing within the tenant."""
+        stamp = datetime.now(UTC)
+        if self._last_stamp is not None and stamp <= self._last_stamp:
+            stamp = self._last_stamp + timedelta(microseconds=1)
+        self._last_stamp = stamp
+        return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+    def stamp_new(self, spec: ResourceSpec, obj: dict[str, Any]) -> None:
+        now = self.now()
+        obj["createdDateTime"] = now
+        if spec.versioned:
+            obj["lastModifiedDateTime"] = now
+            obj["version"] = _next_version(None, etag="app_protection" in spec.traits)
+
+    def stamp_write(
+        self, spec: ResourceSpec, obj: dict[str, Any], *, previous: dict[str, Any] | None
+    ) -> None:
+        if not spec.versioned:
+            return
+        obj["lastModifiedDateTime"] = self.now()
+        base = (previous or obj).get("version")
+        obj["version"] = _next_version(base, etag="app_protection" in spec.traits)
+
+    def ingest(
+        self,
+        spec: ResourceSpec,
+        obj: dict[str, Any],
+        *,
+        previous: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Normalise an object (seed, Python-side put or validated request body) into the
+        stored form: annotations stripped, child ids assigned, OMA secrets sealed."""
+        stored: dict[str, Any] = strip_annotations(copy.deepcopy(obj))
+        for key in [k for k in stored if k.startswith("__")]:
+            del stored[key]
+        stored.setdefault("id", previous["id"] if previous else self.new_id(spec))
+        stored["id"] = str(stored["id"])
+        if previous is None:
+            if "createdDateTime" not in stored:
+                stored["createdDateTime"] = self.now()
+            if spec.versioned:
+                stored.setdefault("lastModifiedDateTime", stored["createdDateTime"])
+                stored.setdefault(
+                    "version", _next_version(None, etag="app_protection" in spec.traits)
+                )
+        for nav in spec.navigation:
+            value = stored.get(nav)
+            if value is None:
+                value = copy.deepcopy(previous.get(nav, [])) if previous else []
+            stored[nav] = value
+        self._normalise_children(spec, stored)
+        if "oma_secrets" in spec.traits:
+            seal_oma_settings(stored, previous)
+        return stored
+
+    def _normalise_children(self, spec: ResourceSpec, obj: dict[str, Any]) -> None:
+        object_id = obj["id"]
+        if "assignments" in spec.navigation:
+            obj["assignments"] = [
+                self.make_assignment(spec, object_id, a) for a in obj["assignments"]
+            ]
+        if "settings_catalog" in spec.traits:
+            for index, setting in enumerate(obj["settings"]):
+                setting.setdefault("id", str(index))
+            obj["settingCount"] = len(obj["settings"])
+        if "compliance_actions" in spec.traits:
+            for rule in obj["scheduledActionsForRule"]:
+                rule.setdefault("id", str(uuid.uuid4()))
+                for item in rule.setdefault("scheduledActionConfigurations", []):
+                    item.setdefault("id", str(uuid.uuid4()))
+                    item.setdefault("notificationTemplateId", _ZERO_GUID)
+                    item.setdefault("notificationMessageCCList", [])
+        if "admin_templates" in spec.traits:
+            for value in obj["definitionValues"]:
+                value.setdefault("id", str(uuid.uuid4()))
+                for presentation in value.setdefault("presentationValues", []):
+                    presentation.setdefault("id", str(uuid.uuid4()))
+        if "app_protection" in spec.traits:
+            obj["apps"] = [normalise_app(app, spec) for app in obj["apps"]]
+            obj["deployedAppCount"] = len(obj["apps"])
+        if "localizedNotificationMessages" in spec.navigation:
+            for message in obj["localizedNotificationMessages"]:
+                message.setdefault("id", f"{object_id}_{message.get('locale', uuid.uuid4())}")
+
+    def make_assignment(
+        self, spec: ResourceSpec, object_id: str, item: dict[str, Any]
+    ) -> dict[str, Any]:
+        target = item.get("target") or {}
+        out: dict[str, Any] = {"id": item.get("id") or assignment_id(spec, object_id, target)}
+        defaults = {"source": "direct", "sourceId": object_id, "intent": "apply"}
+        for name in spec.assignment_fields:
+            out[name] = item.get(name) or defaults[name]
+        for key, value in item.items():
+            if key not in out and key not in ("source", "sourceId", "intent"):
+                out[key] = value
+        return out
+
+    def _populate(self) -> None:
+        for collection, obj in BUILTIN_OBJECTS:
+            spec = BY_COLLECTION[collection]
+            self.save(spec, self.ingest(spec, obj))
+        if self._seed_dir is not None:
+            for collection, obj in load_seed_dir(self._seed_dir):
+                spec = resource_spec(collection)
+                self.save(spec, self.ingest(spec, obj))
+        for entry in self._seed_objects:
+            collection, obj = entry if isinstance(entry, tuple) else (None, entry)
+            if collection is None:
+                from tenantguard.emulator.seed import collection_of
+
+                collection = collection_of(obj, source="seed_objects")
+            spec = resource_spec(collection)
+            self.save(spec, self.ingest(spec, obj))
+        self._store.mark_initialized()
+
+
+def _next_version(previous: Any, *, etag: bool) -> Any:
+    if isinstance(previous, bool):
+        previous = None
+    if isinstance(previous, int):
+        return previous + 1
+    if isinstance(previous, str) or etag:
+        return f'"{uuid.uuid4().hex[:8]}-0000-0d00-0000-{uuid.uuid4().hex[:12]}"'
+    return 1
+
+
+def assignment_id(spec: ResourceSpec, object_id: str, target: dict[str, Any]) -> str:
+    target_type = str(target.get("@odata.type", ""))
+    if "allDevices" in target_type:
+        key = ALL_DEVICES_ID
+    elif "allLicensedUsers" in target_type:
+        key = ALL_USERS_ID
+    else:
+        key = str(target.get("groupId") or target.get("collectionId") or uuid.uuid4())
+    if "exclusion" in target_type:
+        key += "_exclude"
+    separator = ":" if spec.assign and "Script" in spec.assign.body_key else "_"
+    return f"{object_id}{separator}{key}"
+
+
+def normalise_app(app: dict[str, Any], spec: ResourceSpec) -> dict[str, Any]:
+    out = dict(app)
+    if not out.get("id"):
+        identifier = out.get("mobileAppIdentifier") or {}
+        suffix = "ios" if "ios" in spec.collection.lower() else "android"
+        name = identifier.get("bundleId") or identifier.get("packageId") or uuid.uuid4()
+        out["id"] = f"{name}.{suffix}"
+    return out
+
+
+def seal_oma_settings(obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    """Store OMA-URI secret plaintexts privately and show the reference form.
+
+    A string setting (or any with ``isEncrypted: true``) comes back as
+    ``{"isEncrypted": true, "secretReferenceValueId": "<id>", "value": null}``; the plaintext
+    is served by ``getOmaSettingPlainTextValue``. Sending the reference form back keeps the
+    secret; sending the same plaintext again keeps the same reference id.
+    """
+    old_secrets: dict[str, str] = dict((previous or {}).get("__secrets", {}))
+    old_by_uri = {
+        s.get("omaUri"): s for s in (previous or {}).get("omaSettings") or [] if isinstance(s, dict)
+    }
+    secrets: dict[str, str] = {}
+    for setting in obj.get("omaSettings") or []:
+        if not isinstance(setting, dict):
+            continue
+        sealed = (
+            setting.get("isEncrypted") is True or setting.get("@odata.type") in SEALED_OMA_TYPES
+        )
+        if not sealed:
+            continue
+        value = setting.get("value")
+        ref = setting.get("secretReferenceValueId")
+        if value is not None and value != "****":
+            old = old_by_uri.get(setting.get("omaUri")) or {}
+            old_ref = old.get("secretReferenceValueId")
+            ref = old_ref if old_ref and old_secrets.get(old_ref) == value else str(uuid.uuid4())
+            secrets[ref] = str(value)
+        elif ref and ref in old_secrets:
+            secrets[ref] = old_secrets[ref]
+        setting["isEncrypted"] = True
+        setting["secretReferenceValueId"] = ref
+        setting["value"] = None
+    obj["__secrets"] = secrets
