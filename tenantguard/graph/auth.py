@@ -226,8 +226,9 @@ class _MsalTokenProvider:
                     self._app = self._build_app()
                 except Exception as exc:  # MSAL and its crypto raise many kinds; all mean no token
                     raise self._failure(
-                        f"the login authority could not be reached or did not describe itself "
-                        f"({type(exc).__name__}: {exc})"
+                        "MSAL could not be set up: the login authority was unreachable or did not "
+                        f"describe itself, or the credential is unreadable ({type(exc).__name__}: "
+                        f"{exc})"
                     ) from exc
             return self._app
 

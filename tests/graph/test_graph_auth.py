@@ -220,7 +220,7 @@ def test_unreachable_authority_is_an_authentication_error():
         FakeAuthority("https://login.example.test"),
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
     )
-    with pytest.raises(AuthenticationError, match="could not be reached"):
+    with pytest.raises(AuthenticationError, match="login authority was unreachable"):
         provider.get_token()
 
 
@@ -291,3 +291,21 @@ def test_json_dump_of_error_has_no_secret():
     # an AuthenticationError carries only public fields
     error = AuthenticationError("x", url="https://login.example.test")
     assert json.dumps({"status": error.status, "url": error.url})
+
+
+def test_unreadable_private_key_is_an_authentication_error_without_the_key():
+    bad_pem = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
+    authority = FakeAuthority("https://login.example.test")
+    provider = MsalCertificateTokenProvider(
+        tenant_id=TENANT,
+        client_id=CLIENT_ID,
+        private_key_pem=bad_pem,
+        thumbprint="AB:CD:EF",
+        login_url=authority.base_url,
+        graph_url="https://graph.example.test",
+        http_client=httpx.Client(transport=httpx.MockTransport(authority.handler)),
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        provider.get_token()
+    assert "certificate" in str(caught.value)
+    assert "bm90IGEga2V5" not in str(caught.value)
