@@ -151,6 +151,18 @@ class GraphEmulator:
             )
             return tenant
 
+    def ensure_tenant(self, *, tenant_id: str, token: str, **options: Any) -> Tenant:
+        """The tenant ``tenant_id``, added with ``options`` (as :meth:`add_tenant`) on first
+        use; a new ``token`` for an existing tenant is accepted for its first app."""
+        with self._lock:
+            tenant = self.tenants.get(tenant_id)
+            if tenant is None:
+                return self.add_tenant(tenant_id=tenant_id, token=token, **options)
+            if token not in self._tokens:
+                client = next(iter(tenant.clients.values()))
+                self._tokens[token] = (tenant_id, client.client_id)
+            return tenant
+
     def add_client(
         self, *, tenant_id: str, client_id: str, client_secret: str | None, token: str
     ) -> None:

@@ -1,0 +1,86 @@
+"""Serve the emulator over HTTP (threaded wsgiref server, loopback by default)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any, NamedTuple
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from tenantguard.emulator.app import GraphEmulator
+from tenantguard.emulator.config import EmulatorConfig
+
+logger = logging.getLogger("tenantguard.emulator")
+
+
+class TenantSpec(NamedTuple):
+    tenant_id: str
+    token: str
+    seed_dir: Path | None
+
+
+def parse_tenant_spec(spec: str) -> TenantSpec:
+    """``ID:TOKEN[:SEED_DIR]`` (an empty or missing SEED_DIR means no seed). The seed path
+    may itself contain ``:``; ID and TOKEN may not."""
+    parts = spec.split(":", 2)
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise ValueError(f"tenant spec {spec!r} must look like ID:TOKEN:SEED_DIR")
+    seed = parts[2] if len(parts) == 3 and parts[2] else None
+    return TenantSpec(parts[0], parts[1], Path(seed) if seed else None)
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+def serve_app(
+    emulator: GraphEmulator, *, host: str = "127.0.0.1", port: int = 0
+) -> ThreadingWSGIServer:
+    """A threaded HTTP server for ``emulator``, bound but not started: call
+    ``serve_forever()`` (e.g. in a thread) and ``shutdown()``; ``server_port`` is the port
+    actually bound (useful with ``port=0``)."""
+    server = make_server(
+        host, port, emulator, server_class=ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    assert isinstance(server, ThreadingWSGIServer)
+    return server
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    tenants: Iterable[tuple[str, str, Path | str | None]] = (),
+    state_dir: Path | None = None,
+    config: EmulatorConfig | None = None,
+    throttle: bool | None = None,
+) -> None:
+    """Run the emulator until interrupted. ``throttle`` (when given) switches Intune
+    throttling on or off over what ``config`` says."""
+    config = config or EmulatorConfig()
+    if throttle is not None:
+        config.throttle.enabled = throttle
+    emulator = GraphEmulator(config=config, state_dir=state_dir)
+    for tenant_id, token, seed_dir in tenants:
+        emulator.add_tenant(
+            tenant_id=tenant_id, token=token, seed_dir=Path(seed_dir) if seed_dir else None
+        )
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        logger.warning("the Graph emulator is listening on %s, not only on loopback", host)
+    server = serve_app(emulator, host=host, port=port)
+    logger.info("Graph emulator on http://%s:%s", host, server.server_port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        emulator.close()
