@@ -396,7 +396,10 @@ _SETTINGS_CATALOG_COMMON: dict[str, Any] = {
     "default_odata_type": odata("deviceManagementConfigurationPolicy"),
     "odata_types": _odata_types("deviceManagementConfigurationPolicy"),
     "list_params": _EXPAND_ASSIGNMENTS,
-    "per_item_fetch": (PerItemFetch(kind="settings", path="settings", merge_into="settings"),),
+    "per_item_fetch": (
+        _FETCH_ITEM_ASSIGNMENTS,
+        PerItemFetch(kind="settings", path="settings", merge_into="settings"),
+    ),
     "read_only_fields": frozenset({"isAssigned", "settingCount", "creationSource"}),
     "child_id_paths": ("settings[].id",),
     "unordered_lists": (SortRule("settings", ("settingInstance.settingDefinitionId",)),),

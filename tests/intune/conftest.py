@@ -22,6 +22,7 @@ import pytest
 
 from tenantguard.graph import GraphClient, RetryPolicy, StaticTokenProvider
 from tenantguard.graph.testing import FakeClock
+from tenantguard.intune import registry
 
 ROOT = "https://graph.fake.test"
 CORPUS_ENV = "TENANTGUARD_CORPUS_DIR"
@@ -66,7 +67,10 @@ def _error(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:
 
 class FakeGraph:
     def __init__(self) -> None:
-        self.collections: dict[str, list[dict[str, Any]]] = {}
+        # Every collection the registry knows exists (empty), like in a fresh tenant.
+        self.collections: dict[str, list[dict[str, Any]]] = {
+            ptype.collection: [] for ptype in registry.all_types()
+        }
         self.secrets: dict[str, str] = {}
         self.groups: dict[str, str] = {}
         self.denied: set[str] = set()  # collections answering 403
@@ -99,7 +103,7 @@ class FakeGraph:
         return httpx.Response(status, json=body)
 
     def route(self, target: str, *, via: str) -> tuple[int, dict[str, Any]]:
-        self.log.append((via, target))
+        self.log.append((via, unquote(target)))
         url = urlsplit(target)
         params = {key: values[0] for key, values in parse_qs(url.query).items()}
         parts = [unquote(part) for part in url.path.strip("/").split("/")]

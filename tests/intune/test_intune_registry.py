@@ -73,6 +73,13 @@ def test_every_type_carries_the_data_capture_and_restore_need(ptype: PolicyType)
         assert any(ref.foundation == "assignment_filter" for ref in ptype.foundation_refs)
 
 
+def test_every_assignable_type_can_read_assignments_per_item():
+    # the fallback when a list did not expand them (or the tenant rejected the $expand)
+    for ptype in registry.POLICY_TYPES.values():
+        if ptype.assign is not None:
+            assert any(fetch.kind == "assignments" for fetch in ptype.per_item_fetch), ptype.key
+
+
 def test_intune_permissions_follow_the_reference():
     for ptype in registry.POLICY_TYPES.values():
         if ptype.key == "conditional_access":
