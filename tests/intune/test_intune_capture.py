@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tenantguard.intune import capture, registry
-from tenantguard.intune.capture import CaptureProgress, CapturedItem, CaptureWarning
+from tenantguard.intune.capture import CapturedItem, CaptureProgress, CaptureWarning
 
 DC = "deviceManagement/deviceConfigurations"
 CP = "deviceManagement/configurationPolicies"
@@ -290,7 +290,6 @@ def populate(fake) -> None:
         },
     )
     fake.groups.update({"group-a": "All staff", "group-b": "Wi-Fi users"})
-    # fmt: skip
 
 
 def run(client, **kwargs) -> tuple[dict[str, CapturedItem], list[CaptureWarning]]:
