@@ -22,7 +22,7 @@ import threading
 import time
 import tracemalloc
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -71,12 +71,13 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def _make_server(app: Callable[..., Any], host: str, port: int) -> _Server:
+def _make_server(app: Any, host: str, port: int) -> _Server:
     """The emulator's own ``serve_app`` when it exists, else a threading wsgiref server."""
     try:
-        from tenantguard.emulator.server import serve_app  # type: ignore[import-not-found]
+        server_module = importlib.import_module("tenantguard.emulator.server")
     except ImportError:
-        serve_app = None
+        server_module = None
+    serve_app = getattr(server_module, "serve_app", None)
     if serve_app is not None:
         server: _Server = serve_app(app, host=host, port=port)
         return server
