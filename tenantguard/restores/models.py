@@ -28,11 +28,19 @@ class ScopeMode(models.TextChoices):
 class RestoreRun(models.Model):
     """The Restore Run Wizard's aggregate: everything about one restore, kept on the server."""
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="restore_runs")
-    backup_set = models.ForeignKey(
-        "backups.BackupSet", null=True, blank=True, on_delete=models.PROTECT, related_name="restore_runs"
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="restore_runs"
     )
-    status = models.CharField(max_length=20, choices=RestoreStatus.choices, default=RestoreStatus.DRAFT)
+    backup_set = models.ForeignKey(
+        "backups.BackupSet",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="restore_runs",
+    )
+    status = models.CharField(
+        max_length=20, choices=RestoreStatus.choices, default=RestoreStatus.DRAFT
+    )
     # Frozen at creation: what the run was started against, whatever the tenant becomes later.
     environment = models.CharField(max_length=10)
     tenant_label = models.CharField(max_length=200)
@@ -51,6 +59,11 @@ class RestoreRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The worker that holds the claim while running: heartbeats and finishes from any other
+    # worker (e.g. one presumed dead whose run was resumed) are ignored.
+    worker_id = models.CharField(max_length=200, blank=True)
+    # Set by a cancel request on a running run; the executor stops between items when it sees it.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -65,3 +78,68 @@ class RestoreRun(models.Model):
 
     def __str__(self) -> str:
         return f"Restore #{self.pk} to {self.tenant_label}"
+
+
+class CheckSeverity(models.TextChoices):
+    BLOCKING = "blocking", "Blocking"
+    WARNING = "warning", "Warning"
+    SAFE = "safe", "Safe"
+
+
+class RestoreCheckResult(models.Model):
+    """One result of the safety checks of a run (step 3). Replaced as a whole on every checks run."""
+
+    run = models.ForeignKey(RestoreRun, on_delete=models.CASCADE, related_name="check_results")
+    position = models.PositiveIntegerField()
+    code = models.CharField(max_length=80)
+    severity = models.CharField(max_length=10, choices=CheckSeverity.choices)
+    # The item the result is about; blank for tenant-wide results (e.g. permission_limited).
+    item_type = models.CharField(max_length=80, blank=True)
+    item_source_id = models.CharField(max_length=200, blank=True)
+    item_name = models.CharField(max_length=500, blank=True)
+    message = models.TextField()
+    resolution = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        indexes = [models.Index(fields=["run", "severity"])]
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.code} {self.item_name}".strip()
+
+
+class PreviewAction(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    NO_CHANGE = "no_change", "No change"
+    SKIP = "skip", "Skip"
+
+
+class RestorePreviewItem(models.Model):
+    """The planned action and diff for one item of a run (step 4). Replaced on every preview."""
+
+    run = models.ForeignKey(RestoreRun, on_delete=models.CASCADE, related_name="preview_items")
+    position = models.PositiveIntegerField()
+    policy_type = models.CharField(max_length=80)
+    source_id = models.CharField(max_length=200)
+    display_name = models.CharField(max_length=500, blank=True)
+    action = models.CharField(max_length=20, choices=PreviewAction.choices)
+    reason = models.TextField(blank=True, help_text="Why the item is skipped, when it is.")
+    target_id = models.CharField(max_length=200, blank=True)
+    # Hash of the live target object as the preview saw it: the executor re-reads the target
+    # before writing and skips the item as `changed_since_preview` when this no longer matches.
+    target_hash = models.CharField(max_length=64, blank=True)
+    diff = models.JSONField(default=dict, blank=True)
+    diff_truncated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "policy_type", "source_id"], name="restorepreviewitem_unique_item"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.display_name} [{self.policy_type}]"

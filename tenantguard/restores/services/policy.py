@@ -1,0 +1,408 @@
+"""RestoreRunPolicy: the one place that decides what may happen next to a restore run.
+
+Every entry point (web wizard, API, CLI, task worker) goes through the services in ``runs.py``,
+and every service asks this policy before it changes anything. The policy never writes; it answers
+``can(action)`` with a ``Decision``: allowed or not, and the reasons in words an admin can act on.
+
+Lifecycle::
+
+    draft -> scoped -> checked -> previewed -> queued -> running -> completed | partial | failed
+      (any status before running) -> cancelled;  running -> cancelled (via a cancel request)
+
+Going back: changing the scope, mapping or options of a ``checked`` or ``previewed`` run sends it
+back to ``scoped`` (the checks and preview become stale through their fingerprints); selecting
+another backup set sends it back to ``draft`` and clears scope, mapping, checks, preview and
+confirmation. Re-running the checks of a ``previewed`` run sends it back to ``checked``.
+
+Dry runs: a run with dry-run on is never queued (``execute`` is refused with the dry-run reason,
+whatever the client sends). A dry run ends with ``finish_dry_run``: the run becomes ``completed``
+with ``results = {"dry_run": true, "written": 0, ...}`` and nothing is written to the tenant.
+
+Actions taken by the task worker (``claim``, ``finish``) are asked with ``user=None``: they re-check
+everything about the run itself (dry-run, checks, preview, blockers, confirmation) but no role.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, Final
+
+from django.conf import settings
+from django.utils import timezone
+
+from tenantguard.accounts.models import Role
+from tenantguard.accounts.permissions import Capability, has_capability, minimum_role, role_on
+from tenantguard.backups.models import BackupStatus
+from tenantguard.restores.models import RestoreRun, RestoreStatus
+from tenantguard.restores.services.fingerprint import (
+    changed_parts,
+    describe_changes,
+    restore_run_fingerprint,
+    restore_run_fingerprint_parts,
+)
+from tenantguard.tenants.models import Environment
+
+
+class Action(enum.StrEnum):
+    SELECT_SOURCE = "select_source"
+    SET_SCOPE = "set_scope"
+    EDIT_MAPPING = "edit_mapping"
+    EDIT_OPTIONS = "edit_options"
+    SET_DRY_RUN = "set_dry_run"
+    RUN_CHECKS = "run_checks"
+    RUN_PREVIEW = "run_preview"
+    CONFIRM = "confirm"
+    EXECUTE = "execute"  # queue for execution
+    FINISH_DRY_RUN = "finish_dry_run"
+    CANCEL = "cancel"
+    RESUME = "resume"
+    # Task worker only (user=None).
+    CLAIM = "claim"
+    FINISH = "finish"
+
+
+EDITABLE_STATUSES: Final = frozenset(
+    {RestoreStatus.DRAFT, RestoreStatus.SCOPED, RestoreStatus.CHECKED, RestoreStatus.PREVIEWED}
+)
+TERMINAL_STATUSES: Final = frozenset(
+    {RestoreStatus.COMPLETED, RestoreStatus.PARTIAL, RestoreStatus.FAILED, RestoreStatus.CANCELLED}
+)
+#: Statuses a worker may end a running run with.
+FINISH_STATUSES: Final = TERMINAL_STATUSES
+
+#: A running run whose worker has not sent a heartbeat for this long is presumed dead.
+DEFAULT_HEARTBEAT_STALE_AFTER: Final = timedelta(minutes=5)
+
+
+def heartbeat_stale_after() -> timedelta:
+    seconds = getattr(settings, "TENANTGUARD_RESTORE_HEARTBEAT_STALE_SECONDS", None)
+    return timedelta(seconds=seconds) if seconds else DEFAULT_HEARTBEAT_STALE_AFTER
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reasons: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+@dataclass(frozen=True)
+class ResultState:
+    """Whether recorded checks or a recorded preview exist and are current."""
+
+    present: bool
+    current: bool
+    changes: list[str] = field(default_factory=list)
+
+
+def create_decision(user: Any, tenant: Any) -> Decision:
+    """Whether ``user`` may start a restore run targeting ``tenant``."""
+    if has_capability(user, tenant, Capability.PREPARE_RESTORE):
+        return Decision(allowed=True)
+    return Decision(
+        allowed=False,
+        reasons=[
+            _missing_role_reason(user, tenant, Capability.PREPARE_RESTORE, "prepare restores")
+        ],
+    )
+
+
+def source_reasons(user: Any, tenant: Any, backup_set: Any) -> list[str]:
+    """Why ``backup_set`` cannot be the source of a restore into ``tenant`` (empty when it can).
+
+    A backup set of the target tenant is always eligible; one of another tenant (a cross-tenant
+    restore, e.g. TEST -> PROD) only when the user can view that tenant's backups.
+    """
+    reasons = []
+    if backup_set.tenant_id != tenant.pk and not has_capability(
+        user, backup_set.tenant, Capability.VIEW
+    ):
+        reasons.append(
+            f"You cannot view the backups of the tenant backup set '{backup_set.name}' comes from: "
+            f"pick a backup set of '{tenant.display_name}' or ask that tenant's admin for access."
+        )
+    if backup_set.status not in (BackupStatus.COMPLETED, BackupStatus.PARTIAL):
+        status = BackupStatus(backup_set.status).label.lower()
+        reasons.append(f"Backup set '{backup_set.name}' is {status}: pick a completed backup set.")
+    return reasons
+
+
+def _missing_role_reason(user: Any, tenant: Any, capability: Capability, what: str) -> str:
+    role = role_on(user, tenant)
+    if role is None:
+        return f"You have no role on tenant '{tenant.display_name}': ask a tenant admin for access."
+    needed = minimum_role(capability, tenant)
+    return (
+        f"You are {role.label} on tenant '{tenant.display_name}': "
+        f"to {what} you need the {needed.label} role or higher."
+    )
+
+
+_EXECUTE_ACTIONS: Final = frozenset({Action.CONFIRM, Action.EXECUTE, Action.RESUME})
+_WORKER_ACTIONS: Final = frozenset({Action.CLAIM, Action.FINISH})
+
+
+class RestoreRunPolicy:
+    """What ``user`` may do next with ``run``. Build a new one after the run changes."""
+
+    def __init__(self, run: RestoreRun, user: Any, *, now: datetime | None = None) -> None:
+        self.run = run
+        self.user = user
+        self.now = now or timezone.now()
+
+    # ---- public ------------------------------------------------------------------------------
+
+    def can(self, action: Action | str) -> Decision:
+        action = Action(action)
+        reasons = self._permission_reasons(action) + self._status_reasons(action)
+        if not reasons:
+            reasons = self._gate_reasons(action)
+        return Decision(allowed=not reasons, reasons=reasons)
+
+    def decisions(self) -> dict[str, Decision]:
+        """Every user action with its decision (for pages that grey out what is not possible)."""
+        return {
+            action.value: self.can(action) for action in Action if action not in _WORKER_ACTIONS
+        }
+
+    def source_reasons(self, backup_set: Any) -> list[str]:
+        """Why ``backup_set`` cannot be this run's source (empty when it can)."""
+        return source_reasons(self.user, self.run.tenant, backup_set)
+
+    def execution_reasons(self) -> list[str]:
+        """Everything about the run itself that keeps it from executing (no role check)."""
+        return self._content_gate_reasons(confirmer_id=self._user_id())
+
+    @cached_property
+    def current_fingerprint(self) -> str:
+        return restore_run_fingerprint(self.run)
+
+    @cached_property
+    def current_parts(self) -> dict[str, str]:
+        return restore_run_fingerprint_parts(self.run)
+
+    @property
+    def checks(self) -> dict[str, Any] | None:
+        return (self.run.metadata or {}).get("checks")
+
+    @property
+    def preview(self) -> dict[str, Any] | None:
+        return (self.run.metadata or {}).get("preview")
+
+    @property
+    def confirmation(self) -> dict[str, Any] | None:
+        return (self.run.metadata or {}).get("confirmation")
+
+    def checks_state(self) -> ResultState:
+        return self._result_state(self.checks)
+
+    def preview_state(self) -> ResultState:
+        state = self._result_state(self.preview)
+        if (
+            state.current
+            and self.checks
+            and self.preview
+            and self.preview.get("checks_token") != self.checks.get("token")
+        ):
+            return ResultState(present=True, current=False, changes=["checks"])
+        return state
+
+    def blocking_count(self) -> int:
+        return int(((self.checks or {}).get("counts") or {}).get("blocking", 0))
+
+    def heartbeat_is_stale(self) -> bool:
+        last = self.run.heartbeat_at or self.run.started_at
+        return last is None or self.now - last > heartbeat_stale_after()
+
+    # ---- permission --------------------------------------------------------------------------
+
+    def _user_id(self) -> int | None:
+        return getattr(self.user, "pk", None)
+
+    def _permission_reasons(self, action: Action) -> list[str]:
+        tenant = self.run.tenant
+        if action in _WORKER_ACTIONS:
+            return []
+        if action in _EXECUTE_ACTIONS:
+            return self._execute_permission_reasons()
+        # Everything else (including cancel, which is always safe) needs the prepare capability.
+        if has_capability(self.user, tenant, Capability.PREPARE_RESTORE):
+            return []
+        return [self._missing_role_reason(Capability.PREPARE_RESTORE, "prepare restores")]
+
+    def _execute_permission_reasons(self) -> list[str]:
+        tenant = self.run.tenant
+        # The environment frozen on the run counts as much as the tenant's current one: a run
+        # started against PROD stays PROD-protected even if the tenant is relabelled later.
+        if self.run.environment == Environment.PROD or tenant.is_prod:
+            if role_on(self.user, tenant) == Role.ADMIN:
+                return []
+            if role_on(self.user, tenant) is None:
+                return [self._missing_role_reason(Capability.EXECUTE_RESTORE, "execute restores")]
+            return ["Only tenant admins can execute restores on PROD tenants."]
+        if has_capability(self.user, tenant, Capability.EXECUTE_RESTORE):
+            return []
+        return [self._missing_role_reason(Capability.EXECUTE_RESTORE, "execute restores")]
+
+    def _missing_role_reason(self, capability: Capability, what: str) -> str:
+        return _missing_role_reason(self.user, self.run.tenant, capability, what)
+
+    # ---- status ------------------------------------------------------------------------------
+
+    def _status_reasons(self, action: Action) -> list[str]:
+        status = RestoreStatus(self.run.status)
+        label = status.label
+        if status in TERMINAL_STATUSES:
+            return [f"This run is {label.lower()}: start a new run to restore again."]
+        if action is Action.CANCEL:
+            if status == RestoreStatus.RUNNING and self.run.cancel_requested_at is not None:
+                return ["Cancellation was already requested: the run stops after its current item."]
+            return []
+        if action is Action.CLAIM:
+            return (
+                []
+                if status == RestoreStatus.QUEUED
+                else [f"The run is {label.lower()}, not queued."]
+            )
+        if action in (Action.FINISH, Action.RESUME):
+            return (
+                []
+                if status == RestoreStatus.RUNNING
+                else [f"The run is {label.lower()}, not running."]
+            )
+        if status == RestoreStatus.QUEUED:
+            return ["The run is queued for execution: cancel it to change anything."]
+        if status == RestoreStatus.RUNNING:
+            return ["The run is executing: wait for it to finish or cancel it."]
+        return []
+
+    # ---- gates -------------------------------------------------------------------------------
+
+    def _gate_reasons(self, action: Action) -> list[str]:
+        run = self.run
+        if action is Action.SELECT_SOURCE or action is Action.SET_DRY_RUN:
+            return []
+        if action in (Action.SET_SCOPE, Action.EDIT_MAPPING, Action.EDIT_OPTIONS):
+            return [] if run.backup_set_id else ["No backup set yet: pick one in step 1."]
+        if action is Action.RUN_CHECKS:
+            return self._source_and_scope_reasons()
+        if action is Action.RUN_PREVIEW:
+            return self._source_and_scope_reasons() or self._checks_reasons()
+        if action is Action.CONFIRM:
+            return self._source_and_scope_reasons() or self._preview_reasons()
+        if action is Action.FINISH_DRY_RUN:
+            if not run.dry_run:
+                return [
+                    "Dry-run is off: execute the run, or turn dry-run on to end it without writing."
+                ]
+            return self._source_and_scope_reasons() or (
+                self._checks_reasons() + self._preview_reasons()
+            )
+        if action is Action.EXECUTE:
+            return self._content_gate_reasons(confirmer_id=self._user_id())
+        if action is Action.CLAIM:
+            queued = (run.metadata or {}).get("queued") or {}
+            reasons = self._content_gate_reasons(confirmer_id=queued.get("by_id"))
+            if queued.get("fingerprint") != self.current_fingerprint:
+                reasons.append("The run's inputs changed after it was queued: prepare it again.")
+            return reasons
+        if action is Action.RESUME:
+            if self.heartbeat_is_stale():
+                return []
+            return [
+                "The run's worker is still alive (recent heartbeat): wait for it, or cancel the run."
+            ]
+        return []
+
+    def _source_and_scope_reasons(self) -> list[str]:
+        if not self.run.backup_set_id:
+            return ["No backup set yet: pick one in step 1."]
+        if self.run.status == RestoreStatus.DRAFT:
+            return ["No scope yet: choose all items or a selection in step 2."]
+        return []
+
+    def _checks_reasons(self) -> list[str]:
+        state = self.checks_state()
+        if not state.present:
+            return ["No checks yet: run the checks in step 3."]
+        if not state.current:
+            return [
+                f"Checks are out of date: {describe_changes(state.changes)} after they ran. Run them again in step 3."
+            ]
+        return []
+
+    def _preview_reasons(self) -> list[str]:
+        state = self.preview_state()
+        if not state.present:
+            return ["No preview yet: run the preview in step 4."]
+        if state.changes == ["checks"]:
+            return [
+                "Preview is out of date: the checks ran again after it. Run the preview again in step 4."
+            ]
+        if not state.current:
+            return [f"Preview is out of date: {describe_changes(state.changes)} after it ran."]
+        return []
+
+    def _content_gate_reasons(self, *, confirmer_id: int | None) -> list[str]:
+        """The execution gates about the run itself, each with its own reason."""
+        run = self.run
+        reasons: list[str] = []
+        if run.dry_run:
+            reasons.append("Dry-run is on: turn it off to write to the tenant.")
+        reasons += self._source_and_scope_reasons()
+        checks_reasons = self._checks_reasons()
+        reasons += checks_reasons
+        if not checks_reasons and self.blocking_count():
+            count = self.blocking_count()
+            noun = "problem" if count == 1 else "problems"
+            reasons.append(f"Checks found {count} blocking {noun}: resolve them in step 3.")
+        preview_reasons = self._preview_reasons()
+        reasons += preview_reasons
+        if not preview_reasons:
+            reasons += self._confirmation_reasons(confirmer_id=confirmer_id)
+        elif not self.confirmation or not self.confirmation.get("acknowledged"):
+            reasons.append("Tick 'I reviewed the impact'.")
+        if not reasons and run.status != RestoreStatus.PREVIEWED:
+            reasons.append(
+                f"The run is {RestoreStatus(run.status).label.lower()}: it must be previewed to execute."
+            )
+        return reasons
+
+    def _confirmation_reasons(self, *, confirmer_id: int | None) -> list[str]:
+        label = self.run.tenant_label
+        confirmation = self.confirmation
+        if not confirmation:
+            return ["Tick 'I reviewed the impact'.", f"Type the tenant name '{label}' to confirm."]
+        if confirmation.get("preview_token") != (self.preview or {}).get("token"):
+            return [
+                "The confirmation was given for an earlier preview: review the preview and confirm again."
+            ]
+        if confirmer_id is None or confirmation.get("user_id") != confirmer_id:
+            who = confirmation.get("username") or "another user"
+            return [f"The confirmation was given by {who}: confirm it yourself before executing."]
+        reasons = []
+        if not confirmation.get("acknowledged"):
+            reasons.append("Tick 'I reviewed the impact'.")
+        typed = confirmation.get("typed_label") or ""
+        if not typed:
+            reasons.append(f"Type the tenant name '{label}' to confirm.")
+        elif typed != label:
+            reasons.append(
+                f"The typed tenant name does not match '{label}' exactly (it is case-sensitive)."
+            )
+        return reasons
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _result_state(self, recorded: dict[str, Any] | None) -> ResultState:
+        if not recorded:
+            return ResultState(present=False, current=False)
+        if recorded.get("fingerprint") == self.current_fingerprint:
+            return ResultState(present=True, current=True)
+        changes = changed_parts(recorded.get("parts"), self.current_parts)
+        return ResultState(present=True, current=False, changes=changes)

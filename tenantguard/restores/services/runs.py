@@ -1,0 +1,862 @@
+"""The restore run lifecycle: one function per wizard action, worker claim and finish.
+
+Every function that changes a run
+- locks the run row (``select_for_update``) so concurrent requests cannot lose each other's edits,
+- asks ``RestoreRunPolicy`` and raises ``RestoreRunRefused(reasons)`` when it says no,
+- writes the change with a conditional UPDATE on the status it read (compare-and-set), and
+- records an audit event in the same transaction.
+
+Where checks, preview and execution plug in:
+- ``RestoreRiskChecker`` calls ``restore_run_inputs_fingerprint(run)`` before it reads the target,
+  then ``restore_run_record_checks(..., inputs_fingerprint=that)`` with its ``CheckResult`` list;
+  the service refuses results computed for inputs that changed meanwhile.
+- ``RestoreDiffGenerator`` does the same with ``restore_run_record_preview`` and ``PreviewItem``.
+- ``RestoreExecutor`` (``services/execute.py``, function ``restore_run_execute(run_id=...)``) is
+  started by ``tasks.execute_restore_run_task``. It calls ``restore_run_claim`` first and stops
+  when the claim is refused, sends ``restore_run_heartbeat`` between items (stopping when it
+  returns False), checks ``restore_run_cancel_requested`` between items, and ends with
+  ``restore_run_finish``.
+
+The refusal of an execution is audited (``restore.execute_refused``) and that audit row is
+committed even though the call raises: call ``restore_run_queue_execution`` outside any outer
+``transaction.atomic()``, or the caller's rollback would take the audit row with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from tenantguard.audit.services import audit_event_record
+from tenantguard.backups.models import BackupItem, BackupSet
+from tenantguard.restores.models import (
+    CheckSeverity,
+    PreviewAction,
+    RestoreCheckResult,
+    RestorePreviewItem,
+    RestoreRun,
+    RestoreStatus,
+    ScopeMode,
+)
+from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
+from tenantguard.restores.services.fingerprint import (
+    DEFAULT_OPTIONS,
+    MAPPING_KINDS,
+    normalized_mapping,
+    restore_run_fingerprint,
+    restore_run_fingerprint_parts,
+)
+from tenantguard.restores.services.policy import (
+    FINISH_STATUSES,
+    Action,
+    RestoreRunPolicy,
+    create_decision,
+    source_reasons,
+)
+from tenantguard.restores.services.records import CheckResult, PreviewItem
+from tenantguard.tenants.models import Tenant
+
+__all__ = [
+    "ClaimOutcome",
+    "RestoreRunError",
+    "RestoreRunRefused",
+    "restore_run_cancel",
+    "restore_run_cancel_requested",
+    "restore_run_claim",
+    "restore_run_confirm",
+    "restore_run_create",
+    "restore_run_finish",
+    "restore_run_finish_dry_run",
+    "restore_run_heartbeat",
+    "restore_run_inputs_fingerprint",
+    "restore_run_queue_execution",
+    "restore_run_record_checks",
+    "restore_run_record_preview",
+    "restore_run_resume",
+    "restore_run_select_source",
+    "restore_run_set_dry_run",
+    "restore_run_set_scope",
+    "restore_run_update_mapping",
+    "restore_run_update_options",
+]
+
+#: Metadata keys that depend on the source and are dropped when the backup set changes.
+_DOWNSTREAM_METADATA = ("checks", "preview", "confirmation", "queued")
+_BULK_SIZE = 500
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _lock(run_id: int) -> RestoreRun:
+    try:
+        return (
+            RestoreRun.objects.select_related("tenant", "backup_set")
+            .select_for_update(of=("self",))
+            .get(pk=run_id)
+        )
+    except RestoreRun.DoesNotExist:
+        raise RestoreRunError(f"Restore run #{run_id} does not exist (any more).") from None
+
+
+def _require(run: RestoreRun, actor: Any, action: Action) -> RestoreRunPolicy:
+    policy = RestoreRunPolicy(run, actor)
+    decision = policy.can(action)
+    if not decision.allowed:
+        raise RestoreRunRefused(decision.reasons, action=action.value)
+    return policy
+
+
+def _save(run: RestoreRun, *, expected_status: str, fields: Iterable[str]) -> None:
+    """Write ``fields`` of the locked ``run`` only if its status is still ``expected_status``."""
+    now = timezone.now()
+    values = {name: getattr(run, name) for name in fields}
+    updated = RestoreRun.objects.filter(pk=run.pk, status=expected_status).update(
+        **values, updated_at=now
+    )
+    if not updated:
+        raise RestoreRunError(
+            f"Restore run #{run.pk} changed while this request ran: reload it and try again."
+        )
+    run.updated_at = now
+
+
+def _audit(actor: Any, action: str, run: RestoreRun, details: dict[str, Any]) -> None:
+    audit_event_record(actor=actor, action=action, subject=run, tenant=run.tenant, details=details)
+
+
+def _username(actor: Any) -> str:
+    return actor.get_username() if getattr(actor, "is_authenticated", False) else "system"
+
+
+def _input_change_status(run: RestoreRun, before_parts: dict[str, str]) -> str:
+    """The status after an edit of scope, mapping or options: back to ``scoped`` when inputs
+    that checks or preview depend on actually changed."""
+    if run.status in (RestoreStatus.CHECKED, RestoreStatus.PREVIEWED):
+        if restore_run_fingerprint_parts(run) != before_parts:
+            return RestoreStatus.SCOPED
+    return run.status
+
+
+def _enqueue_execution(run_id: int) -> None:
+    from tenantguard.restores.tasks import execute_restore_run_task
+
+    transaction.on_commit(lambda: execute_restore_run_task.enqueue(run_id))
+
+
+def restore_run_inputs_fingerprint(run: RestoreRun) -> str:
+    """The fingerprint of the run's current inputs; engines take it before they start."""
+    return restore_run_fingerprint(run)
+
+
+# ---- wizard steps ------------------------------------------------------------------------------
+
+
+def restore_run_create(
+    *, actor: Any, tenant: Tenant, backup_set: BackupSet | None = None
+) -> RestoreRun:
+    """Start a run targeting ``tenant``: environment and tenant label frozen, dry-run on, draft."""
+    decision = create_decision(actor, tenant)
+    reasons = list(decision.reasons)
+    if backup_set is not None:
+        reasons += source_reasons(actor, tenant, backup_set)
+    if reasons:
+        raise RestoreRunRefused(reasons, action="create")
+    with transaction.atomic():
+        run = RestoreRun.objects.create(
+            tenant=tenant,
+            backup_set=backup_set,
+            environment=tenant.environment,
+            tenant_label=tenant.display_name,
+            dry_run=True,
+            status=RestoreStatus.DRAFT,
+            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        _audit(
+            actor,
+            "restore.created",
+            run,
+            {
+                "environment": run.environment,
+                "tenant_label": run.tenant_label,
+                "backup_set_id": backup_set.pk if backup_set else None,
+            },
+        )
+    return run
+
+
+def restore_run_select_source(*, actor: Any, run: RestoreRun, backup_set: BackupSet) -> RestoreRun:
+    """Step 1. Resets scope, mapping, options, checks, preview and confirmation; dry-run back on."""
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        policy = _require(locked, actor, Action.SELECT_SOURCE)
+        reasons = policy.source_reasons(backup_set)
+        if reasons:
+            raise RestoreRunRefused(reasons, action=Action.SELECT_SOURCE.value)
+        previous_status, previous_source = locked.status, locked.backup_set_id
+        locked.backup_set = backup_set
+        locked.scope_mode = ScopeMode.ALL
+        locked.requested_items = []
+        locked.group_mapping = {}
+        locked.options = {}
+        locked.dry_run = True
+        locked.metadata = {
+            k: v for k, v in (locked.metadata or {}).items() if k not in _DOWNSTREAM_METADATA
+        }
+        locked.status = RestoreStatus.DRAFT
+        _save(
+            locked,
+            expected_status=previous_status,
+            fields=(
+                "backup_set",
+                "scope_mode",
+                "requested_items",
+                "group_mapping",
+                "options",
+                "dry_run",
+                "metadata",
+                "status",
+            ),
+        )
+        locked.check_results.all().delete()
+        locked.preview_items.all().delete()
+        _audit(
+            actor,
+            "restore.source_selected",
+            locked,
+            {
+                "backup_set_id": backup_set.pk,
+                "backup_set_name": backup_set.name,
+                "previous_backup_set_id": previous_source,
+                "cross_tenant": backup_set.tenant_id != locked.tenant_id,
+                "from_status": previous_status,
+                "status": locked.status,
+            },
+        )
+    return locked
+
+
+def _validated_item_ids(run: RestoreRun, item_ids: Iterable[Any]) -> list[int]:
+    try:
+        ids = sorted({int(item_id) for item_id in item_ids})
+    except (TypeError, ValueError):
+        raise RestoreRunError(
+            "The selection contains something that is not an item id: reload the scope page."
+        ) from None
+    if not ids:
+        raise RestoreRunError(
+            "Select at least one item, or choose 'All items'. An empty selection never means all."
+        )
+    found = set(
+        BackupItem.objects.filter(backup_set_id=run.backup_set_id, pk__in=ids).values_list(
+            "pk", flat=True
+        )
+    )
+    missing = [item_id for item_id in ids if item_id not in found]
+    if missing:
+        shown = ", ".join(str(item_id) for item_id in missing[:5]) + (
+            " …" if len(missing) > 5 else ""
+        )
+        name = run.backup_set.name if run.backup_set else "?"
+        raise RestoreRunError(
+            f"{len(missing)} selected item(s) are not in backup set '{name}' (ids {shown}): "
+            "reload the scope page and select again."
+        )
+    return ids
+
+
+def restore_run_set_scope(
+    *, actor: Any, run: RestoreRun, mode: str, item_ids: Sequence[Any] = ()
+) -> RestoreRun:
+    """Step 2. ``all`` items of the backup set, or ``selected`` with at least one item id."""
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        _require(locked, actor, Action.SET_SCOPE)
+        if mode not in ScopeMode.values:
+            raise RestoreRunError(f"Unknown scope '{mode}': choose 'all' or 'selected'.")
+        if mode == ScopeMode.SELECTED:
+            ids = _validated_item_ids(locked, item_ids)
+        else:
+            ids = []
+            if not BackupItem.objects.filter(backup_set_id=locked.backup_set_id).exists():
+                raise RestoreRunError(
+                    f"Backup set '{locked.backup_set.name}' has no items to restore: pick another one in step 1."
+                )
+        before_parts = restore_run_fingerprint_parts(locked)
+        previous_status = locked.status
+        locked.scope_mode = mode
+        locked.requested_items = ids
+        locked.status = (
+            RestoreStatus.SCOPED
+            if previous_status == RestoreStatus.DRAFT
+            else _input_change_status(locked, before_parts)
+        )
+        _save(
+            locked,
+            expected_status=previous_status,
+            fields=("scope_mode", "requested_items", "status"),
+        )
+        _audit(
+            actor,
+            "restore.scope_set",
+            locked,
+            {
+                "mode": mode,
+                "item_count": len(ids),
+                "from_status": previous_status,
+                "status": locked.status,
+            },
+        )
+    return locked
+
+
+def _validated_mapping(mapping: Mapping[str, Any]) -> dict[str, dict[str, str | None]]:
+    if not isinstance(mapping, Mapping):
+        raise RestoreRunError(
+            "The mapping must be an object of kinds (group, assignment_filter, …)."
+        )
+    unknown = sorted(set(mapping) - set(MAPPING_KINDS))
+    if unknown:
+        raise RestoreRunError(
+            f"Unknown mapping kind(s) {', '.join(unknown)}: use {', '.join(MAPPING_KINDS)}."
+        )
+    for kind, entries in mapping.items():
+        if not isinstance(entries, Mapping):
+            raise RestoreRunError(f"The {kind} mapping must map source ids to target ids.")
+        for source, target in entries.items():
+            if not isinstance(source, str) or not source:
+                raise RestoreRunError(f"A {kind} mapping entry has an empty source id.")
+            if target is not None and (not isinstance(target, str) or not target.strip()):
+                raise RestoreRunError(
+                    f"The {kind} mapping of '{source}' is empty: pick a target, or skip it explicitly."
+                )
+    return normalized_mapping(dict(mapping))
+
+
+def restore_run_update_mapping(
+    *, actor: Any, run: RestoreRun, mapping: Mapping[str, Any]
+) -> RestoreRun:
+    """Step 3. Replace the mapping: ``{kind: {source_id: target_id | None}}``, ``None`` = skip
+    the assignments that reference it (an explicit choice, never a silent drop)."""
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        _require(locked, actor, Action.EDIT_MAPPING)
+        new_mapping = _validated_mapping(mapping)
+        before_parts = restore_run_fingerprint_parts(locked)
+        previous_status = locked.status
+        locked.group_mapping = new_mapping
+        locked.status = _input_change_status(locked, before_parts)
+        _save(locked, expected_status=previous_status, fields=("group_mapping", "status"))
+        _audit(
+            actor,
+            "restore.mapping_updated",
+            locked,
+            {
+                "mapped": {
+                    kind: sum(1 for t in entries.values() if t is not None)
+                    for kind, entries in new_mapping.items()
+                },
+                "skipped": {
+                    kind: sum(1 for t in entries.values() if t is None)
+                    for kind, entries in new_mapping.items()
+                },
+                "from_status": previous_status,
+                "status": locked.status,
+            },
+        )
+    return locked
+
+
+def restore_run_update_options(
+    *, actor: Any, run: RestoreRun, options: Mapping[str, bool]
+) -> RestoreRun:
+    """Change options (``create_missing``, ``include_assignments``); unnamed ones stay as they are."""
+    unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
+    if unknown:
+        raise RestoreRunError(
+            f"Unknown option(s) {', '.join(unknown)}: use {', '.join(DEFAULT_OPTIONS)}."
+        )
+    not_bool = sorted(key for key, value in options.items() if not isinstance(value, bool))
+    if not_bool:
+        raise RestoreRunError(f"Option(s) {', '.join(not_bool)} must be true or false.")
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        _require(locked, actor, Action.EDIT_OPTIONS)
+        before_parts = restore_run_fingerprint_parts(locked)
+        previous_status = locked.status
+        locked.options = {**(locked.options or {}), **options}
+        locked.status = _input_change_status(locked, before_parts)
+        _save(locked, expected_status=previous_status, fields=("options", "status"))
+        _audit(
+            actor,
+            "restore.options_updated",
+            locked,
+            {"options": dict(options), "from_status": previous_status, "status": locked.status},
+        )
+    return locked
+
+
+def restore_run_set_dry_run(*, actor: Any, run: RestoreRun, dry_run: bool) -> RestoreRun:
+    """Dry-run is on by default; only a run with dry-run off can be executed."""
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        _require(locked, actor, Action.SET_DRY_RUN)
+        previous = locked.dry_run
+        locked.dry_run = bool(dry_run)
+        _save(locked, expected_status=locked.status, fields=("dry_run",))
+        _audit(
+            actor, "restore.dry_run_set", locked, {"dry_run": locked.dry_run, "previous": previous}
+        )
+    return locked
+
+
+def _result_record(
+    policy: RestoreRunPolicy, actor: Any, inputs_fingerprint: str | None, what: str
+) -> dict[str, Any]:
+    current = policy.current_fingerprint
+    if inputs_fingerprint is not None and inputs_fingerprint != current:
+        raise RestoreRunError(
+            f"The run's inputs changed while the {what} ran: run the {what} again."
+        )
+    return {
+        "fingerprint": current,
+        "parts": policy.current_parts,
+        "token": uuid.uuid4().hex,
+        "ran_at": timezone.now().isoformat(),
+        "recorded_by": _username(actor),
+    }
+
+
+def restore_run_record_checks(
+    *,
+    actor: Any,
+    run: RestoreRun,
+    results: Sequence[CheckResult | Mapping[str, Any]],
+    summary: Mapping[str, Any],
+    inputs_fingerprint: str | None = None,
+) -> RestoreRun:
+    """Persist a checks run (replacing the previous one) stamped with the inputs' fingerprint."""
+    parsed = [CheckResult.coerce(result) for result in results]
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        policy = _require(locked, actor, Action.RUN_CHECKS)
+        record = _result_record(policy, actor, inputs_fingerprint, "checks")
+        counts = {severity: 0 for severity in CheckSeverity.values}
+        for result in parsed:
+            counts[result.severity] += 1
+        record.update(summary=dict(summary), counts=counts, result_count=len(parsed))
+        previous_status = locked.status
+        locked.metadata = {**(locked.metadata or {}), "checks": record}
+        locked.status = RestoreStatus.CHECKED
+        _save(locked, expected_status=previous_status, fields=("metadata", "status"))
+        locked.check_results.all().delete()
+        RestoreCheckResult.objects.bulk_create(
+            (
+                RestoreCheckResult(
+                    run=locked,
+                    position=position,
+                    code=result.code,
+                    severity=result.severity,
+                    item_type=result.item.type if result.item else "",
+                    item_source_id=result.item.source_id if result.item else "",
+                    item_name=(result.item.name if result.item else "")[:500],
+                    message=result.message,
+                    resolution=result.resolution,
+                    details=result.details,
+                )
+                for position, result in enumerate(parsed)
+            ),
+            batch_size=_BULK_SIZE,
+        )
+        _audit(
+            actor,
+            "restore.checks_recorded",
+            locked,
+            {
+                "counts": counts,
+                "fingerprint": record["fingerprint"],
+                "from_status": previous_status,
+                "status": locked.status,
+            },
+        )
+    return locked
+
+
+def restore_run_record_preview(
+    *,
+    actor: Any,
+    run: RestoreRun,
+    summary: Mapping[str, Any],
+    items: Sequence[PreviewItem | Mapping[str, Any]],
+    inputs_fingerprint: str | None = None,
+) -> RestoreRun:
+    """Persist a preview (replacing the previous one); any earlier confirmation no longer counts."""
+    parsed = [PreviewItem.coerce(item) for item in items]
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        policy = _require(locked, actor, Action.RUN_PREVIEW)
+        record = _result_record(policy, actor, inputs_fingerprint, "preview")
+        actions = {action: 0 for action in PreviewAction.values}
+        for item in parsed:
+            actions[item.action] += 1
+        record.update(
+            summary=dict(summary),
+            actions=actions,
+            item_count=len(parsed),
+            checks_token=(policy.checks or {}).get("token"),
+        )
+        previous_status = locked.status
+        metadata = {k: v for k, v in (locked.metadata or {}).items() if k != "confirmation"}
+        locked.metadata = {**metadata, "preview": record}
+        locked.status = RestoreStatus.PREVIEWED
+        _save(locked, expected_status=previous_status, fields=("metadata", "status"))
+        locked.preview_items.all().delete()
+        RestorePreviewItem.objects.bulk_create(
+            (
+                RestorePreviewItem(
+                    run=locked,
+                    position=position,
+                    policy_type=item.policy_type,
+                    source_id=item.source_id,
+                    display_name=item.display_name[:500],
+                    action=item.action,
+                    reason=item.reason,
+                    target_id=item.target_id,
+                    target_hash=item.target_hash,
+                    diff=item.diff,
+                    diff_truncated=item.diff_truncated,
+                )
+                for position, item in enumerate(parsed)
+            ),
+            batch_size=_BULK_SIZE,
+        )
+        _audit(
+            actor,
+            "restore.preview_recorded",
+            locked,
+            {
+                "actions": actions,
+                "fingerprint": record["fingerprint"],
+                "from_status": previous_status,
+                "status": locked.status,
+            },
+        )
+    return locked
+
+
+def restore_run_confirm(
+    *, actor: Any, run: RestoreRun, acknowledged: bool, typed_label: str
+) -> RestoreRun:
+    """Step 5. Record the acknowledgement and the typed tenant name for the current preview.
+
+    Whether they are right is judged when the run is queued (the policy's execute gate), so the
+    page can show the same reasons the queue would give.
+    """
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        policy = _require(locked, actor, Action.CONFIRM)
+        locked.metadata = {
+            **(locked.metadata or {}),
+            "confirmation": {
+                "acknowledged": bool(acknowledged),
+                "typed_label": str(typed_label or ""),
+                "user_id": getattr(actor, "pk", None),
+                "username": _username(actor),
+                "preview_token": (policy.preview or {}).get("token"),
+                "at": timezone.now().isoformat(),
+            },
+        }
+        _save(locked, expected_status=locked.status, fields=("metadata",))
+        _audit(
+            actor,
+            "restore.confirmed",
+            locked,
+            {
+                "acknowledged": bool(acknowledged),
+                "label_matches": typed_label == locked.tenant_label,
+            },
+        )
+    return locked
+
+
+def restore_run_queue_execution(*, actor: Any, run: RestoreRun) -> RestoreRun:
+    """Queue the run for the worker, if and only if every execution gate is met.
+
+    A refusal raises ``RestoreRunRefused`` after committing a ``restore.execute_refused`` audit
+    event with the reasons.
+    """
+    refused: list[str] = []
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        policy = RestoreRunPolicy(locked, actor)
+        decision = policy.can(Action.EXECUTE)
+        if decision.allowed:
+            previous_status = locked.status
+            locked.metadata = {
+                **(locked.metadata or {}),
+                "queued": {
+                    "by_id": getattr(actor, "pk", None),
+                    "by": _username(actor),
+                    "at": timezone.now().isoformat(),
+                    "fingerprint": policy.current_fingerprint,
+                },
+            }
+            locked.status = RestoreStatus.QUEUED
+            _save(locked, expected_status=previous_status, fields=("metadata", "status"))
+            _audit(
+                actor,
+                "restore.queued",
+                locked,
+                {"environment": locked.environment, "fingerprint": policy.current_fingerprint},
+            )
+            _enqueue_execution(locked.pk)
+        else:
+            refused = decision.reasons
+            _audit(
+                actor,
+                "restore.execute_refused",
+                locked,
+                {"reasons": refused, "status": locked.status},
+            )
+    if refused:
+        raise RestoreRunRefused(refused, action=Action.EXECUTE.value)
+    return locked
+
+
+def restore_run_finish_dry_run(*, actor: Any, run: RestoreRun) -> RestoreRun:
+    """End a dry run: ``completed`` with results marked ``dry_run``; nothing is written."""
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        policy = _require(locked, actor, Action.FINISH_DRY_RUN)
+        previous_status = locked.status
+        now = timezone.now()
+        locked.status = RestoreStatus.COMPLETED
+        locked.finished_at = now
+        locked.results = {
+            "dry_run": True,
+            "written": 0,
+            "summary": (policy.preview or {}).get("summary", {}),
+            "items": [],
+        }
+        _save(locked, expected_status=previous_status, fields=("status", "finished_at", "results"))
+        _audit(actor, "restore.finished", locked, {"status": locked.status, "dry_run": True})
+    return locked
+
+
+def restore_run_cancel(*, actor: Any, run: RestoreRun) -> RestoreRun:
+    """Cancel a run. A running run is asked to stop: the executor ends it between items."""
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        _require(locked, actor, Action.CANCEL)
+        previous_status = locked.status
+        now = timezone.now()
+        if previous_status == RestoreStatus.RUNNING:
+            locked.cancel_requested_at = now
+            _save(locked, expected_status=previous_status, fields=("cancel_requested_at",))
+            _audit(actor, "restore.cancel_requested", locked, {"status": previous_status})
+        else:
+            locked.status = RestoreStatus.CANCELLED
+            locked.finished_at = now
+            _save(locked, expected_status=previous_status, fields=("status", "finished_at"))
+            _audit(actor, "restore.cancelled", locked, {"from_status": previous_status})
+    return locked
+
+
+def restore_run_resume(*, actor: Any, run: RestoreRun) -> RestoreRun:
+    """Queue again a running run whose worker died (stale heartbeat). The executor continues from
+    its per-item checkpoints. A run whose cancellation was requested is cancelled instead."""
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        _require(locked, actor, Action.RESUME)
+        last_heartbeat = locked.heartbeat_at
+        dead_worker = locked.worker_id
+        now = timezone.now()
+        if locked.cancel_requested_at is not None:
+            values: dict[str, Any] = {
+                "status": RestoreStatus.CANCELLED,
+                "finished_at": now,
+                "worker_id": "",
+            }
+        else:
+            resumes = int((locked.metadata or {}).get("resumes", 0)) + 1
+            values = {
+                "status": RestoreStatus.QUEUED,
+                "worker_id": "",
+                "heartbeat_at": None,
+                "metadata": {**(locked.metadata or {}), "resumes": resumes},
+            }
+        # Conditional on the heartbeat we judged stale: a worker that just came back wins.
+        updated = RestoreRun.objects.filter(
+            pk=locked.pk, status=RestoreStatus.RUNNING, heartbeat_at=last_heartbeat
+        ).update(**values, updated_at=now)
+        if not updated:
+            raise RestoreRunError(
+                f"Restore run #{locked.pk} sent a heartbeat just now: its worker is alive, nothing to resume."
+            )
+        for name, value in values.items():
+            setattr(locked, name, value)
+        if locked.status == RestoreStatus.CANCELLED:
+            _audit(
+                actor,
+                "restore.cancelled",
+                locked,
+                {"from_status": RestoreStatus.RUNNING, "worker_id": dead_worker},
+            )
+        else:
+            _audit(
+                actor,
+                "restore.resumed",
+                locked,
+                {
+                    "dead_worker_id": dead_worker,
+                    "last_heartbeat_at": last_heartbeat.isoformat() if last_heartbeat else None,
+                },
+            )
+            _enqueue_execution(locked.pk)
+    return locked
+
+
+# ---- worker side -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """Result of ``restore_run_claim``: truthy when this worker now holds the run."""
+
+    claimed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.claimed
+
+
+def restore_run_claim(*, run_id: int, worker_id: str) -> ClaimOutcome:
+    """Take a queued run for execution: conditional UPDATE ``queued -> running``.
+
+    Refused (falsy outcome with a reason) when the run is not queued any more (another worker got
+    it, or it was cancelled), when another run of the same tenant is running (the database's
+    one-executing-run-per-tenant constraint; the run stays queued), or when the run no longer
+    meets the execution gates (then it is marked failed without writing anything).
+    """
+    if not worker_id:
+        raise RestoreRunError("A worker id is needed to claim a restore run.")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock(run_id)
+        decision = RestoreRunPolicy(locked, None, now=now).can(Action.CLAIM)
+        if not decision.allowed:
+            if locked.status == RestoreStatus.QUEUED:
+                locked.status = RestoreStatus.FAILED
+                locked.finished_at = now
+                locked.results = {
+                    "error": "The run did not meet the execution gates when claimed.",
+                    "reasons": decision.reasons,
+                    "items": [],
+                }
+                _save(
+                    locked,
+                    expected_status=RestoreStatus.QUEUED,
+                    fields=("status", "finished_at", "results"),
+                )
+                _audit(
+                    None,
+                    "restore.claim_refused",
+                    locked,
+                    {"worker_id": worker_id, "reasons": decision.reasons, "status": locked.status},
+                )
+            return ClaimOutcome(claimed=False, reason=" ".join(decision.reasons))
+        try:
+            with transaction.atomic():
+                updated = RestoreRun.objects.filter(pk=run_id, status=RestoreStatus.QUEUED).update(
+                    status=RestoreStatus.RUNNING,
+                    worker_id=worker_id,
+                    started_at=Coalesce(F("started_at"), Value(now)),
+                    heartbeat_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError:
+            other = (
+                RestoreRun.objects.filter(tenant_id=locked.tenant_id, status=RestoreStatus.RUNNING)
+                .exclude(pk=run_id)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            which = f" (run #{other})" if other else ""
+            reason = (
+                f"Another restore is running on tenant '{locked.tenant_label}'{which}: "
+                "this run stays queued until it finishes."
+            )
+            _audit(
+                None,
+                "restore.claim_refused",
+                locked,
+                {"worker_id": worker_id, "reasons": [reason], "status": locked.status},
+            )
+            return ClaimOutcome(claimed=False, reason=reason)
+        if not updated:
+            return ClaimOutcome(
+                claimed=False, reason=f"Restore run #{run_id} was claimed by another worker."
+            )
+        locked.refresh_from_db()
+        _audit(
+            None,
+            "restore.claimed",
+            locked,
+            {"worker_id": worker_id, "resumes": (locked.metadata or {}).get("resumes", 0)},
+        )
+    return ClaimOutcome(claimed=True)
+
+
+def restore_run_heartbeat(*, run_id: int, worker_id: str) -> bool:
+    """Tell the world the worker is alive. False: the run is no longer this worker's (it was
+    resumed elsewhere or finished): stop working on it. Heartbeats are not audited."""
+    now = timezone.now()
+    updated = RestoreRun.objects.filter(
+        pk=run_id, status=RestoreStatus.RUNNING, worker_id=worker_id
+    ).update(heartbeat_at=now)
+    return bool(updated)
+
+
+def restore_run_cancel_requested(*, run_id: int) -> bool:
+    """Whether someone asked the running run to stop (checked by the executor between items)."""
+    return RestoreRun.objects.filter(pk=run_id, cancel_requested_at__isnull=False).exists()
+
+
+def restore_run_finish(
+    *, run: RestoreRun, status: str, results: Mapping[str, Any], worker_id: str | None = None
+) -> RestoreRun:
+    """End a running run with ``completed``, ``partial``, ``failed`` or ``cancelled``.
+
+    With ``worker_id`` the finish only counts if that worker still holds the claim.
+    """
+    if status not in FINISH_STATUSES:
+        raise RestoreRunError(
+            f"A run cannot finish as '{status}': use {', '.join(sorted(FINISH_STATUSES))}."
+        )
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        _require(locked, None, Action.FINISH)
+        now = timezone.now()
+        rows = RestoreRun.objects.filter(pk=locked.pk, status=RestoreStatus.RUNNING)
+        if worker_id is not None:
+            rows = rows.filter(worker_id=worker_id)
+        updated = rows.update(status=status, results=dict(results), finished_at=now, updated_at=now)
+        if not updated:
+            raise RestoreRunError(
+                f"Restore run #{locked.pk} is no longer held by worker '{worker_id}': not finished."
+            )
+        locked.status, locked.results, locked.finished_at = status, dict(results), now
+        _audit(
+            None,
+            "restore.finished",
+            locked,
+            {"status": status, "dry_run": False, "worker_id": locked.worker_id},
+        )
+    return locked
