@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+
+import pytest
 
 from tenantguard.emulator.demo import collection_of, demo_tenant_objects, write_seed_dir
 
@@ -42,3 +45,17 @@ def test_non_ascii_text_survives(tmp_path):
         p.read_text(encoding="utf-8") for p in tmp_path.glob("notificationMessageTemplates*")
     )
     assert "Gerät" in text
+
+
+def test_the_emulator_loads_the_written_seed_dir(tmp_path):
+    emulator_module = pytest.importorskip("tenantguard.emulator")
+    if not hasattr(emulator_module, "GraphEmulator"):
+        pytest.skip("GraphEmulator is not available yet")
+    objects = demo_tenant_objects(tenant_label="Contoso", seed=3)
+    write_seed_dir(objects, tmp_path)
+    emulator = emulator_module.GraphEmulator()
+    tenant = emulator.add_tenant(tenant_id="contoso", token="seed-dir-token", seed_dir=tmp_path)
+    for collection, expected in Counter(collection_of(o) for o in objects).items():
+        listed = {o["id"] for o in tenant.list_objects(collection)}
+        assert {o["id"] for o in objects if collection_of(o) == collection} <= listed
+        assert len(listed) >= expected
