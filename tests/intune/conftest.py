@@ -77,6 +77,7 @@ class FakeGraph:
         self.failing_paths: dict[str, int] = {}  # exact item sub-path -> status
         self.list_page_size = 100
         self.nav_page_size = 25
+        self.list_fails_at_skip: int | None = None  # a listing page that answers 500
         self.expand_unsupported: set[str] = set()  # collections answering 400 to $expand
         self.log: list[tuple[str, str]] = []  # (via, path?query) for every (sub-)request
         self.http_requests = 0
@@ -141,6 +142,8 @@ class FakeGraph:
         objects = self.collections[collection]
         skip = int(params.get("$skiptoken", "0"))
         if not tail:
+            if self.list_fails_at_skip is not None and skip >= self.list_fails_at_skip:
+                return _error(500, "InternalServerError", "page failed")
             page = objects[skip : skip + self.list_page_size]
             body: dict[str, Any] = {
                 "@odata.context": f"{ROOT}/{version}/$metadata#{collection}",

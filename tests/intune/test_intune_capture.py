@@ -460,6 +460,28 @@ def test_failed_per_item_read_keeps_the_item_with_a_warning(fake_graph, graph_cl
     assert "scriptContent could not be read" in script.warnings[0]
 
 
+def test_listing_interrupted_keeps_what_was_read_and_says_so(fake_graph, graph_client):
+    fake_graph.list_page_size = 10
+    fake_graph.list_fails_at_skip = 10
+    for index in range(15):
+        fake_graph.add(CP, catalog_policy(f"cat-{index}", 1))
+    items, warnings = run(graph_client, type_keys=["settings_catalog"])
+    assert len(items) == 10
+    assert [(w.type_key, w.source_id) for w in warnings] == [("settings_catalog", None)]
+    assert "stopped after 10 object(s)" in warnings[0].message
+
+
+def test_permission_denied_on_a_per_item_read_names_the_permission(fake_graph, graph_client):
+    populate(fake_graph)
+    fake_graph.failing_paths = {"deviceHealthScripts/hs-1": 403}
+    items, warnings = run(graph_client, type_keys=["remediation_script"])
+    assert warnings == []
+    [message] = items["hs-1"].warnings
+    assert message.startswith("detectionScriptContent, remediationScriptContent could not be read")
+    assert "DeviceManagementConfiguration.Read.All" in message
+    assert items["hs-1"].assignments is not None
+
+
 def test_settings_pages_are_followed(fake_graph, graph_client):
     fake_graph.add(CP, catalog_policy("big", 60))
     fake_graph.add(CP, catalog_policy("small", 2))
