@@ -251,7 +251,11 @@ def cmd_backup_list(args: argparse.Namespace) -> int:
 
 def cmd_backup_show(args: argparse.Namespace) -> int:
     _setup_django()
-    from tenantguard.backups.selectors import backup_item_export, backup_sets_visible_to, scope_tag_names
+    from tenantguard.backups.selectors import (
+        backup_item_export,
+        backup_sets_visible_to,
+        scope_tag_names,
+    )
 
     backup_set = backup_sets_visible_to(_cli_user(args)).filter(pk=args.id).first()
     if backup_set is None:
@@ -356,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         return 2
-    except Exception as exc:  # noqa: BLE001 - last line of defence: a readable message, no secrets
+    except Exception as exc:
         from tenantguard.accounts.permissions import AccessDenied
 
         if isinstance(exc, AccessDenied | PermissionError):

@@ -39,6 +39,7 @@ def demo_password() -> str:
 
 def demo_setup() -> DemoReport:
     from tenantguard.emulator.demo import apply_demo_drift, demo_tenant_objects
+    from tenantguard.emulator.seed import collection_of
 
     report = DemoReport(password=demo_password())
     user_model = get_user_model()
@@ -67,7 +68,8 @@ def demo_setup() -> DemoReport:
             Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
         emulated = emulated_tenant(tenant)
         if not emulated.list_objects("deviceManagement/deviceConfigurations"):
-            emulated.load_objects(demo_tenant_objects(tenant_label=label, seed=seed))
+            for obj in demo_tenant_objects(tenant_label=label, seed=seed):
+                emulated.put_object(collection_of(obj, source="demo"), obj)
             report.created.append(f"emulated configuration of {label}")
         if not BackupSet.objects.filter(tenant=tenant, name=DEMO_BASELINE_NAME).exists():
             admin_user = users["admin"][0]

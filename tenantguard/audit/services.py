@@ -29,7 +29,8 @@ def audit_event_record(
     """
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     if tenant is None and subject is not None:
-        tenant = getattr(subject, "tenant", None)
+        is_tenant = subject._meta.label_lower == "tenants.tenant"
+        tenant = subject if is_tenant else getattr(subject, "tenant", None)
     return AuditEvent.objects.create(
         actor=user,
         actor_label=user.get_username() if user is not None else SYSTEM_ACTOR,

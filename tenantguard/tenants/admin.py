@@ -21,7 +21,12 @@ from tenantguard.accounts.permissions import (
 from tenantguard.backups.services import backup_set_start
 from tenantguard.tenants.forms import TenantForm
 from tenantguard.tenants.models import Tenant
-from tenantguard.tenants.services import EDITABLE_FIELDS, tenant_create, tenant_test_connection, tenant_update
+from tenantguard.tenants.services import (
+    EDITABLE_FIELDS,
+    tenant_create,
+    tenant_test_connection,
+    tenant_update,
+)
 
 
 @admin.register(Tenant)

@@ -6,6 +6,7 @@ import os
 import threading
 from typing import Any
 
+import httpx
 from django.conf import settings
 
 from tenantguard.graph import (
@@ -15,6 +16,7 @@ from tenantguard.graph import (
     MsalCertificateTokenProvider,
     MsalSecretTokenProvider,
     StaticTokenProvider,
+    WritePacer,
 )
 from tenantguard.tenants.models import AuthMethod, Tenant
 from tenantguard.tenants.models import Cloud as CloudChoice
@@ -23,6 +25,10 @@ EMULATOR_GRAPH_URL = "http://emulator.tenantguard.invalid"
 
 _emulator_lock = threading.Lock()
 _embedded_emulator: Any = None
+# Intune's write limit is per app per tenant: every client of one tenant in this process shares
+# one pacer so that together they stay under it.
+_pacers: dict[int, WritePacer] = {}
+_pacers_lock = threading.Lock()
 
 
 class TenantConfigurationError(Exception):
@@ -72,7 +78,14 @@ def tenant_cloud(tenant: Tenant) -> Cloud:
     return CLOUDS[tenant.cloud]
 
 
-def token_provider_for(tenant: Tenant, cloud: Cloud) -> Any:
+def shared_pacer_for(tenant: Tenant) -> WritePacer:
+    with _pacers_lock:
+        if tenant.pk not in _pacers:
+            _pacers[tenant.pk] = WritePacer(max_writes=100, per_seconds=20.0)
+        return _pacers[tenant.pk]
+
+
+def token_provider_for(tenant: Tenant, cloud: Cloud, http_client: Any = None) -> Any:
     if tenant.auth_method == AuthMethod.STATIC_TOKEN:
         if not tenant.static_token:
             raise TenantConfigurationError(f"Tenant '{tenant.display_name}' has no static token. Set one on the tenant page.")
@@ -91,6 +104,7 @@ def token_provider_for(tenant: Tenant, cloud: Cloud) -> Any:
             thumbprint=tenant.certificate_thumbprint,
             login_url=cloud.login_url,
             graph_url=cloud.graph_url,
+            http_client=http_client,
         )
     if not tenant.client_secret:
         raise TenantConfigurationError(f"Tenant '{tenant.display_name}' has no client secret. Set it on the tenant page.")
@@ -100,6 +114,7 @@ def token_provider_for(tenant: Tenant, cloud: Cloud) -> Any:
         client_secret=tenant.client_secret,
         login_url=cloud.login_url,
         graph_url=cloud.graph_url,
+        http_client=http_client,
     )
 
 
@@ -111,8 +126,11 @@ def graph_client_for(tenant: Tenant, **client_options: Any) -> GraphClient:
         emulated_tenant(tenant)
         transport = embedded_emulator().transport()
     client_options.setdefault("transport", transport)
+    client_options.setdefault("pacer", shared_pacer_for(tenant))
+    # MSAL's token requests go where Graph requests go (the in-process emulator included).
+    http_client = httpx.Client(transport=transport) if transport is not None else None
     return GraphClient(
         graph_url=cloud.graph_url,
-        token_provider=token_provider_for(tenant, cloud),
+        token_provider=token_provider_for(tenant, cloud, http_client),
         **client_options,
     )

@@ -22,11 +22,6 @@ EDITABLE_FIELDS = (
 )
 
 
-def _audited_changes(changed: dict[str, Any]) -> dict[str, Any]:
-    """Field changes for the audit trail; secrets are named, never shown."""
-    return {name: ("(changed)" if name in SECRET_FIELDS else value) for name, value in changed.items()}
-
-
 def tenant_create(*, actor: Any, **fields: Any) -> Tenant:
     """Create a tenant. Only superusers create tenants (there is no membership to check yet)."""
     if actor is not None and not getattr(actor, "is_superuser", False):
@@ -42,7 +37,7 @@ def tenant_create(*, actor: Any, **fields: Any) -> Tenant:
             Membership.objects.get_or_create(user=actor, tenant=tenant, defaults={"role": Role.ADMIN})
         audit_event_record(
             actor=actor, action="tenant.created", subject=tenant, tenant=tenant,
-            details={"fields": _audited_changes({k: v for k, v in fields.items() if v not in ("", None)})},
+            details={"fields": {k: v for k, v in fields.items() if v not in ("", None)}},
         )
     return tenant
 
@@ -62,7 +57,7 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
         tenant.save()
         audit_event_record(
             actor=actor, action="tenant.updated", subject=tenant, tenant=tenant,
-            details={"fields": _audited_changes(changed)},
+            details={"fields": changed},  # redacted by audit_event_record
         )
     return tenant
 

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from tenantguard.crypto import DecryptionError, decrypt_str, encrypt_str
+from tenantguard.tenants.models import Tenant
+
+
+def test_round_trip_and_ciphertext_differs_from_plaintext():
+    stored = encrypt_str("client-secret-value")
+    assert "client-secret-value" not in stored
+    assert decrypt_str(stored) == "client-secret-value"
+
+
+def test_rotation_old_key_still_decrypts_after_a_new_key_is_prepended():
+    old = "3q2nT9Gqf9l1oJ0uZ4pK8m2Xc6Vb5Nw7Yr1Ts0Qe4Lk="
+    new = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FyYnk="
+    with override_settings(TENANTGUARD_ENCRYPTION_KEYS=[old]):
+        stored = encrypt_str("s3cret")
+    with override_settings(TENANTGUARD_ENCRYPTION_KEYS=[new, old]):
+        assert decrypt_str(stored) == "s3cret"
+    with override_settings(TENANTGUARD_ENCRYPTION_KEYS=[new]), pytest.raises(DecryptionError, match="previous key"):
+        decrypt_str(stored)
+
+
+@pytest.mark.django_db
+def test_tenant_secret_is_not_stored_in_plaintext():
+    Tenant.objects.create(
+        display_name="Fabrikam", entra_tenant_id="fabrikam.example", client_id="app",
+        client_secret="very-secret-client-secret",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT client_secret FROM tenants_tenant")
+        (raw,) = cursor.fetchone()
+    assert "very-secret-client-secret" not in raw
+    assert Tenant.objects.get().client_secret == "very-secret-client-secret"
