@@ -304,7 +304,11 @@ class RestoreRunPolicy:
                 self._checks_reasons() + self._preview_reasons()
             )
         if action is Action.EXECUTE:
-            return self._content_gate_reasons(confirmer_id=self._user_id())
+            reasons = self._content_gate_reasons(confirmer_id=self._user_id())
+            if not reasons and run.status != RestoreStatus.PREVIEWED:
+                status = RestoreStatus(run.status).label.lower()
+                reasons.append(f"The run is {status}: it must be previewed to execute.")
+            return reasons
         if action is Action.CLAIM:
             queued = (run.metadata or {}).get("queued") or {}
             reasons = self._content_gate_reasons(confirmer_id=queued.get("by_id"))
@@ -367,10 +371,6 @@ class RestoreRunPolicy:
             reasons += self._confirmation_reasons(confirmer_id=confirmer_id)
         elif not self.confirmation or not self.confirmation.get("acknowledged"):
             reasons.append("Tick 'I reviewed the impact'.")
-        if not reasons and run.status != RestoreStatus.PREVIEWED:
-            reasons.append(
-                f"The run is {RestoreStatus(run.status).label.lower()}: it must be previewed to execute."
-            )
         return reasons
 
     def _confirmation_reasons(self, *, confirmer_id: int | None) -> list[str]:
