@@ -27,6 +27,7 @@ def _env_bool(name: str, default: bool) -> bool:
 
 DEBUG = _env_bool("TENANTGUARD_DEBUG", True)
 DATA_DIR = Path(os.environ.get("TENANTGUARD_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -150,6 +151,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
     },
     "root": {"handlers": ["console"], "level": os.environ.get("TENANTGUARD_LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO; TenantGuard's own graph logger already records them.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 UNFOLD = {

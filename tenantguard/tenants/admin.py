@@ -23,6 +23,7 @@ from tenantguard.tenants.forms import TenantForm
 from tenantguard.tenants.models import Tenant
 from tenantguard.tenants.services import (
     EDITABLE_FIELDS,
+    SECRET_FIELDS,
     tenant_create,
     tenant_test_connection,
     tenant_update,
@@ -43,6 +44,15 @@ class TenantAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return tenants_visible_to(request.user)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request)):
+            return self.fieldsets
+        # Read-only viewers never get secret fields, not even as a rendered read-only value.
+        return tuple(
+            (title, {**options, "fields": tuple(f for f in options["fields"] if f not in SECRET_FIELDS)})
+            for title, options in self.fieldsets
+        )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_staff)

@@ -27,6 +27,8 @@ class TenantForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in SECRET_FIELDS:
+            if name not in self.fields:
+                continue
             field = self.fields[name]
             field.required = False
             stored = bool(self.instance.pk and getattr(self.instance, name))
@@ -36,7 +38,7 @@ class TenantForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         for name in SECRET_FIELDS:
-            if not data.get(name) and self.instance.pk:
+            if name in self.fields and not data.get(name) and self.instance.pk:
                 data[name] = getattr(self.instance, name)
         cloud, method = data.get("cloud"), data.get("auth_method")
         if cloud == Cloud.CUSTOM and not data.get("graph_url"):
