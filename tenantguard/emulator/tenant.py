@@ -125,12 +125,14 @@ class Tenant:
 
     def put_object(self, collection: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Store ``obj`` (seed format) as if an admin had written it in the portal: a missing
-        id is assigned, ``lastModifiedDateTime`` is now and ``version`` moves on."""
+        id is assigned; a new object keeps the stamps it carries (missing ones are filled in),
+        a replaced one gets ``lastModifiedDateTime`` = now and the next ``version``."""
         with self._lock:
             spec = resource_spec(collection)
             previous = self._store.get(spec.collection, str(obj.get("id", "")))
             stored = self.ingest(spec, obj, previous=previous)
-            self.stamp_write(spec, stored, previous=previous)
+            if previous is not None:
+                self.stamp_write(spec, stored, previous=previous)
             self.save(spec, stored)
             return project(stored, spec.navigation, spec.navigation)
 
