@@ -324,8 +324,9 @@ class GraphEmulator:
         """One Graph request (direct or from a batch): throttle, faults, then the handler."""
         with self._lock:
             try:
+                write = is_write(method, path)
                 retry_after = self.throttle.check(
-                    tenant_id=tenant.tenant_id, app_id=client_id, is_write=is_write(method, path)
+                    tenant_id=tenant.tenant_id, app_id=client_id, is_write=write
                 )
                 if retry_after is not None:
                     raise EmulatorHTTPError(
@@ -334,7 +335,10 @@ class GraphEmulator:
                         f"Too many requests. Retry after {retry_after} seconds.",
                         headers={"Retry-After": str(retry_after)},
                     )
-                fault = tenant.fault_injector.check(method, path_ids(path))
+                intune = path.lower().startswith(("devicemanagement", "deviceappmanagement"))
+                fault = tenant.fault_injector.check(
+                    method, path_ids(path), intune_write=write and intune
+                )
                 if fault is not None:
                     raise fault
                 request = GraphRequest(

@@ -55,6 +55,8 @@ class FaultConfig:
     - ``latency_ms``: added to every Graph request (outside the state lock).
     - ``failing_ids``: object id -> status; any request whose path names that id fails.
     - ``seed``: seed of the random generator, so a run is reproducible.
+    - ``approval_required``: simulate Multi Admin Approval: every Intune write is answered
+      ``approval_required_status`` (400 or 403) with code ``ApprovalRequired``.
     """
 
     error_rates: dict[str, float] = field(default_factory=dict)
@@ -63,6 +65,8 @@ class FaultConfig:
     latency_ms: int = 0
     failing_ids: dict[str, int] = field(default_factory=dict)
     seed: int | None = 0
+    approval_required: bool = False
+    approval_required_status: int = 400
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultConfig:
@@ -80,6 +84,8 @@ class FaultConfig:
             "latency_ms": self.latency_ms,
             "failing_ids": dict(self.failing_ids),
             "seed": self.seed,
+            "approval_required": self.approval_required,
+            "approval_required_status": self.approval_required_status,
         }
 
 

@@ -28,7 +28,17 @@ class FaultInjector:
         self.config = config
         self._random = random.Random(config.seed)
 
-    def check(self, method: str, path_segments: list[str]) -> EmulatorHTTPError | None:
+    def check(
+        self, method: str, path_segments: list[str], *, intune_write: bool = False
+    ) -> EmulatorHTTPError | None:
+        if intune_write and self.config.approval_required:
+            return EmulatorHTTPError(
+                self.config.approval_required_status,
+                "ApprovalRequired",
+                "This change requires approval from a second administrator (Multi Admin "
+                "Approval); app-only writes cannot be approved.",
+                intune=True,
+            )
         for segment in path_segments:
             status = self.config.failing_ids.get(segment)
             if status is not None:

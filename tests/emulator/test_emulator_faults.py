@@ -106,3 +106,16 @@ def test_reset_restores_the_seed(clock: FakeClock) -> None:
         c.delete(f"{GROUPS}/g-1")
         assert c.post("/_emulator/tenants/t/reset").status_code == 204
         assert [g["id"] for g in c.get(GROUPS).json()["value"]] == ["g-1"]
+
+
+def test_multi_admin_approval_rejects_intune_writes(clock: FakeClock) -> None:
+    """Graph: Multi Admin Approval tenants reject app-only writes with code ApprovalRequired
+    (status 400 or 403); reads and non-Intune writes still work."""
+    faults = FaultConfig(approval_required=True, approval_required_status=403)
+    with emulator_client(_emulator(clock, faults), "tok") as c:
+        url = "/beta/deviceManagement/roleScopeTags"
+        response = c.post(url, json={"displayName": "x"})
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "ApprovalRequired"
+        assert c.get(url).status_code == 200
+        assert c.post(GROUPS, json={"displayName": "g"}).status_code == 201
