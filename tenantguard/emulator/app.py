@@ -272,6 +272,7 @@ class GraphEmulator:
 
         def run(method: str, url: str, headers: dict[str, str], sub_body: Any) -> GraphResponse:
             sub_path, _, query = url.lstrip("/").partition("?")
+            sub_path = unquote(sub_path)  # as a WSGI server decodes PATH_INFO
             return self.execute(
                 tenant=tenant,
                 client_id=owner[1],

@@ -218,6 +218,11 @@ def _dispatch(req: GraphRequest, spec: ResourceSpec, rest: list[Segment]) -> Gra
         items = child.get(sub) or []
         expand = _expand(req, sub_nav[sub])
         fragment = f"{spec.collection}('{object_id}')/{name}('{child['id']}')/{sub}"
+        if isinstance(items, dict):  # single-valued, e.g. definitionValues/{id}/definition
+            body = project(items, sub_nav[sub], expand)
+            return GraphResponse(
+                200, {"@odata.context": req.context(f"{fragment}/$entity"), **body}
+            )
         values = [project(i, sub_nav[sub], expand) for i in items if isinstance(i, dict)]
         return GraphResponse(200, {"@odata.context": req.context(fragment), "value": values})
     raise no_route(req.path)

@@ -166,3 +166,11 @@ def test_batch_needs_a_token(emu: GraphEmulator, tenant: object) -> None:
     with emulator_client(emu, None) as anonymous:
         response = anonymous.post("/beta/$batch", json={"requests": [_get("1", "/groups")]})
     assert response.status_code == 401
+
+
+def test_batch_urls_are_percent_decoded(client: httpx.Client, tenant: object) -> None:
+    """Graph: sub-request urls are URLs: percent-encoded ids and OData function parameters
+    address the same resources as in a direct request."""
+    tenant.put_object("groups", {"id": "a b", "displayName": "Spaced"})  # type: ignore[attr-defined]
+    response = client.post("/beta/$batch", json={"requests": [_get("1", "/groups/a%20b")]})
+    assert _by_id(response)["1"]["body"]["displayName"] == "Spaced"

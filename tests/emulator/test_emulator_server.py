@@ -38,3 +38,34 @@ def test_parse_tenant_spec() -> None:
     assert parse_tenant_spec("c:t:C:/seeds").seed_dir == Path("C:/seeds")
     with pytest.raises(ValueError, match="ID:TOKEN"):
         parse_tenant_spec("only-an-id")
+
+
+def test_concurrent_writes_over_http_are_all_kept(emu: GraphEmulator) -> None:
+    """Emulator: the threaded server serialises state changes; concurrent POSTs all land."""
+    tenant = emu.add_tenant(tenant_id="t", token="tok")
+    server = serve_app(emu, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    failures: list[int] = []
+
+    def worker(index: int) -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": "Bearer tok"}) as c:
+            for j in range(10):
+                status = c.post("/v1.0/groups", json={"displayName": f"G{index}-{j}"}).status_code
+                if status != 201:
+                    failures.append(status)
+
+    try:
+        workers = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert failures == []
+    groups = tenant.list_objects("groups")
+    assert len(groups) == 60 and len({g["id"] for g in groups}) == 60

@@ -295,6 +295,8 @@ def test_admin_template_definition_values_with_bind_urls(client: httpx.Client) -
     ).json()["value"]
     assert listed[0]["presentationValues"][0]["value"] == "hello"
     assert "definition" not in listed[0]
+    definition = client.get(f"{url}/{gpc['id']}/definitionValues/{value['id']}/definition")
+    assert definition.json()["id"] == "def-1"
     presentations = client.get(
         f"{url}/{gpc['id']}/definitionValues/{value['id']}/presentationValues"
     ).json()["value"]
