@@ -201,8 +201,8 @@ class GraphEmulator:
             status, body, headers = exc.status, self._error_body(exc, incoming), exc.headers
         except Exception:
             logger.exception("emulator failure on %s %s", incoming.method, incoming.path)
-            exc = EmulatorHTTPError(500, "InternalServerError", "The emulator failed.")
-            status, body, headers = 500, self._error_body(exc, incoming), {}
+            failure = EmulatorHTTPError(500, "InternalServerError", "The emulator failed.")
+            status, body, headers = 500, self._error_body(failure, incoming), {}
         out_headers = [
             ("request-id", incoming.request_id),
             ("client-request-id", incoming.client_request_id),
@@ -356,6 +356,10 @@ class GraphEmulator:
                 response = handle(request)
             except EmulatorHTTPError as exc:
                 response = self._render(exc, incoming, f"/{version}/{path}")
+            except Exception:
+                logger.exception("emulator failure on %s /%s/%s", method, version, path)
+                failure = EmulatorHTTPError(500, "InternalServerError", "The emulator failed.")
+                response = self._render(failure, incoming, f"/{version}/{path}")
             self._log(tenant.tenant_id, method, f"/{version}/{path}", response.status)
             return response
 

@@ -22,7 +22,7 @@ from tenantguard.emulator.resources import (
     MANAGED_APP_POLICIES,
     ResourceSpec,
 )
-from tenantguard.emulator.seed import load_seed_dir
+from tenantguard.emulator.seed import collection_of, load_seed_dir
 from tenantguard.emulator.store import ObjectStore
 
 # Server-managed properties: ignored when a client sends them (documented in README.md).
@@ -273,10 +273,10 @@ class Tenant:
                 spec = resource_spec(collection)
                 self.save(spec, self.ingest(spec, obj))
         for entry in self._seed_objects:
-            collection, obj = entry if isinstance(entry, tuple) else (None, entry)
-            if collection is None:
-                from tenantguard.emulator.seed import collection_of
-
+            if isinstance(entry, tuple):
+                collection, obj = entry
+            else:
+                obj = entry
                 collection = collection_of(obj, source="seed_objects")
             spec = resource_spec(collection)
             self.save(spec, self.ingest(spec, obj))

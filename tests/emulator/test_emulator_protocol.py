@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from tenantguard.emulator import GraphEmulator
 from tenantguard.emulator.testing import GRAPH, custom_configuration, emulator_client, graph_error
@@ -140,3 +141,37 @@ def test_request_log_records_method_path_status(emu: GraphEmulator, client: http
         f"/beta/{DC}",
         200,
     )
+
+
+def test_internal_failure_is_a_graph_shaped_500(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Graph: a server fault is 500 with the usual error body (inside a batch: only that
+    sub-request)."""
+    import tenantguard.emulator.app as app_module
+
+    def broken(request: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app_module, "handle", broken)
+    response = client.get("/v1.0/groups")
+    assert response.status_code == 500
+    assert graph_error(response)["code"] == "InternalServerError"
+    batch = client.post(
+        "/v1.0/$batch", json={"requests": [{"id": "1", "method": "GET", "url": "/groups"}]}
+    )
+    assert batch.status_code == 200
+    assert batch.json()["responses"][0]["status"] == 500
+
+
+def test_seed_objects_may_be_bare_graph_objects(emu: GraphEmulator) -> None:
+    """Seed format: seed_objects items without a collection are classified by @odata.context."""
+    context = (
+        "https://graph.microsoft.com/beta/$metadata#deviceManagement/assignmentFilters/$entity"
+    )
+    tenant = emu.add_tenant(
+        tenant_id="bare",
+        token="bare-token",
+        seed_objects=[{"@odata.context": context, "id": "f1", "displayName": "F"}],
+    )
+    assert tenant.get_object("deviceManagement/assignmentFilters", "f1") is not None
