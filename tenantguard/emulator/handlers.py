@@ -357,13 +357,24 @@ def _managed_app_policies(req: GraphRequest, rest: list[Segment]) -> GraphRespon
             if obj is not None:
                 body = _present(req, spec, obj, _expand(req, spec.navigation))
                 context = req.context(f"{MANAGED_APP_POLICIES}/$entity")
-                return GraphResponse(200, {"@odata.context": context, **body})
+                odata_type = _entity_type(spec)
+                return GraphResponse(
+                    200, {"@odata.context": context, "@odata.type": odata_type, **body}
+                )
         raise not_found("managed app policy", rest[0].name)
-    items = [
-        item for spec in specs for item in _list_items(req, spec, req.tenant.stored_list(spec))
-    ]
+    items = []
+    for spec in specs:
+        # The entity set's declared type is the base type here, so Graph names each item's.
+        odata_type = _entity_type(spec)
+        for item in _list_items(req, spec, req.tenant.stored_list(spec)):
+            items.append({"@odata.type": odata_type, **item})
     size = _page_size(req, None, req.default_page_size, 999)
     return _paged(req, items, size=size, path=MANAGED_APP_POLICIES, fragment=MANAGED_APP_POLICIES)
+
+
+def _entity_type(spec: ResourceSpec) -> str:
+    """``…/iosManagedAppProtections`` -> ``#microsoft.graph.iosManagedAppProtection``."""
+    return "#microsoft.graph." + spec.collection.rsplit("/", 1)[-1].removesuffix("s")
 
 
 def _get_by_ids(req: GraphRequest) -> GraphResponse:
@@ -477,6 +488,13 @@ def _patch(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphRespon
     old = _require(req, spec, object_id)
     body = _body(req)
     _check_not_builtin(spec, old, "update")
+    sent_type = body.get("@odata.type")
+    if sent_type and old.get("@odata.type") and sent_type != old["@odata.type"]:
+        raise bad_request(
+            f"The @odata.type '{sent_type}' does not match the object's type "
+            f"'{old['@odata.type']}'; a PATCH cannot change the type.",
+            intune=spec.intune,
+        )
     cleaned = _clean(spec, body, keep_nav=set())
     merged = copy.deepcopy(old)
     merged.pop("__secrets", None)

@@ -429,3 +429,27 @@ def test_groups_can_be_created_and_resolved_by_ids(client: httpx.Client) -> None
     ).json()["value"]
     assert [g["displayName"] for g in resolved] == ["Pilot"]
     assert resolved[0]["@odata.type"] == "#microsoft.graph.group"
+
+
+def test_patch_cannot_change_the_odata_type(client: httpx.Client) -> None:
+    """Graph: a PATCH whose @odata.type differs from the object's type is 400."""
+    created = client.post(DC, json=custom_configuration()).json()
+    body = {"@odata.type": "#microsoft.graph.iosGeneralDeviceConfiguration", "description": "x"}
+    assert client.patch(f"{DC}/{created['id']}", json=body).status_code == 400
+    same = {"@odata.type": created["@odata.type"], "description": "x"}
+    assert client.patch(f"{DC}/{created['id']}", json=same).status_code == 204
+
+
+def test_managed_app_policies_name_each_item_type(client: httpx.Client) -> None:
+    """Graph: managedAppPolicies is typed by its base type, so each item carries @odata.type."""
+    base = "/beta/deviceAppManagement"
+    client.post(f"{base}/iosManagedAppProtections", json={"displayName": "I"})
+    client.post(f"{base}/androidManagedAppProtections", json={"displayName": "A"})
+    types = {
+        p["displayName"]: p["@odata.type"]
+        for p in client.get(f"{base}/managedAppPolicies").json()["value"]
+    }
+    assert types == {
+        "I": "#microsoft.graph.iosManagedAppProtection",
+        "A": "#microsoft.graph.androidManagedAppProtection",
+    }
