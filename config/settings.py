@@ -36,7 +36,7 @@ if not SECRET_KEY:
             "SECRET_KEY is required when TENANTGUARD_DEBUG is off. "
             "Set it to a long random string, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
         )
-    SECRET_KEY = "insecure-development-key-only-for-the-embedded-demo"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-only-for-the-embedded-demo"
 
 # Fernet key(s) for secrets at rest, comma separated: the first encrypts, all decrypt (rotation).
 TENANTGUARD_ENCRYPTION_KEYS = [

@@ -1,10 +1,11 @@
 """Settings for the test suite: the production settings with fast, network-free choices."""
 
 import os
+import tempfile
 
-os.environ.setdefault("TENANTGUARD_DATA_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "tenantguard-tests"))
+os.environ.setdefault("TENANTGUARD_DATA_DIR", os.path.join(tempfile.gettempdir(), "tenantguard-tests"))
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403
 
 # TEST_DATABASE_URL switches the suite to PostgreSQL (CI runs it on both).
 if os.environ.get("TEST_DATABASE_URL"):

@@ -35,7 +35,7 @@ def backup_set_start(
     with transaction.atomic():
         backup_set = BackupSet.objects.create(
             tenant=tenant,
-            name=name or f"{tenant.display_name} – {timezone.now():%Y-%m-%d %H:%M} UTC",
+            name=name or f"{tenant.display_name} - {timezone.now():%Y-%m-%d %H:%M} UTC",
             kind=kind,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             progress={"types_done": 0, "types_total": 0, "current_type": "", "items": 0},

@@ -63,7 +63,7 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
 
 
 def _permission_probes() -> list[tuple[str, str, str]]:
-    """(permission, label, collection path) – one read probe per distinct collection."""
+    """(permission, label, collection path) - one read probe per distinct collection."""
     probes: dict[str, tuple[str, str, str]] = {}
     for policy_type in registry.POLICY_TYPES.values():
         path = f"/{policy_type.api_version}/{policy_type.collection}"

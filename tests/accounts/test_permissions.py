@@ -33,7 +33,7 @@ def test_roles_decide_capabilities(personas, tenant, prod_tenant, persona, capab
 
 
 def test_refusal_says_what_role_is_needed(personas, prod_tenant):
-    with pytest.raises(AccessDenied, match="needs Admin or higher.*PROD tenants need the Admin role"):
+    with pytest.raises(AccessDenied, match=r"needs Admin or higher.*PROD tenants need the Admin role"):
         ensure_capability(personas["operator"], prod_tenant, Capability.EXECUTE_RESTORE)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from tenantguard.audit.models import AuditEvent
-from tenantguard.backups.models import BackupItem, BackupSet
+from tenantguard.backups.models import BackupSet
 from tenantguard.backups.services import backup_set_capture, backup_set_start
 from tenantguard.emulator.seed import collection_of
 from tenantguard.intune import registry

@@ -59,7 +59,7 @@ def test_paging_follows_next_links_of_25(clock):
 def test_batch_with_200_404_and_429_answers(clock):
     objects = [_policy(n) for n in range(3)]
     faults = FaultConfig(failing_ids={objects[2]["id"]: 429}, retry_after_seconds=2)
-    emulator, tenant, client = _setup(clock, objects=objects, faults=faults)
+    _emulator, tenant, client = _setup(clock, objects=objects, faults=faults)
     missing = str(uuid.uuid4())
     requests = [
         BatchRequest(id="ok", method="GET", url=f"/deviceManagement/configurationPolicies/{objects[0]['id']}"),
@@ -92,7 +92,7 @@ def test_throttled_batch_sub_request_is_retried_after_its_retry_after(clock):
 
 def test_retry_after_is_honoured(clock):
     objects = [_policy(0)]
-    emulator, tenant, client = _setup(clock, objects=objects)
+    _emulator, tenant, client = _setup(clock, objects=objects)
     tenant.faults = FaultConfig(error_rates={"GET": 1.0}, error_statuses=(429,), retry_after_seconds=7)
     path = f"deviceManagement/configurationPolicies/{objects[0]['id']}"
     with pytest.raises(ThrottledError) as excinfo:
@@ -102,7 +102,7 @@ def test_retry_after_is_honoured(clock):
 
 
 def test_retry_budget_exhausted_gives_a_clear_error(clock):
-    emulator, tenant, client = _setup(
+    _emulator, tenant, client = _setup(
         clock, objects=[_policy(0)], retry=RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=5.0, budget_seconds=10)
     )
     tenant.faults = FaultConfig(error_rates={"GET": 1.0}, error_statuses=(429,), retry_after_seconds=4)
@@ -129,7 +129,7 @@ def test_writes_are_paced_under_the_intune_limit_and_never_throttled(clock):
 
 
 def test_exception_types_from_the_emulator(clock):
-    emulator, tenant, client = _setup(clock, objects=[_policy(0)])
+    _emulator, tenant, client = _setup(clock, objects=[_policy(0)])
     with pytest.raises(NotFoundError):
         client.get(f"deviceManagement/configurationPolicies/{uuid.uuid4()}")
     with pytest.raises(BadRequestError):
