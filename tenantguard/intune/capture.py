@@ -430,6 +430,36 @@ def iter_capture(
                 report(type_key, done)
 
 
+def capture_item(client: GraphClient, *, type_key: str, object_id: str) -> CapturedItem | None:
+    """One object read exactly as ``iter_capture`` reads it (same ``$expand`` as the listing,
+    same per-item fetches), so its normalized form compares with a backup item's.
+
+    The object is classified by what Graph returns, so the result's ``type_key`` may differ
+    from ``type_key`` when the object belongs to a sibling type of the same collection.
+    ``None`` when the object does not exist (404); other Graph errors are raised.
+    """
+    ptype = registry.get(type_key)
+    if not ptype.collection:
+        raise ValueError(f"{ptype.label} has no Graph collection to read {object_id!r} from")
+    path = f"/{ptype.api_version}/{ptype.item_path(quote(object_id, safe=''))}"
+    params = ptype.list_params.as_params()
+    try:
+        try:
+            raw = client.get(path, params=params or None)
+        except BadRequestError:
+            if "$expand" not in params:
+                raise
+            # Same fallback as the listing: the per-item fetches read what $expand would bring.
+            raw = client.get(path)
+    except NotFoundError:
+        return None
+    item = _Item(registry.classify(ptype.collection, raw), strip_annotations(raw))
+    jobs = _plan_jobs(item)
+    if jobs:
+        _run_jobs(client, jobs)
+    return _build_item(item)
+
+
 def resolve_group_names(client: GraphClient, group_ids: Iterable[str]) -> dict[str, str]:
     """``{group id: displayName}`` for the groups that exist, read through ``$batch``.
 
@@ -473,6 +503,7 @@ __all__ = [
     "CaptureWarning",
     "CapturedItem",
     "ProgressCallback",
+    "capture_item",
     "iter_capture",
     "resolve_group_names",
 ]

@@ -1,0 +1,172 @@
+"""The live target tenant as the restore engine sees it (docs/architecture.md §3b).
+
+``read_target`` reads the in-scope types once through ``capture.iter_capture`` so that target
+objects are ``CapturedItem``s normalized exactly like backup items; ``match_item`` pairs a
+backup item with its target object; ``read_one`` re-reads one object (before a write, for the
+read-back after it); ``find_groups`` / ``search_groups`` serve the group-mapping editor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from tenantguard.graph import GraphClient
+from tenantguard.intune import capture
+from tenantguard.intune.capture import CapturedItem, CaptureWarning
+
+MatchKind = Literal["id", "name", "ambiguous", "none"]
+
+#: Properties read for a group in the mapping editor.
+_GROUP_SELECT: Final = "id,displayName"
+
+
+@dataclass(frozen=True)
+class Match:
+    """How a backup item pairs with the target.
+
+    ``id``: the target holds the source object itself (same tenant). ``name``: exactly one
+    object of the type has the item's display name. ``ambiguous``: several do (``target`` is
+    ``None``, ``candidates`` lists them: a blocking check). ``none``: nothing matches (create).
+    """
+
+    kind: MatchKind
+    target: CapturedItem | None
+    candidates: list[CapturedItem] = field(default_factory=list)
+
+
+class TargetState:
+    """Objects of the target tenant by type, indexed once by id and by display name."""
+
+    def __init__(
+        self,
+        *,
+        items: Iterable[CapturedItem] = (),
+        unreadable: Mapping[str, str] | None = None,
+        group_names: Mapping[str, str] | None = None,
+    ) -> None:
+        #: ``{type_key: message}`` for types that could not be read completely (403, a listing
+        #: that stopped): absence of an object there proves nothing.
+        self.unreadable: dict[str, str] = dict(unreadable or {})
+        #: ``{group_id: displayName}`` of the groups the target's assignments use.
+        self.group_names: dict[str, str] = dict(group_names or {})
+        self._items: dict[str, list[CapturedItem]] = {}
+        self._by_id: dict[tuple[str, str], CapturedItem] = {}
+        self._by_name: dict[tuple[str, str], list[CapturedItem]] = {}
+        for item in items:
+            self._items.setdefault(item.type_key, []).append(item)
+            self._by_id.setdefault((item.type_key, item.source_id), item)
+            self._by_name.setdefault((item.type_key, item.display_name), []).append(item)
+
+    def __repr__(self) -> str:
+        counts = {key: len(values) for key, values in self._items.items()}
+        return f"TargetState(items={counts}, unreadable={sorted(self.unreadable)})"
+
+    @property
+    def type_keys(self) -> list[str]:
+        """Types holding at least one object."""
+        return list(self._items)
+
+    def items(self, type_key: str) -> list[CapturedItem]:
+        return list(self._items.get(type_key, ()))
+
+    def by_id(self, type_key: str, object_id: str) -> CapturedItem | None:
+        return self._by_id.get((type_key, object_id))
+
+    def by_name(self, type_key: str, display_name: str) -> list[CapturedItem]:
+        """Objects of ``type_key`` whose display name is exactly ``display_name``
+        (case-sensitive, no trimming)."""
+        return list(self._by_name.get((type_key, display_name), ()))
+
+
+def read_target(client: GraphClient, *, type_keys: Iterable[str]) -> TargetState:
+    """Read the selected types of the target tenant once (one listing per collection plus the
+    batched per-item fetches, as a backup does) and the names of the groups they assign."""
+    items: list[CapturedItem] = []
+    unreadable: dict[str, str] = {}
+    for entry in capture.iter_capture(client, type_keys=list(type_keys)):
+        if isinstance(entry, CaptureWarning):
+            if entry.source_id is None:
+                previous = unreadable.get(entry.type_key)
+                unreadable[entry.type_key] = (
+                    entry.message if previous is None else f"{previous}; {entry.message}"
+                )
+            continue
+        items.append(entry)
+    group_ids = {group_id for item in items for group_id in item.group_refs}
+    group_names = capture.resolve_group_names(client, group_ids) if group_ids else {}
+    return TargetState(items=items, unreadable=unreadable, group_names=group_names)
+
+
+def match_item(
+    state: TargetState,
+    *,
+    type_key: str,
+    source_id: str,
+    display_name: str,
+    same_tenant: bool,
+) -> Match:
+    """Pair a backup item with the target: in the same tenant by source id first, then by
+    (type, display name); across tenants by name only (ids never carry over)."""
+    if same_tenant and source_id:
+        found = state.by_id(type_key, source_id)
+        if found is not None:
+            return Match("id", found, [found])
+    candidates = state.by_name(type_key, display_name)
+    if len(candidates) == 1:
+        return Match("name", candidates[0], candidates)
+    if candidates:
+        return Match("ambiguous", None, candidates)
+    return Match("none", None, [])
+
+
+def read_one(client: GraphClient, *, type_key: str, object_id: str) -> CapturedItem | None:
+    """Re-read one object with the same requests a backup makes for it (``None``: 404)."""
+    return capture.capture_item(client, type_key=type_key, object_id=object_id)
+
+
+def find_groups(client: GraphClient, *, ids: Iterable[str]) -> list[dict[str, str]]:
+    """``[{"id", "displayName"}]`` for the groups among ``ids`` that exist in the tenant, in
+    the order of ``ids`` (read through ``$batch``, 20 per request; missing ones are left out)."""
+    wanted = list(dict.fromkeys(group_id for group_id in ids if group_id))
+    names = capture.resolve_group_names(client, wanted)
+    return [
+        {"id": group_id, "displayName": names[group_id]} for group_id in wanted if group_id in names
+    ]
+
+
+def odata_string_literal(text: str) -> str:
+    """``text`` as an OData string literal: single quotes doubled, wrapped in quotes."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def search_groups(client: GraphClient, text: str, top: int = 20) -> list[dict[str, str]]:
+    """Groups whose display name starts with ``text`` (one page of at most ``top``)."""
+    top = max(1, min(int(top), 999))
+    params: dict[str, Any] = {"$select": _GROUP_SELECT, "$top": top}
+    if text:
+        params["$filter"] = f"startswith(displayName,{odata_string_literal(text)})"
+    page = client.get("groups", params=params)
+    groups: list[dict[str, str]] = []
+    for group in page.get("value") or []:
+        if not isinstance(group, Mapping) or not group.get("id"):
+            continue
+        name = group.get("displayName")
+        groups.append(
+            {"id": str(group["id"]), "displayName": name if isinstance(name, str) else ""}
+        )
+    return groups[:top]
+
+
+__all__ = [
+    "Match",
+    "MatchKind",
+    "TargetState",
+    "find_groups",
+    "match_item",
+    "odata_string_literal",
+    "read_one",
+    "read_target",
+    "search_groups",
+]
