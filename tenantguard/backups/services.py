@@ -90,11 +90,14 @@ def backup_set_capture(
     backup_set: BackupSet,
     client: GraphClient | None = None,
     type_keys: list[str] | None = None,
+    only_source_ids: set[str] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> BackupSet:
     """Read the tenant into ``backup_set``; finishes completed, partial (warnings) or failed.
 
-    Items are written in chunks so a 5,000-object tenant never sits in memory at once.
+    ``type_keys`` limits the capture to those types and ``only_source_ids`` to those objects
+    (the pre-restore snapshot keeps just the objects a restore may touch). Items are written in
+    chunks so a 5,000-object tenant never sits in memory at once.
     """
     tenant = backup_set.tenant
     warnings: list[dict[str, Any]] = []
@@ -130,6 +133,8 @@ def backup_set_capture(
                     {"type_key": captured.type_key, "source_id": captured.source_id,
                      "message": captured.message, "permission": captured.permission}
                 )
+                continue
+            if only_source_ids is not None and captured.source_id not in only_source_ids:
                 continue
             pending.append(_item_from_capture(backup_set, captured))
             group_ids.update(captured.group_refs or ())
