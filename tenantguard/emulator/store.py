@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,25 @@ class ObjectStore:
         if db_path is not None:
             db_path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+            # WAL without a sync per commit: a write survives the process, at emulator speed.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._load()
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Group many writes (seeding, reset) into one SQLite transaction."""
+        if self._db is None or self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def _load(self) -> None:
         assert self._db is not None

@@ -84,7 +84,7 @@ class Tenant:
         self._seed_objects = list(seed_objects or [])
         self._last_stamp: datetime | None = None
         self.fault_injector = FaultInjector(faults)
-        with self._lock:
+        with self._lock, self._store.bulk():
             if not self._store.initialized:
                 self._populate()
 
@@ -142,7 +142,7 @@ class Tenant:
 
     def reset(self) -> None:
         """Forget every object and load the built-ins and the seed again."""
-        with self._lock:
+        with self._lock, self._store.bulk():
             self._store.clear()
             self._populate()
 
