@@ -21,7 +21,8 @@ from tenantguard.emulator import admin, auth
 from tenantguard.emulator.batch import run_batch
 from tenantguard.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
 from tenantguard.emulator.errors import EmulatorHTTPError
-from tenantguard.emulator.handlers import GraphRequest, GraphResponse, handle, is_write, path_ids
+from tenantguard.emulator.handlers import handle, is_write
+from tenantguard.emulator.messages import GraphRequest, GraphResponse, path_ids
 from tenantguard.emulator.store import ObjectStore, state_file
 from tenantguard.emulator.tenant import Tenant
 from tenantguard.emulator.throttle import Throttle

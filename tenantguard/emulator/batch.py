@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tenantguard.emulator.errors import EmulatorHTTPError
-from tenantguard.emulator.handlers import GraphResponse
+from tenantguard.emulator.messages import GraphResponse
 
 MAX_REQUESTS = 20
 

@@ -1,0 +1,186 @@
+"""Graph reads: collections (paged, filtered, expanded, selected), entities, navigations."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from tenantguard.emulator.errors import EmulatorHTTPError, no_route, not_found
+from tenantguard.emulator.messages import GraphRequest, GraphResponse, Segment
+from tenantguard.emulator.odata import (
+    ExpandTree,
+    apply_select,
+    check_expand,
+    decode_skiptoken,
+    encode_skiptoken,
+    parse_expand,
+    parse_filter,
+    parse_select,
+    project,
+)
+from tenantguard.emulator.permissions import authorize
+from tenantguard.emulator.resources import (
+    APP_PROTECTION_COLLECTIONS,
+    BY_COLLECTION,
+    MANAGED_APP_POLICIES,
+    NavTree,
+    ResourceSpec,
+)
+
+
+def require(req: GraphRequest, spec: ResourceSpec, object_id: str) -> dict[str, Any]:
+    obj = req.tenant.stored(spec, object_id)
+    if obj is None:
+        raise not_found(spec.noun, object_id, directory=spec.directory)
+    return obj
+
+
+def find_child(obj: dict[str, Any], nav: str, child_id: str, spec: ResourceSpec) -> dict[str, Any]:
+    for item in obj.get(nav) or []:
+        if isinstance(item, dict) and str(item.get("id")) == child_id:
+            return item
+    raise not_found(nav, child_id, directory=spec.directory)
+
+
+def expand_option(req: GraphRequest, navigation: NavTree) -> ExpandTree:
+    expand = parse_expand(req.option("expand"))
+    check_expand(expand, navigation, "microsoft.graph.entity")
+    return expand
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def present(
+    req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], expand: ExpandTree
+) -> dict[str, Any]:
+    return apply_select(
+        project(obj, spec.navigation, expand), parse_select(req.option("select")), expand
+    )
+
+
+def _page_size(req: GraphRequest, spec: ResourceSpec | None, default: int, maximum: int) -> int:
+    top = req.option("top")
+    if top is None:
+        return min(default, maximum)
+    try:
+        size = int(top)
+    except ValueError:
+        size = -1
+    if size < 1 or (spec is not None and spec.directory and size > maximum):
+        raise EmulatorHTTPError(
+            400,
+            "Request_BadRequest" if spec is not None and spec.directory else "BadRequest",
+            f"Invalid page size specified: '{top}'. Must be between 1 and {maximum} inclusive.",
+        )
+    return min(size, maximum)
+
+
+def _paged(
+    req: GraphRequest, items: list[dict[str, Any]], *, size: int, path: str, fragment: str
+) -> GraphResponse:
+    token = req.option("skiptoken")
+    offset = decode_skiptoken(token) if token else 0
+    page = items[offset : offset + size]
+    body: dict[str, Any] = {"@odata.context": req.context(fragment)}
+    if offset + size < len(items):
+        params = {k: v for k, v in req.query.items() if k.lstrip("$").lower() != "skiptoken"}
+        params["$skiptoken"] = encode_skiptoken(offset + size)
+        query = urlencode(params, safe="$(),='/")
+        body["@odata.nextLink"] = f"{req.base_url}/{req.version}/{path}?{query}"
+    body["value"] = page
+    return GraphResponse(200, body)
+
+
+def _list_items(req: GraphRequest, spec: ResourceSpec, objects: list[dict[str, Any]]) -> list[Any]:
+    expand = expand_option(req, spec.navigation)
+    predicate = parse_filter(req.option("filter"))
+    out = []
+    for obj in objects:
+        if predicate is not None and not predicate(obj):
+            continue
+        shown = project(obj, spec.navigation, expand)
+        for name in spec.list_nulls:
+            shown[name] = None
+        out.append(apply_select(shown, parse_select(req.option("select")), expand))
+    return out
+
+
+def list_collection(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
+    items = _list_items(req, spec, req.tenant.stored_list(spec))
+    size = _page_size(req, spec, spec.page_size or req.default_page_size, spec.max_page_size)
+    select = parse_select(req.option("select"))
+    fragment = spec.collection + (f"({','.join(select)})" if select else "")
+    return _paged(req, items, size=size, path=spec.collection, fragment=fragment)
+
+
+def get_entity(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
+    obj = require(req, spec, object_id)
+    body = present(req, spec, obj, expand_option(req, spec.navigation))
+    return GraphResponse(200, {"@odata.context": req.context(f"{spec.collection}/$entity"), **body})
+
+
+def nav_list(
+    req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], name: str
+) -> GraphResponse:
+    sub_nav = spec.navigation[name]
+    expand = expand_option(req, sub_nav)
+    select = parse_select(req.option("select"))
+    items = [
+        apply_select(project(item, sub_nav, expand), select, expand)
+        for item in obj.get(name) or []
+        if isinstance(item, dict)
+    ]
+    size = spec.nav_page_sizes.get(name, 1000)
+    path = f"{spec.collection}('{obj['id']}')/{name}"
+    return _paged(req, items, size=_page_size(req, None, size, size), path=path, fragment=path)
+
+
+def managed_app_policies(req: GraphRequest, rest: list[Segment]) -> GraphResponse:
+    specs = [BY_COLLECTION[c] for c in APP_PROTECTION_COLLECTIONS]
+    if req.method != "GET" or len(rest) > 1:
+        raise no_route(req.path)
+    authorize(specs[0], req.tenant, write=False)
+    if rest:
+        for spec in specs:
+            obj = req.tenant.stored(spec, rest[0].name)
+            if obj is not None:
+                body = present(req, spec, obj, expand_option(req, spec.navigation))
+                context = req.context(f"{MANAGED_APP_POLICIES}/$entity")
+                odata_type = _entity_type(spec)
+                return GraphResponse(
+                    200, {"@odata.context": context, "@odata.type": odata_type, **body}
+                )
+        raise not_found("managed app policy", rest[0].name)
+    items = []
+    for spec in specs:
+        # The entity set's declared type is the base type here, so Graph names each item's.
+        odata_type = _entity_type(spec)
+        for item in _list_items(req, spec, req.tenant.stored_list(spec)):
+            items.append({"@odata.type": odata_type, **item})
+    size = _page_size(req, None, req.default_page_size, 999)
+    return _paged(req, items, size=size, path=MANAGED_APP_POLICIES, fragment=MANAGED_APP_POLICIES)
+
+
+def _entity_type(spec: ResourceSpec) -> str:
+    """``…/iosManagedAppProtections`` -> ``#microsoft.graph.iosManagedAppProtection``."""
+    return "#microsoft.graph." + spec.collection.rsplit("/", 1)[-1].removesuffix("s")
+
+
+def get_by_ids(req: GraphRequest) -> GraphResponse:
+    if req.method != "POST":
+        raise no_route(req.path)
+    spec = BY_COLLECTION["groups"]
+    authorize(spec, req.tenant, write=False)
+    body = req.body if isinstance(req.body, dict) else {}
+    ids = body.get("ids")
+    if not isinstance(ids, list):
+        raise EmulatorHTTPError(400, "Request_BadRequest", "The 'ids' parameter is required.")
+    types = [str(t).lower() for t in body.get("types") or ["group"]]
+    values = []
+    if "group" in types:
+        for object_id in ids:
+            obj = req.tenant.stored(spec, str(object_id))
+            if obj is not None:
+                values.append({"@odata.type": "#microsoft.graph.group", **project(obj, {}, {})})
+    return GraphResponse(200, {"@odata.context": req.context("directoryObjects"), "value": values})

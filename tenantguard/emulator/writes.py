@@ -1,0 +1,349 @@
+"""Graph writes: create, update (PATCH / PUT), delete, actions and navigation writes, with the
+Intune rules of each resource family."""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from typing import Any
+
+from tenantguard.emulator.errors import EmulatorHTTPError, bad_request, no_route, not_found
+from tenantguard.emulator.messages import GraphRequest, GraphResponse
+from tenantguard.emulator.odata import project
+from tenantguard.emulator.reads import require
+from tenantguard.emulator.resources import TARGET_TYPES, ResourceSpec
+from tenantguard.emulator.tenant import INTUNE_READ_ONLY, SERVER_MANAGED, Tenant, normalise_app
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def _body(req: GraphRequest) -> dict[str, Any]:
+    if not isinstance(req.body, dict):
+        raise bad_request("The request body must be a JSON object.", intune=False)
+    return req.body
+
+
+def _clean(spec: ResourceSpec, body: dict[str, Any], *, keep_nav: set[str]) -> dict[str, Any]:
+    """Drop what the server owns: server-managed and read-only properties, and navigation
+    properties the operation does not take (Graph ignores them)."""
+    out = {}
+    for key, value in body.items():
+        if key in SERVER_MANAGED or key.startswith("__") or key in spec.read_only:
+            continue
+        if spec.intune and key in INTUNE_READ_ONLY:
+            continue
+        if key in spec.navigation and key not in keep_nav:
+            continue
+        out[key] = value
+    return out
+
+
+def _check_block_action(rules: Any) -> None:
+    blocks = 0
+    for rule in rules if isinstance(rules, list) else []:
+        for item in (rule or {}).get("scheduledActionConfigurations") or []:
+            if isinstance(item, dict) and item.get("actionType") == "block":
+                blocks += 1
+    if blocks != 1:
+        raise bad_request("Compliance policy must have one and only one block scheduled action")
+
+
+def create(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
+    body = _body(req)
+    if spec.requires_odata_type and not body.get("@odata.type"):
+        raise bad_request(
+            f"Cannot create an abstract class: the request for a {spec.noun} must carry "
+            "@odata.type."
+        )
+    if "compliance_actions" in spec.traits:
+        _check_block_action(body.get("scheduledActionsForRule"))
+    if spec.directory and not body.get("displayName"):
+        raise EmulatorHTTPError(
+            400, "Request_BadRequest", "A value is required for property 'displayName'."
+        )
+    keep = set(spec.navigation) - {"assignments"}
+    cleaned = _clean(spec, body, keep_nav=keep)
+    if "admin_templates" in spec.traits:
+        cleaned["definitionValues"] = [
+            _definition_value(item, tenant=req.tenant)
+            for item in cleaned.get("definitionValues") or []
+        ]
+    if "settings_catalog" in spec.traits:
+        cleaned["settings"] = _renumbered(cleaned.get("settings"))
+    if "scope_tags" in spec.traits:
+        cleaned["isBuiltIn"] = False
+    stored = req.tenant.ingest(spec, cleaned)
+    req.tenant.stamp_new(spec, stored)
+    req.tenant.save(spec, stored)
+    shown = project(stored, spec.navigation, {})
+    location = f"{req.base_url}/{req.version}/{spec.collection}('{stored['id']}')"
+    return GraphResponse(
+        201,
+        {"@odata.context": req.context(f"{spec.collection}/$entity"), **shown},
+        {"Location": location},
+    )
+
+
+def _renumbered(settings: Any) -> list[Any]:
+    out = []
+    for index, setting in enumerate(settings if isinstance(settings, list) else []):
+        item = dict(setting) if isinstance(setting, dict) else {"value": setting}
+        item["id"] = str(index)
+        out.append(item)
+    return out
+
+
+def _check_not_builtin(spec: ResourceSpec, obj: dict[str, Any], verb: str) -> None:
+    if "scope_tags" in spec.traits and obj.get("isBuiltIn"):
+        raise bad_request(f"Cannot {verb} a built-in role scope tag ('{obj.get('displayName')}').")
+
+
+def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("lastModifiedDateTime", "version")}
+
+
+def patch(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
+    old = require(req, spec, object_id)
+    body = _body(req)
+    _check_not_builtin(spec, old, "update")
+    sent_type = body.get("@odata.type")
+    if sent_type and old.get("@odata.type") and sent_type != old["@odata.type"]:
+        raise bad_request(
+            f"The @odata.type '{sent_type}' does not match the object's type "
+            f"'{old['@odata.type']}'; a PATCH cannot change the type.",
+            intune=spec.intune,
+        )
+    cleaned = _clean(spec, body, keep_nav=set())
+    merged = copy.deepcopy(old)
+    merged.pop("__secrets", None)
+    merged.update(cleaned)
+    if "oma_secrets" in spec.traits and "omaSettings" not in cleaned:
+        merged["omaSettings"] = copy.deepcopy(old.get("omaSettings"))
+    stored = req.tenant.ingest(spec, merged, previous=old)
+    if spec.intune and _comparable(stored) == _comparable(old):
+        raise bad_request("at least 1 property must be changed")
+    req.tenant.stamp_write(spec, stored, previous=old)
+    req.tenant.save(spec, stored)
+    return GraphResponse(204)
+
+
+def put(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
+    old = require(req, spec, object_id)
+    cleaned = _clean(spec, _body(req), keep_nav={"settings"})
+    cleaned["settings"] = _renumbered(cleaned.get("settings"))
+    replacement = {
+        **cleaned,
+        "id": old["id"],
+        "createdDateTime": old.get("createdDateTime"),
+        "assignments": old.get("assignments", []),
+    }
+    stored = req.tenant.ingest(spec, replacement, previous=old)
+    req.tenant.stamp_write(spec, stored, previous=old)
+    req.tenant.save(spec, stored)
+    return GraphResponse(204)
+
+
+def delete(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
+    old = require(req, spec, object_id)
+    _check_not_builtin(spec, old, "delete")
+    req.tenant.remove(spec, object_id)
+    return GraphResponse(204)
+
+
+# --- actions and navigation writes -------------------------------------------------------
+
+
+def run_action(
+    req: GraphRequest, spec: ResourceSpec, object_id: str, name: str, params: dict[str, str]
+) -> GraphResponse:
+    if name == "getomasettingplaintextvalue":
+        if req.method != "GET" or "oma_secrets" not in spec.traits:
+            raise no_route(req.path)
+        obj = require(req, spec, object_id)
+        ref = params.get("secretReferenceValueId", "")
+        secrets = obj.get("__secrets") or {}
+        if ref not in secrets:
+            raise not_found("secret reference value", ref)
+        return GraphResponse(
+            200, {"@odata.context": req.context("Edm.String"), "value": secrets[ref]}
+        )
+    if req.method != "POST":
+        raise no_route(req.path)
+    obj = require(req, spec, object_id)
+    body = _body(req)
+    if name == "assign" and spec.assign is not None:
+        return _assign(req, spec, obj, body)
+    if name == "scheduleactionsforrules" and "compliance_actions" in spec.traits:
+        rules = body.get("deviceComplianceScheduledActionForRules")
+        if not isinstance(rules, list):
+            raise bad_request("deviceComplianceScheduledActionForRules must be a list.")
+        _check_block_action(rules)
+        updated = copy.deepcopy(obj)
+        updated["scheduledActionsForRule"] = rules
+        _save_children(req, spec, obj, updated)
+        return GraphResponse(204)
+    if name == "updatedefinitionvalues" and "admin_templates" in spec.traits:
+        return _update_definition_values(req, spec, obj, body)
+    if name == "targetapps" and "app_protection" in spec.traits:
+        apps = body.get("apps")
+        if not isinstance(apps, list):
+            raise bad_request("apps must be a list.")
+        updated = copy.deepcopy(obj)
+        updated["apps"] = [normalise_app(a, spec) for a in apps if isinstance(a, dict)]
+        _save_children(req, spec, obj, updated)
+        return GraphResponse(204)
+    raise no_route(req.path)
+
+
+def _save_children(
+    req: GraphRequest, spec: ResourceSpec, old: dict[str, Any], updated: dict[str, Any]
+) -> None:
+    """Navigation writes (assign, scheduled actions, definition values, apps) leave the
+    object's own lastModifiedDateTime and version alone."""
+    req.tenant.save(spec, req.tenant.ingest(spec, updated, previous=old))
+
+
+def _check_target(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict) or not isinstance(item.get("target"), dict):
+        raise bad_request("Each assignment must carry a target.")
+    target_type = item["target"].get("@odata.type")
+    if target_type not in TARGET_TYPES:
+        raise bad_request(f"Unknown assignment target type {target_type!r}.")
+    if "group" in str(target_type).lower() and not item["target"].get("groupId"):
+        raise bad_request("A group assignment target needs a groupId.")
+    return {
+        k: v
+        for k, v in item.items()
+        if k not in ("id", "source", "sourceId", "intent") and "@" not in k
+    }
+
+
+def _assign(
+    req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], body: dict[str, Any]
+) -> GraphResponse:
+    assert spec.assign is not None
+    items = body.get(spec.assign.body_key)
+    if not isinstance(items, list):
+        raise bad_request(f"The assign action expects '{spec.assign.body_key}' as a list.")
+    updated = copy.deepcopy(obj)
+    updated["assignments"] = [_check_target(item) for item in items]
+    _save_children(req, spec, obj, updated)
+    if spec.assign.status == 204:
+        return GraphResponse(204)
+    stored = req.tenant.stored(spec, obj["id"]) or updated
+    fragment = f"{spec.collection}('{obj['id']}')/assignments"
+    return GraphResponse(
+        200,
+        {"@odata.context": req.context(fragment), "value": copy.deepcopy(stored["assignments"])},
+    )
+
+
+def _bind_id(url: Any, segment: str) -> str:
+    match = re.search(rf"{segment}(?:\('([^']+)'\)|/([^/?('\"]+))", str(url))
+    if not match:
+        raise bad_request(f"Invalid {segment} reference in @odata.bind: {url!r}.")
+    return match.group(1) or match.group(2)
+
+
+def _definition_value(
+    item: Any, *, tenant: Tenant, existing: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise bad_request("A definition value must be an object.")
+    value = copy.deepcopy(existing) if existing else {}
+    for key, val in item.items():
+        if key.endswith("@odata.bind") or key == "presentationValues" or key in SERVER_MANAGED:
+            continue
+        value[key] = val
+    bind = item.get("definition@odata.bind")
+    if bind:
+        value["definition"] = {"id": _bind_id(bind, "groupPolicyDefinitions")}
+    elif "definition" not in value:
+        raise bad_request("A definition value needs definition@odata.bind.")
+    if "presentationValues" in item or existing is None:
+        presentations = []
+        for raw in item.get("presentationValues") or []:
+            if not isinstance(raw, dict):
+                raise bad_request("A presentation value must be an object.")
+            presentation = {
+                k: v for k, v in raw.items() if not k.endswith("@odata.bind") and k != "id"
+            }
+            pbind = raw.get("presentation@odata.bind")
+            if pbind:
+                presentation["presentation"] = {"id": _bind_id(pbind, "presentations")}
+            presentation["id"] = str(uuid.uuid4())
+            presentation.setdefault("lastModifiedDateTime", tenant.now())
+            presentations.append(presentation)
+        value["presentationValues"] = presentations
+    value.setdefault("id", str(uuid.uuid4()))
+    value.setdefault("createdDateTime", tenant.now())
+    value["lastModifiedDateTime"] = tenant.now()
+    value.setdefault("enabled", True)
+    return value
+
+
+def _update_definition_values(
+    req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], body: dict[str, Any]
+) -> GraphResponse:
+    updated = copy.deepcopy(obj)
+    values: list[dict[str, Any]] = updated.get("definitionValues") or []
+    by_id = {str(v.get("id")): index for index, v in enumerate(values)}
+    for item in body.get("updated") or []:
+        value_id = str((item or {}).get("id"))
+        if value_id not in by_id:
+            raise not_found("definition value", value_id)
+        index = by_id[value_id]
+        values[index] = _definition_value(item, tenant=req.tenant, existing=values[index])
+    deleted = {str(i) for i in body.get("deletedIds") or []}
+    missing = deleted - set(by_id)
+    if missing:
+        raise not_found("definition value", sorted(missing)[0])
+    values = [v for v in values if str(v.get("id")) not in deleted]
+    values += [_definition_value(item, tenant=req.tenant) for item in body.get("added") or []]
+    updated["definitionValues"] = values
+    _save_children(req, spec, obj, updated)
+    return GraphResponse(204)
+
+
+def nav_create(
+    req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], name: str
+) -> GraphResponse:
+    body = _body(req)
+    updated = copy.deepcopy(obj)
+    children: list[dict[str, Any]] = updated.setdefault(name, [])
+    if name == "assignments":
+        item = req.tenant.make_assignment(spec, obj["id"], _check_target(body))
+        children[:] = [c for c in children if c.get("id") != item["id"]]
+    elif name == "definitionValues":
+        item = _definition_value(body, tenant=req.tenant)
+    else:  # localizedNotificationMessages
+        item = {k: v for k, v in body.items() if k not in SERVER_MANAGED}
+        item["id"] = f"{obj['id']}_{item.get('locale', uuid.uuid4())}"
+        item["lastModifiedDateTime"] = req.tenant.now()
+        children[:] = [c for c in children if c.get("id") != item["id"]]
+    children.append(item)
+    _save_children(req, spec, obj, updated)
+    fragment = f"{spec.collection}('{obj['id']}')/{name}/$entity"
+    shown = project(item, spec.navigation[name], {})
+    return GraphResponse(201, {"@odata.context": req.context(fragment), **shown})
+
+
+def nav_write(
+    req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], name: str, child: dict[str, Any]
+) -> GraphResponse:
+    updated = copy.deepcopy(obj)
+    children = [c for c in updated.get(name) or [] if c.get("id") != child["id"]]
+    if req.method == "PATCH":
+        body = _body(req)
+        if name == "definitionValues":
+            replacement = _definition_value(body, tenant=req.tenant, existing=child)
+        else:
+            replacement = {**child, **{k: v for k, v in body.items() if k not in SERVER_MANAGED}}
+            replacement["lastModifiedDateTime"] = req.tenant.now()
+        children = [
+            replacement if c.get("id") == child["id"] else c for c in updated.get(name) or []
+        ]
+    updated[name] = children
+    _save_children(req, spec, obj, updated)
+    return GraphResponse(204)
