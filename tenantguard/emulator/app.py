@@ -373,3 +373,6 @@ class GraphEmulator:
     def _log(self, tenant_id: str | None, method: str, path: str, status: int) -> None:
         with self._lock:
             self.request_log.append(RequestLogEntry(tenant_id, method, path, status))
+            excess = len(self.request_log) - self.config.request_log_limit
+            if excess > 0:
+                del self.request_log[:excess]

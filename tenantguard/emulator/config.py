@@ -100,6 +100,7 @@ class EmulatorConfig:
       injected latency); defaults to the system clock.
     - ``default_page_size``: page size of Intune collections that have no Graph-specific size.
     - ``shuffle_batch_responses``: answer ``$batch`` sub-responses in reverse order.
+    - ``request_log_limit``: ``GraphEmulator.request_log`` keeps this many newest entries.
     """
 
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
@@ -108,6 +109,7 @@ class EmulatorConfig:
     clock: Clock = field(default_factory=SystemClock)
     default_page_size: int = 100
     shuffle_batch_responses: bool = True
+    request_log_limit: int = 100_000
 
 
 def _from_dict(cls: type[_T], data: dict[str, Any]) -> _T:

@@ -164,6 +164,8 @@ class Tenant:
         if "scope_tags" in spec.traits:
             numbers = [int(o["id"]) for o in self._store.list(spec.collection) if o["id"].isdigit()]
             return str(max(numbers, default=0) + 1)
+        if "app_protection" in spec.traits:
+            return f"T_{uuid.uuid4()}"  # Intune's id form for targeted app protections
         return str(uuid.uuid4())
 
     def now(self) -> str:

@@ -175,3 +175,17 @@ def test_seed_objects_may_be_bare_graph_objects(emu: GraphEmulator) -> None:
         seed_objects=[{"@odata.context": context, "id": "f1", "displayName": "F"}],
     )
     assert tenant.get_object("deviceManagement/assignmentFilters", "f1") is not None
+
+
+def test_request_log_keeps_the_newest_entries(clock: object) -> None:
+    """Emulator knob: request_log_limit bounds the log of a long-running emulator."""
+    from tenantguard.emulator import EmulatorConfig, ThrottleConfig
+
+    emu = GraphEmulator(
+        config=EmulatorConfig(throttle=ThrottleConfig(enabled=False), request_log_limit=3)
+    )
+    emu.add_tenant(tenant_id="t", token="tok")
+    with emulator_client(emu, "tok") as c:
+        for i in range(5):
+            c.get(f"/v1.0/groups/g{i}")
+    assert [e.path for e in emu.request_log] == [f"/v1.0/groups/g{i}" for i in (2, 3, 4)]

@@ -401,6 +401,7 @@ def test_app_protection_crud_and_managed_app_policies(client: httpx.Client) -> N
     )
     assert ios.status_code == 201
     assert isinstance(ios.json()["version"], str)
+    assert ios.json()["id"].startswith("T_")
     android = client.post(f"{base}/androidManagedAppProtections", json={"displayName": "Droid"})
     assert android.status_code == 201
     listed = client.get(f"{base}/managedAppPolicies").json()["value"]
