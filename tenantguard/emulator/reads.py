@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from tenantguard.emulator.errors import EmulatorHTTPError, no_route, not_found
@@ -26,6 +27,9 @@ from tenantguard.emulator.resources import (
     NavTree,
     ResourceSpec,
 )
+
+_T = TypeVar("_T")
+Render = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def require(req: GraphRequest, spec: ResourceSpec, object_id: str) -> dict[str, Any]:
@@ -77,41 +81,54 @@ def _page_size(req: GraphRequest, spec: ResourceSpec | None, default: int, maxim
 
 
 def _paged(
-    req: GraphRequest, items: list[dict[str, Any]], *, size: int, path: str, fragment: str
+    req: GraphRequest,
+    items: Sequence[_T],
+    render: Callable[[_T], dict[str, Any]],  # applied to the page only
+    *,
+    size: int,
+    path: str,
+    fragment: str,
 ) -> GraphResponse:
+    """One page of ``items`` (only that page is rendered) with a nextLink when more follow."""
     token = req.option("skiptoken")
     offset = decode_skiptoken(token) if token else 0
-    page = items[offset : offset + size]
     body: dict[str, Any] = {"@odata.context": req.context(fragment)}
     if offset + size < len(items):
         params = {k: v for k, v in req.query.items() if k.lstrip("$").lower() != "skiptoken"}
         params["$skiptoken"] = encode_skiptoken(offset + size)
         query = urlencode(params, safe="$(),='/")
         body["@odata.nextLink"] = f"{req.base_url}/{req.version}/{path}?{query}"
-    body["value"] = page
+    body["value"] = [render(item) for item in items[offset : offset + size]]
     return GraphResponse(200, body)
 
 
-def _list_items(req: GraphRequest, spec: ResourceSpec, objects: list[dict[str, Any]]) -> list[Any]:
-    expand = expand_option(req, spec.navigation)
+def _filtered(req: GraphRequest, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     predicate = parse_filter(req.option("filter"))
-    out = []
-    for obj in objects:
-        if predicate is not None and not predicate(obj):
-            continue
+    return objects if predicate is None else [obj for obj in objects if predicate(obj)]
+
+
+def _list_renderer(
+    req: GraphRequest, spec: ResourceSpec
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    expand = expand_option(req, spec.navigation)
+    select = parse_select(req.option("select"))
+
+    def render(obj: dict[str, Any]) -> dict[str, Any]:
         shown = project(obj, spec.navigation, expand)
         for name in spec.list_nulls:
             shown[name] = None
-        out.append(apply_select(shown, parse_select(req.option("select")), expand))
-    return out
+        return apply_select(shown, select, expand)
+
+    return render
 
 
 def list_collection(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
-    items = _list_items(req, spec, req.tenant.stored_list(spec))
+    render = _list_renderer(req, spec)
+    items = _filtered(req, req.tenant.stored_list(spec))
     size = _page_size(req, spec, spec.page_size or req.default_page_size, spec.max_page_size)
     select = parse_select(req.option("select"))
     fragment = spec.collection + (f"({','.join(select)})" if select else "")
-    return _paged(req, items, size=size, path=spec.collection, fragment=fragment)
+    return _paged(req, items, render, size=size, path=spec.collection, fragment=fragment)
 
 
 def get_entity(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
@@ -126,14 +143,16 @@ def nav_list(
     sub_nav = spec.navigation[name]
     expand = expand_option(req, sub_nav)
     select = parse_select(req.option("select"))
-    items = [
-        apply_select(project(item, sub_nav, expand), select, expand)
-        for item in obj.get(name) or []
-        if isinstance(item, dict)
-    ]
+    items = [item for item in obj.get(name) or [] if isinstance(item, dict)]
+
+    def render(item: dict[str, Any]) -> dict[str, Any]:
+        return apply_select(project(item, sub_nav, expand), select, expand)
+
     size = spec.nav_page_sizes.get(name, 1000)
     path = f"{spec.collection}('{obj['id']}')/{name}"
-    return _paged(req, items, size=_page_size(req, None, size, size), path=path, fragment=path)
+    return _paged(
+        req, items, render, size=_page_size(req, None, size, size), path=path, fragment=path
+    )
 
 
 def managed_app_policies(req: GraphRequest, rest: list[Segment]) -> GraphResponse:
@@ -152,14 +171,23 @@ def managed_app_policies(req: GraphRequest, rest: list[Segment]) -> GraphRespons
                     200, {"@odata.context": context, "@odata.type": odata_type, **body}
                 )
         raise not_found("managed app policy", rest[0].name)
-    items = []
+    pairs: list[tuple[Render, str, dict[str, Any]]] = []
     for spec in specs:
+        render = _list_renderer(req, spec)
         # The entity set's declared type is the base type here, so Graph names each item's.
         odata_type = _entity_type(spec)
-        for item in _list_items(req, spec, req.tenant.stored_list(spec)):
-            items.append({"@odata.type": odata_type, **item})
+        pairs += [(render, odata_type, obj) for obj in _filtered(req, req.tenant.stored_list(spec))]
+
+    def render_pair(
+        pair: tuple[Render, str, dict[str, Any]],
+    ) -> dict[str, Any]:
+        render, odata_type, obj = pair
+        return {"@odata.type": odata_type, **render(obj)}
+
     size = _page_size(req, None, req.default_page_size, 999)
-    return _paged(req, items, size=size, path=MANAGED_APP_POLICIES, fragment=MANAGED_APP_POLICIES)
+    return _paged(
+        req, pairs, render_pair, size=size, path=MANAGED_APP_POLICIES, fragment=MANAGED_APP_POLICIES
+    )
 
 
 def _entity_type(spec: ResourceSpec) -> str:
