@@ -1,0 +1,728 @@
+"""RestoreRiskChecker: the wizard's step 3, safety and conflict checks against the live target.
+
+``restore_run_run_checks(actor=, run=)`` loads the run's scoped backup items, reads the target
+tenant once per type (``target.read_target``: one listing per collection, per-item reads
+batched) plus the groups it needs (batched), computes the results with ``RestoreRiskChecker``
+and persists them with ``restore_run_record_checks`` (which stamps the inputs' fingerprint,
+moves the run to ``checked`` and audits).
+
+``RestoreRiskChecker`` itself is pure: it takes the items, the target state and the run's inputs
+and returns ``CheckResult`` values, so it can be tested without a database or Graph.
+
+Check codes (stable strings; ``CHECK_CODES``):
+
+=================================  ===========================================================
+``target_missing``                 warning (will be created); blocking when ``create_missing``
+                                   is off
+``target_newer_than_backup``       warning: the target changed after the backup's version
+``ambiguous_match``                blocking: several target objects share the type and name
+``group_missing``                  blocking until mapped or the assignment is skipped; details
+                                   propose a unique same-name target group
+``filter_missing``                 blocking until mapped, in scope or skipped
+``scope_tag_missing``              blocking until mapped, in scope or skipped
+``notification_template_missing``  blocking until mapped, in scope or skipped
+``preview_only_type``              warning: shown in the preview, never written
+``unsupported_type``               warning: never written
+``broad_assignment``               warning: All users / All devices
+``assignments_not_captured``       warning: the target's assignments are left as they are
+``secret_value_missing``           blocking: an encrypted OMA-URI value is not in the backup
+``permission_limited``             warning: a type of the target could not be read (tenant-wide
+                                   and per affected item)
+``payload_integrity``              blocking: the stored item no longer matches its hash
+``safe``                           one per item with nothing to report
+=================================  ===========================================================
+
+A reference (group, filter, scope tag, notification template) is fine when the mapping names
+an existing target object or explicitly skips it (``None``), when the foundation is in scope
+(this run matches or creates it), or, restoring into the tenant the backup came from, when the
+same id still exists there. Missing-reference results carry ``details``: ``kind``,
+``source_id``, ``source_name``, ``where`` and, when exactly one target object has the same name,
+``suggested_target_id`` / ``suggested_target_name`` (a proposal: nothing is applied until the
+user maps it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from tenantguard.intune import normalize
+from tenantguard.intune.target import TargetState
+from tenantguard.restores.models import RestoreCheckResult, RestoreRun
+from tenantguard.restores.services.errors import RestoreRunRefused
+from tenantguard.restores.services.fingerprint import MAPPING_KINDS
+from tenantguard.restores.services.policy import Action, RestoreRunPolicy
+from tenantguard.restores.services.records import CheckItem, CheckResult
+from tenantguard.restores.services.runs import (
+    restore_run_inputs_fingerprint,
+    restore_run_record_checks,
+)
+from tenantguard.restores.services.source import (
+    KIND_LABELS,
+    BackupNames,
+    ReferenceResolver,
+    Resolution,
+    RunInputs,
+    SourceItem,
+    TargetGroups,
+    assignment_index,
+    broad_targets,
+    build_resolver,
+    fresh_run,
+    graph_client_for_run,
+    item_references,
+    load_source,
+    load_target,
+    match_of,
+    policy_type_of,
+    singular,
+)
+
+# Severities (``CheckSeverity`` values).
+BLOCKING: Final = "blocking"
+WARNING: Final = "warning"
+SAFE: Final = "safe"
+
+TARGET_MISSING: Final = "target_missing"
+TARGET_NEWER_THAN_BACKUP: Final = "target_newer_than_backup"
+AMBIGUOUS_MATCH: Final = "ambiguous_match"
+GROUP_MISSING: Final = "group_missing"
+FILTER_MISSING: Final = "filter_missing"
+SCOPE_TAG_MISSING: Final = "scope_tag_missing"
+NOTIFICATION_TEMPLATE_MISSING: Final = "notification_template_missing"
+PREVIEW_ONLY_TYPE: Final = "preview_only_type"
+UNSUPPORTED_TYPE: Final = "unsupported_type"
+BROAD_ASSIGNMENT: Final = "broad_assignment"
+ASSIGNMENTS_NOT_CAPTURED: Final = "assignments_not_captured"
+SECRET_VALUE_MISSING: Final = "secret_value_missing"
+PERMISSION_LIMITED: Final = "permission_limited"
+PAYLOAD_INTEGRITY: Final = "payload_integrity"
+SAFE_CODE: Final = "safe"
+
+#: The code of a missing reference, by reference kind.
+MISSING_CODES: Final[dict[str, str]] = {
+    "group": GROUP_MISSING,
+    "assignment_filter": FILTER_MISSING,
+    "scope_tag": SCOPE_TAG_MISSING,
+    "notification_template": NOTIFICATION_TEMPLATE_MISSING,
+}
+
+CHECK_CODES: Final = (
+    TARGET_MISSING,
+    TARGET_NEWER_THAN_BACKUP,
+    AMBIGUOUS_MATCH,
+    GROUP_MISSING,
+    FILTER_MISSING,
+    SCOPE_TAG_MISSING,
+    NOTIFICATION_TEMPLATE_MISSING,
+    PREVIEW_ONLY_TYPE,
+    UNSUPPORTED_TYPE,
+    BROAD_ASSIGNMENT,
+    ASSIGNMENTS_NOT_CAPTURED,
+    SECRET_VALUE_MISSING,
+    PERMISSION_LIMITED,
+    PAYLOAD_INTEGRITY,
+    SAFE_CODE,
+)
+
+
+def _when(value: Any) -> str:
+    """A timestamp as an admin reads it (``2026-11-20 14:03 UTC``)."""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text[:16].replace("T", " ") + " UTC"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class RestoreRiskChecker:
+    """Computes the check results of a run's scoped items against the target (no I/O).
+
+    ``items``: the scoped backup items (foundations included); ``target_state``: the target as
+    read by ``target.read_target``; ``inputs``: mapping, options and whether the target is the
+    backup's own tenant; ``backup_names``: group and foundation names the backup knows;
+    ``target_groups``: the target's groups looked up by id and by name.
+    """
+
+    def __init__(
+        self,
+        *,
+        items: Sequence[SourceItem],
+        target_state: TargetState,
+        inputs: RunInputs,
+        backup_names: BackupNames,
+        target_groups: TargetGroups,
+    ) -> None:
+        self.items = list(items)
+        self.state = target_state
+        self.inputs = inputs
+        self.names = backup_names
+        self.groups = target_groups
+        self.target_label = inputs.target_label
+        self.resolver: ReferenceResolver = build_resolver(
+            items=self.items,
+            target_state=target_state,
+            target_groups=target_groups,
+            backup_names=backup_names,
+            inputs=inputs,
+        )
+        #: Foundation ids (by kind) present somewhere in the backup set: they could be scoped.
+        self._in_backup = {kind: set(names) for kind, names in backup_names.foundations.items()}
+
+    # ---- public ------------------------------------------------------------------------------
+
+    def run(self) -> list[CheckResult]:
+        """Tenant-wide results first, then each item's results in scope order."""
+        results = self._tenant_results()
+        for item in self.items:
+            results.extend(self.check_item(item))
+        return results
+
+    @staticmethod
+    def summarize(results: Iterable[CheckResult]) -> dict[str, Any]:
+        """``{"blocking", "warning", "safe"}`` counts, ``by_code`` counts and the number of
+        items with at least one blocking result."""
+        results = list(results)
+        severities = Counter(result.severity for result in results)
+        blocked_items = {
+            (result.item.type, result.item.source_id)
+            for result in results
+            if result.item is not None and result.severity == BLOCKING
+        }
+        return {
+            BLOCKING: severities.get(BLOCKING, 0),
+            WARNING: severities.get(WARNING, 0),
+            SAFE: severities.get(SAFE, 0),
+            "by_code": dict(sorted(Counter(result.code for result in results).items())),
+            "blocked_items": len(blocked_items),
+        }
+
+    def check_item(self, item: SourceItem) -> list[CheckResult]:
+        results: list[CheckResult] = []
+        ref = CheckItem(type=item.type_key, source_id=item.source_id, name=item.display_name)
+        results += self._integrity(item, ref)
+        if item.is_unsupported:
+            odata_type = item.payload.get("@odata.type") or "an unknown type"
+            results.append(
+                CheckResult(
+                    code=UNSUPPORTED_TYPE,
+                    severity=WARNING,
+                    item=ref,
+                    message=(
+                        f"'{item.display_name}' is of a type TenantGuard cannot restore "
+                        f"({odata_type}): it is never written to {self.target_label}."
+                    ),
+                    resolution=(
+                        "Recreate it by hand in the Intune admin center if you need it, or "
+                        "remove it from the scope in step 2."
+                    ),
+                    details={"odata_type": odata_type},
+                )
+            )
+            return results
+        if item.is_preview_only:
+            results.append(
+                CheckResult(
+                    code=PREVIEW_ONLY_TYPE,
+                    severity=WARNING,
+                    item=ref,
+                    message=(
+                        f"{item.label} is preview-only: the preview shows how it differs in "
+                        f"{self.target_label}, but TenantGuard never writes it."
+                    ),
+                    resolution=(
+                        "Apply the differences by hand in the admin center if you need them."
+                    ),
+                )
+            )
+            return results
+        if item.is_builtin_scope_tag:
+            results.append(
+                CheckResult(
+                    code=SAFE_CODE,
+                    severity=SAFE,
+                    item=ref,
+                    message=(
+                        f"The built-in scope tag '{item.display_name}' exists in every tenant: "
+                        "it is never written."
+                    ),
+                )
+            )
+            return results
+        if item.type_key in self.state.unreadable:
+            results.append(
+                CheckResult(
+                    code=PERMISSION_LIMITED,
+                    severity=WARNING,
+                    item=ref,
+                    message=(
+                        f"{self.target_label} could not be read for "
+                        f"{item.ptype.label.lower()}, so whether {item.label} exists there is "
+                        "unknown: it will be skipped."
+                    ),
+                    resolution=self._permission_resolution(item.type_key),
+                )
+            )
+        else:
+            results += self._match_results(item, ref)
+        results += self._secret_results(item, ref)
+        results += self._reference_results(item, ref)
+        results += self._assignment_results(item, ref)
+        if not results:
+            results.append(self._safe(item, ref))
+        return results
+
+    # ---- tenant-wide -------------------------------------------------------------------------
+
+    def _tenant_results(self) -> list[CheckResult]:
+        results = []
+        for type_key, message in sorted(self.state.unreadable.items()):
+            label = policy_type_of(type_key).label
+            results.append(
+                CheckResult(
+                    code=PERMISSION_LIMITED,
+                    severity=WARNING,
+                    message=(
+                        f"{self.target_label} could not be fully read for {label.lower()}, so "
+                        f"the checks may be incomplete. {message}"
+                    ),
+                    resolution=self._permission_resolution(type_key),
+                    details={"type": type_key},
+                )
+            )
+        return results
+
+    def _permission_resolution(self, type_key: str) -> str:
+        permission = policy_type_of(type_key).required_permission
+        return (
+            f"Grant the app {permission} in {self.target_label} (with admin consent) "
+            "and run the checks again."
+        )
+
+    # ---- per item ----------------------------------------------------------------------------
+
+    def _integrity(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
+        try:
+            computed = normalize.content_hash(
+                item.type_key, item.payload, item.assignments, item.scope_tag_ids
+            )
+        except Exception as exc:
+            computed = f"error: {type(exc).__name__}"
+        if computed == item.content_hash:
+            return []
+        return [
+            CheckResult(
+                code=PAYLOAD_INTEGRITY,
+                severity=BLOCKING,
+                item=ref,
+                message=(
+                    f"The stored copy of {item.label} does not match the checksum taken when it "
+                    "was backed up: it was changed or damaged in the database since."
+                ),
+                resolution=(
+                    "Do not restore this copy: remove the item from the scope in step 2, or pick "
+                    "another backup set in step 1."
+                ),
+                details={"stored_hash": item.content_hash, "computed_hash": computed},
+            )
+        ]
+
+    def _match_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
+        match = match_of(item, self.state, self.inputs)
+        type_label = singular(item.ptype.label).lower()
+        if match.kind == "ambiguous":
+            return [
+                CheckResult(
+                    code=AMBIGUOUS_MATCH,
+                    severity=BLOCKING,
+                    item=ref,
+                    message=(
+                        f"{len(match.candidates)} {item.ptype.label.lower()} in "
+                        f"{self.target_label} are named '{item.display_name}': TenantGuard "
+                        "cannot tell which one to restore into."
+                    ),
+                    resolution=(
+                        f"Rename or remove the duplicates in {self.target_label} so that only one "
+                        f"{type_label} is named '{item.display_name}', then run the checks again; "
+                        "or remove the item from the scope in step 2."
+                    ),
+                    details={"candidates": [c.source_id for c in match.candidates]},
+                )
+            ]
+        if match.kind == "none":
+            if self.inputs.create_missing:
+                return [
+                    CheckResult(
+                        code=TARGET_MISSING,
+                        severity=WARNING,
+                        item=ref,
+                        message=(
+                            f"{item.label} does not exist in {self.target_label}: "
+                            "it will be created."
+                        ),
+                        resolution=(
+                            "Nothing to do if that is what you want; otherwise remove the item "
+                            "from the scope in step 2."
+                        ),
+                    )
+                ]
+            return [
+                CheckResult(
+                    code=TARGET_MISSING,
+                    severity=BLOCKING,
+                    item=ref,
+                    message=(
+                        f"{item.label} does not exist in {self.target_label}, and creating "
+                        "missing objects is turned off for this run."
+                    ),
+                    resolution=(
+                        "Turn on 'Create missing objects', or remove the item from the scope "
+                        "in step 2."
+                    ),
+                )
+            ]
+        assert match.target is not None
+        target_time = _parse_time(match.target.source_modified_at)
+        backup_time = _parse_time(item.source_modified_at)
+        if target_time is None or backup_time is None or target_time <= backup_time:
+            return []
+        current_hash = normalize.content_hash(
+            item.type_key,
+            match.target.payload,
+            match.target.assignments,
+            match.target.scope_tag_ids,
+        )
+        if current_hash == item.content_hash:
+            return []  # touched, but back to exactly the backed-up state
+        return [
+            CheckResult(
+                code=TARGET_NEWER_THAN_BACKUP,
+                severity=WARNING,
+                item=ref,
+                message=(
+                    f"{item.label} was changed in {self.target_label} on {_when(target_time)}, "
+                    f"after the version in this backup ({_when(backup_time)}): restoring "
+                    "overwrites those changes."
+                ),
+                resolution=(
+                    "Review the differences in the preview; take a new backup of "
+                    f"{self.target_label} first if you may need the current version."
+                ),
+                details={
+                    "target_modified_at": target_time.isoformat(),
+                    "backup_modified_at": backup_time.isoformat(),
+                    "target_id": match.target.source_id,
+                },
+            )
+        ]
+
+    def _secret_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
+        missing = normalize.missing_secrets(item.type_key, item.payload, item.secrets)
+        if not missing:
+            return []
+        settings = ", ".join(missing)
+        return [
+            CheckResult(
+                code=SECRET_VALUE_MISSING,
+                severity=BLOCKING,
+                item=ref,
+                message=(
+                    f"{item.label} holds encrypted value(s) whose plaintext is not in the backup "
+                    f"({settings}): it cannot be restored faithfully."
+                ),
+                resolution=(
+                    "Take a new backup with an app that may read the secret values, or remove "
+                    "the item from the scope in step 2."
+                ),
+                details={"settings": missing},
+            )
+        ]
+
+    def _reference_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
+        refs = item_references(item, include_assignments=self.inputs.include_assignments)
+        resolutions = [(r, self.resolver.resolve(r.kind, r.source_id)) for r in refs]
+        # An assignment skipped through one reference needs none of its other references.
+        skipped = {
+            assignment_index(r)
+            for r, resolution in resolutions
+            if resolution.status == "skipped" and assignment_index(r) is not None
+        }
+        problems: dict[tuple[str, str], tuple[Resolution, list[str]]] = {}
+        for reference, resolution in resolutions:
+            if resolution.resolved or assignment_index(reference) in skipped:
+                continue
+            key = (reference.kind, reference.source_id)
+            problems.setdefault(key, (resolution, []))[1].append(reference.where)
+        return [
+            self._missing_reference(item, ref, kind, source_id, resolution, where)
+            for (kind, source_id), (resolution, where) in problems.items()
+        ]
+
+    def _missing_reference(
+        self,
+        item: SourceItem,
+        ref: CheckItem,
+        kind: str,
+        source_id: str,
+        resolution: Resolution,
+        where: list[str],
+    ) -> CheckResult:
+        label = KIND_LABELS[kind]
+        name = self.resolver.source_name(kind, source_id)
+        named = f"{label} '{name}' (id {source_id})" if name else f"{label} with id {source_id}"
+        in_assignment = kind in ("group", "assignment_filter")
+        uses = {
+            "group": "is assigned to",
+            "assignment_filter": "has an assignment filtered by",
+            "scope_tag": "is tagged with",
+            "notification_template": "notifies with",
+        }[kind]
+        details: dict[str, Any] = {
+            "kind": kind,
+            "source_id": source_id,
+            "source_name": name,
+            "where": where,
+            "status": resolution.status,
+        }
+        skip_words = (
+            "skip this assignment"
+            if in_assignment
+            else ("skip this scope tag" if kind == "scope_tag" else "skip this reference")
+        )
+        if resolution.status == "mapped_missing":
+            details["mapped_to"] = resolution.target_id
+            message = (
+                f"{item.label} {uses} {named}, which is mapped to {label} id "
+                f"{resolution.target_id}; that does not exist in {self.target_label}."
+            )
+            resolution_text = (
+                f"Map it to an existing {label} of {self.target_label} in step 3, or {skip_words}."
+            )
+        else:
+            not_there = f"which does not exist in {self.target_label}"
+            if kind != "group" and kind in self.state.unreadable:
+                not_there = f"which could not be read in {self.target_label}"
+            message = f"{item.label} {uses} {named}, {not_there}."
+            options = [f"Map it to an existing {label} of {self.target_label} in step 3"]
+            if kind != "group" and source_id in self._in_backup.get(kind, set()):
+                options.insert(
+                    0, f"Include the {label} in the scope in step 2 (it will be created)"
+                )
+            resolution_text = ", ".join(options) + f", or {skip_words}."
+        suggestions = self.resolver.suggestions(kind, source_id)
+        if len(suggestions) == 1:
+            details["suggested_target_id"] = suggestions[0]["id"]
+            details["suggested_target_name"] = suggestions[0]["name"]
+            resolution_text += (
+                f" Suggested: the {label} '{suggestions[0]['name']}' of {self.target_label} "
+                "has the same name."
+            )
+        elif suggestions:
+            details["candidates"] = suggestions
+        return CheckResult(
+            code=MISSING_CODES[kind],
+            severity=BLOCKING,
+            item=ref,
+            message=message,
+            resolution=resolution_text,
+            details=details,
+        )
+
+    def _assignment_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
+        if not self.inputs.include_assignments or item.ptype.assign is None:
+            return []
+        if item.assignments is None:
+            return [
+                CheckResult(
+                    code=ASSIGNMENTS_NOT_CAPTURED,
+                    severity=WARNING,
+                    item=ref,
+                    message=(
+                        f"The backup of {item.label} holds no assignments (they could not be "
+                        f"read when it was taken): its assignments in {self.target_label} are "
+                        "left as they are."
+                    ),
+                    resolution=(
+                        "Take a new backup with permission to read assignments if they must be "
+                        "restored too."
+                    ),
+                )
+            ]
+        broad = broad_targets(item.assignments)
+        if not broad:
+            return []
+        targets = " and ".join(broad)
+        return [
+            CheckResult(
+                code=BROAD_ASSIGNMENT,
+                severity=WARNING,
+                item=ref,
+                message=(
+                    f"{item.label} is assigned to {targets}: restoring its assignments applies it "
+                    f"to every {'device' if broad == ['All devices'] else 'user or device'} of "
+                    f"{self.target_label}."
+                ),
+                resolution=(
+                    "Check in the preview that this is intended; turn off 'Include assignments' "
+                    "to leave the target's assignments as they are."
+                ),
+                details={"targets": broad},
+            )
+        ]
+
+    def _safe(self, item: SourceItem, ref: CheckItem) -> CheckResult:
+        match = match_of(item, self.state, self.inputs)
+        if match.target is not None:
+            how = "by id" if match.kind == "id" else "by name"
+            message = (
+                f"{item.label}: no problems found; it matches '{match.target.display_name}' in "
+                f"{self.target_label} ({how})."
+            )
+            details = {"target_id": match.target.source_id, "match": match.kind}
+        else:
+            message = f"{item.label}: no problems found."
+            details = {}
+        return CheckResult(
+            code=SAFE_CODE, severity=SAFE, item=ref, message=message, details=details
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Services and selectors
+# --------------------------------------------------------------------------------------------
+
+
+def restore_run_run_checks(*, actor: Any, run: RestoreRun) -> RestoreRun:
+    """Step 3: check the scoped items against the live target and persist results + summary.
+
+    Asks the policy before reading anything; the inputs' fingerprint is taken before the read
+    so results computed for inputs that changed meanwhile are refused when recorded.
+    """
+    run = fresh_run(run)
+    decision = RestoreRunPolicy(run, actor).can(Action.RUN_CHECKS)
+    if not decision.allowed:
+        raise RestoreRunRefused(decision.reasons, action=Action.RUN_CHECKS.value)
+    fingerprint = restore_run_inputs_fingerprint(run)
+    source = load_source(run)
+    client = graph_client_for_run(run)
+    before = client.request_count
+    state, groups = load_target(client, source)
+    checker = RestoreRiskChecker(
+        items=source.items,
+        target_state=state,
+        inputs=source.inputs,
+        backup_names=source.names,
+        target_groups=groups,
+    )
+    results = checker.run()
+    summary = checker.summarize(results)
+    summary.update(
+        items=len(source.items),
+        graph_requests=client.request_count - before,
+        unreadable_types=sorted(state.unreadable),
+    )
+    return restore_run_record_checks(
+        actor=actor, run=run, results=results, summary=summary, inputs_fingerprint=fingerprint
+    )
+
+
+def restore_run_mapping_needs(run: RestoreRun) -> dict[str, list[dict[str, Any]]]:
+    """For the mapping editor: per kind (``group``, ``assignment_filter``, ``scope_tag``,
+    ``notification_template``), the references the last checks found missing and those the
+    mapping already decides, each once::
+
+        {"kind", "source_id", "name", "status": "missing" | "mapped" | "skipped",
+         "mapped_to", "items": [{"type", "source_id", "name"}],
+         "suggestion": {"id", "name"} | None, "candidates": [{"id", "name"}]}
+
+    Read from the persisted check results (no Graph call): run the checks again after editing
+    the mapping to refresh it.
+    """
+    needs: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in MAPPING_KINDS}
+    mapping = run.group_mapping or {}
+    codes = {code: kind for kind, code in MISSING_CODES.items()}
+    rows = RestoreCheckResult.objects.filter(run=run, code__in=list(codes)).order_by("position")
+    for row in rows:
+        kind = codes[row.code]
+        details = row.details or {}
+        source_id = str(details.get("source_id") or "")
+        if not source_id:
+            continue
+        entry = needs[kind].setdefault(
+            source_id,
+            {
+                "kind": kind,
+                "source_id": source_id,
+                "name": details.get("source_name"),
+                "status": "missing",
+                "mapped_to": details.get("mapped_to"),
+                "items": [],
+                "suggestion": None,
+                "candidates": list(details.get("candidates") or []),
+            },
+        )
+        if details.get("suggested_target_id"):
+            entry["suggestion"] = {
+                "id": details["suggested_target_id"],
+                "name": details.get("suggested_target_name"),
+            }
+        entry["items"].append(
+            {"type": row.item_type, "source_id": row.item_source_id, "name": row.item_name}
+        )
+    if run.backup_set_id:
+        names = _backup_names_for(run, mapping)
+        for kind in MAPPING_KINDS:
+            for source_id, target_id in (mapping.get(kind) or {}).items():
+                found = needs[kind].get(source_id)
+                if found is not None and target_id is not None and found["mapped_to"] == target_id:
+                    continue  # the checks found this very mapping pointing at nothing
+                needs[kind][source_id] = {
+                    "kind": kind,
+                    "source_id": source_id,
+                    "name": names.name(kind, source_id),
+                    "status": "skipped" if target_id is None else "mapped",
+                    "mapped_to": target_id,
+                    "items": found["items"] if found else [],
+                    "suggestion": found["suggestion"] if found else None,
+                    "candidates": found["candidates"] if found else [],
+                }
+    return {
+        kind: sorted(entries.values(), key=lambda e: (str(e["name"] or ""), e["source_id"]))
+        for kind, entries in needs.items()
+    }
+
+
+def _backup_names_for(run: RestoreRun, mapping: Mapping[str, Any]) -> BackupNames:
+    from tenantguard.backups.models import BackupItem
+
+    assert run.backup_set is not None
+    wanted = {kind: list((mapping.get(kind) or {}).keys()) for kind in MAPPING_KINDS}
+    foundations: dict[str, dict[str, str]] = {}
+    for kind in ("assignment_filter", "scope_tag", "notification_template"):
+        if wanted[kind]:
+            foundations[kind] = dict(
+                BackupItem.objects.filter(
+                    backup_set_id=run.backup_set_id, policy_type=kind, source_id__in=wanted[kind]
+                ).values_list("source_id", "display_name")
+            )
+    return BackupNames(groups=dict(run.backup_set.group_names or {}), foundations=foundations)
+
+
+__all__ = [
+    "CHECK_CODES",
+    "MISSING_CODES",
+    "RestoreRiskChecker",
+    "restore_run_mapping_needs",
+    "restore_run_run_checks",
+]

@@ -1,0 +1,627 @@
+"""RestoreDiffGenerator: the wizard's step 4, a dry-run simulation of the restore.
+
+``restore_run_run_preview(actor=, run=)`` reads the live target once more (the same batched
+reads as the checks), plans every scoped item with ``RestoreDiffGenerator`` and persists the
+plan with ``restore_run_record_preview`` (fingerprint stamped, run ``previewed``, audited).
+
+Per item the planned action is one of
+
+- ``create``: no target object matches and ``create_missing`` is on;
+- ``update``: the target object differs from the backup (after the mapping);
+- ``no_change``: payload, assignments and scope tags are equal once normalized and mapped;
+- ``skip`` with a reason: preview-only or unsupported type, built-in scope tag, the target type
+  could not be read, several target objects share the name, a blocking check is open for the
+  item, or the object is missing and ``create_missing`` is off.
+
+``target_hash`` (``RestorePreviewItem.target_hash``) is
+``normalize.content_hash(type_key, target.payload, target.assignments, target.scope_tag_ids)``
+of the matched target object exactly as read for the preview (``""`` when nothing matched).
+The executor re-reads the object (``target.read_one``), computes the same hash and skips the
+item as ``changed_since_preview`` when it differs; for a planned ``create`` it must find that
+still nothing matches.
+
+The diff (``RestorePreviewItem.diff``) compares the backup, rewritten through the mapping, with
+the live target::
+
+    {
+      "changes": [{"path": str, "before": Any, "after": Any}],   # before = target, after = backup
+      "assignments": {"added": [A], "removed": [A], "skipped": [A]},
+      "scope_tags": {"added": [str], "removed": [str]},           # names
+      "truncated": {"changes": int, "values": int, "assignments": int},   # only when cut
+    }
+
+- ``changes`` compares ``normalize.normalize_payload`` forms (read-only, server and annotation
+  fields ignored) leaf by leaf. A path is dotted (``scheduledActionsForRule[block]...``); list
+  elements that carry an identity are addressed by it, not by position: settings catalog
+  settings and their children by ``settingDefinitionId``
+  (``settings[device_vendor_msft_...].settingInstance.choiceSettingValue.value``), OMA-URI
+  settings by ``omaUri``, administrative template values by definition id, and so on. Lists
+  of plain values are compared whole. ``before`` is ``null`` for a create.
+- ``assignments`` compares the assignments as sets of targets. ``A`` is
+  ``{"target": "group" | "exclusion" | "all_devices" | "all_users" | <type>, "group",
+  "group_id", "filter", "filter_id", "filter_type", "settings"}`` with group and filter shown
+  by name (target names from the target, names of objects this run creates from the backup).
+  ``skipped`` lists the backup's assignments the mapping explicitly skips. When the run's
+  ``include_assignments`` is off, assignments are not compared: the section is
+  ``{"left_as_is": true}``.
+- ``scope_tags`` compares the scope tags by name.
+
+A diff is bounded: at most ``MAX_CHANGES`` changes, ``MAX_ASSIGNMENTS`` assignments per list,
+values over ``MAX_VALUE_BYTES`` replaced by ``{"omitted": true, "bytes": n}`` and the whole
+at most ``MAX_DIFF_BYTES`` of JSON. Whatever is cut is counted in ``truncated`` and the item
+has ``diff_truncated=True``: never silently cut.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from tenantguard.intune import normalize, references
+from tenantguard.intune.capture import CapturedItem
+from tenantguard.intune.normalize import FILTER_ID_KEY, FILTER_TYPE_KEY
+from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID
+from tenantguard.intune.target import TargetState
+from tenantguard.restores.models import RestoreRun
+from tenantguard.restores.services.errors import RestoreRunRefused
+from tenantguard.restores.services.policy import Action, RestoreRunPolicy
+from tenantguard.restores.services.records import PreviewItem
+from tenantguard.restores.services.runs import (
+    restore_run_inputs_fingerprint,
+    restore_run_record_preview,
+)
+from tenantguard.restores.services.source import (
+    FOUNDATION_KINDS,
+    KIND_LABELS,
+    BackupNames,
+    ReferenceResolver,
+    RunInputs,
+    SourceItem,
+    TargetGroups,
+    build_resolver,
+    fresh_run,
+    graph_client_for_run,
+    load_source,
+    load_target,
+    match_of,
+    target_type,
+)
+
+# Planned actions (``PreviewAction`` values).
+CREATE: Final = "create"
+UPDATE: Final = "update"
+NO_CHANGE: Final = "no_change"
+SKIP: Final = "skip"
+ACTIONS: Final = (CREATE, UPDATE, NO_CHANGE, SKIP)
+
+MAX_CHANGES: Final = 200
+MAX_ASSIGNMENTS: Final = 200
+MAX_VALUE_BYTES: Final = 8 * 1024
+MAX_DIFF_BYTES: Final = 64 * 1024
+
+#: Assignment target kinds as the diff names them.
+_TARGET_KINDS: Final[dict[str, str]] = {
+    "#microsoft.graph.groupAssignmentTarget": "group",
+    "#microsoft.graph.exclusionGroupAssignmentTarget": "exclusion",
+    "#microsoft.graph.allDevicesAssignmentTarget": "all_devices",
+    "#microsoft.graph.allLicensedUsersAssignmentTarget": "all_users",
+}
+
+#: Properties that identify an element of a list, tried in order (dotted paths).
+_IDENTITY_KEYS: Final = (
+    "settingInstance.settingDefinitionId",
+    "settingDefinitionId",
+    "omaUri",
+    "definition.id",
+    "presentation.id",
+    "ruleName",
+    "mobileAppIdentifier.bundleId",
+    "mobileAppIdentifier.packageId",
+    "locale",
+    "actionType",
+)
+
+# Skip reason codes (kept in the diff as ``skip_code`` for filters and reports).
+SKIP_UNSUPPORTED: Final = "unsupported_type"
+SKIP_PREVIEW_ONLY: Final = "preview_only_type"
+SKIP_BUILTIN: Final = "builtin_scope_tag"
+SKIP_UNREADABLE: Final = "target_unreadable"
+SKIP_AMBIGUOUS: Final = "ambiguous_match"
+SKIP_BLOCKED: Final = "blocked_by_check"
+SKIP_NO_CREATE: Final = "create_missing_off"
+
+
+# --------------------------------------------------------------------------------------------
+# Flattening and comparing payloads
+# --------------------------------------------------------------------------------------------
+
+
+def _dotted(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _identities(elements: list[Any]) -> list[str] | None:
+    """Labels for list elements by their identity property, when every element has a distinct
+    one; ``None``: address them by position."""
+    if not elements or not all(isinstance(element, Mapping) for element in elements):
+        return None
+    for key in _IDENTITY_KEYS:
+        values = [_dotted(element, key) for element in elements]
+        if all(isinstance(value, str | int) and str(value) for value in values):
+            labels = [str(value) for value in values]
+            if len(set(labels)) == len(labels):
+                return labels
+    return None
+
+
+def flatten(value: Any, path: str = "") -> dict[str, Any]:
+    """Leaf values of a normalized payload by path (see the module docstring)."""
+    leaves: dict[str, Any] = {}
+    _flatten_into(value, path, leaves)
+    return leaves
+
+
+def _flatten_into(value: Any, path: str, leaves: dict[str, Any]) -> None:
+    if isinstance(value, Mapping):
+        if not value:
+            leaves[path] = {}
+            return
+        for key in sorted(value):
+            _flatten_into(value[key], f"{path}.{key}" if path else str(key), leaves)
+        return
+    if isinstance(value, list) and value and any(isinstance(e, Mapping | list) for e in value):
+        labels = _identities(value) or [str(index) for index in range(len(value))]
+        for label, element in zip(labels, value, strict=True):
+            _flatten_into(element, f"{path}[{label}]", leaves)
+        return
+    leaves[path] = value
+
+
+def payload_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[dict]:
+    """``[{"path", "before", "after"}]`` between two normalized payloads, sorted by path."""
+    old = flatten(before) if before is not None else {}
+    new = flatten(after)
+    changes = []
+    for path in sorted(set(old) | set(new)):
+        previous, current = old.get(path), new.get(path)
+        if path in old and path in new and previous == current:
+            continue
+        if previous is None and current is None:
+            continue  # absent and null are the same to Graph
+        changes.append({"path": path, "before": previous, "after": current})
+    return changes
+
+
+# --------------------------------------------------------------------------------------------
+# The generator
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    action: str
+    reason: str = ""
+    skip_code: str = ""
+    target: CapturedItem | None = None
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, default=str))
+
+
+class RestoreDiffGenerator:
+    """Plans every scoped item (no I/O): action, target match, target hash and a bounded diff.
+
+    ``blocking``: ``{(type_key, source_id): [check codes]}`` of the item's open blocking checks.
+    """
+
+    def __init__(
+        self,
+        *,
+        items: Sequence[SourceItem],
+        target_state: TargetState,
+        inputs: RunInputs,
+        backup_names: BackupNames,
+        target_groups: TargetGroups,
+        blocking: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    ) -> None:
+        self.items = list(items)
+        self.state = target_state
+        self.inputs = inputs
+        self.names = backup_names
+        self.groups = target_groups
+        self.blocking = blocking or {}
+        self.target_label = inputs.target_label
+        self.resolver: ReferenceResolver = build_resolver(
+            items=self.items,
+            target_state=target_state,
+            target_groups=target_groups,
+            backup_names=backup_names,
+            inputs=inputs,
+        )
+        # Ids references are rewritten to: matched foundations their target id, foundations
+        # this run creates a readable placeholder (their id exists only after the write).
+        self._foundation_ids: dict[str, dict[str, str]] = {kind: {} for kind in FOUNDATION_KINDS}
+        self._placeholders: dict[str, str] = {}
+        for kind, scoped in self.resolver.scoped_foundations.items():
+            for source_id, matched in scoped.items():
+                if matched is not None:
+                    self._foundation_ids[kind][source_id] = matched.source_id
+                else:
+                    name = backup_names.name(kind, source_id) or source_id
+                    placeholder = f"(new {KIND_LABELS[kind]} '{name}')"
+                    self._foundation_ids[kind][source_id] = placeholder
+                    self._placeholders[placeholder] = name
+
+    # ---- public ------------------------------------------------------------------------------
+
+    def run(self) -> list[PreviewItem]:
+        return [self.plan_item(item) for item in self.items]
+
+    def summarize(self, planned: Iterable[PreviewItem]) -> dict[str, Any]:
+        """Counts an admin reads before confirming (see the module docstring)."""
+        policies: Counter[str] = Counter()
+        foundations: Counter[str] = Counter()
+        skip_codes: Counter[str] = Counter()
+        added = removed = skipped_assignments = 0
+        tags_added = tags_removed = tags_changed_items = 0
+        truncated = 0
+        for item in planned:
+            is_foundation = item.policy_type in FOUNDATION_KINDS
+            (foundations if is_foundation else policies)[item.action] += 1
+            if item.action == SKIP:
+                skip_codes[str(item.diff.get("skip_code") or "other")] += 1
+            truncated += bool(item.diff_truncated)
+            if item.action not in (CREATE, UPDATE):
+                continue
+            section = item.diff.get("assignments") or {}
+            counts = section.get("counts") or {}
+            added += int(counts.get("added", 0))
+            removed += int(counts.get("removed", 0))
+            skipped_assignments += int(counts.get("skipped", 0))
+            tags = item.diff.get("scope_tags") or {}
+            tag_counts = (len(tags.get("added") or []), len(tags.get("removed") or []))
+            tags_added += tag_counts[0]
+            tags_removed += tag_counts[1]
+            tags_changed_items += any(tag_counts)
+        assignments: dict[str, Any] = {"included": self.inputs.include_assignments}
+        if self.inputs.include_assignments:
+            assignments.update(added=added, removed=removed, skipped=skipped_assignments)
+        else:
+            assignments["note"] = (
+                f"Assignments are not restored: the assignments in {self.target_label} are left "
+                "exactly as they are."
+            )
+        return {
+            "policies": {action: policies.get(action, 0) for action in ACTIONS},
+            "foundations": {action: foundations.get(action, 0) for action in ACTIONS},
+            "assignments": assignments,
+            "scope_tags": {
+                "added": tags_added,
+                "removed": tags_removed,
+                "items_changed": tags_changed_items,
+            },
+            "skipped_by_reason": dict(sorted(skip_codes.items())),
+            "items": sum(policies.values()) + sum(foundations.values()),
+            "truncated_diffs": truncated,
+        }
+
+    def plan_item(self, item: SourceItem) -> PreviewItem:
+        plan = self._plan(item)
+        target = plan.target
+        diff: dict[str, Any] = {}
+        truncated = False
+        if not item.is_unsupported and (target is not None or plan.action == "create"):
+            diff = self._diff(item, target)
+            if plan.action == UPDATE and not self._has_changes(diff):
+                plan.action = NO_CHANGE
+            diff, truncated = bound_diff(diff)
+        if plan.skip_code:
+            diff["skip_code"] = plan.skip_code
+        return PreviewItem(
+            policy_type=item.type_key,
+            source_id=item.source_id,
+            display_name=item.display_name,
+            action=plan.action,
+            reason=plan.reason,
+            target_id=target.source_id if target is not None else "",
+            target_hash=target_hash(item.type_key, target) if target is not None else "",
+            diff=diff,
+            diff_truncated=truncated,
+        )
+
+    # ---- planning ----------------------------------------------------------------------------
+
+    def _plan(self, item: SourceItem) -> _Plan:
+        if item.is_unsupported:
+            return _Plan(
+                SKIP,
+                "TenantGuard cannot restore objects of this type: it is never written.",
+                SKIP_UNSUPPORTED,
+            )
+        if item.is_builtin_scope_tag:
+            return _Plan(
+                SKIP,
+                "The built-in scope tag exists in every tenant and is never written.",
+                SKIP_BUILTIN,
+            )
+        if item.type_key in self.state.unreadable:
+            return _Plan(
+                SKIP,
+                f"{self.target_label} could not be read for {item.ptype.label.lower()}: "
+                "without knowing its current state TenantGuard does not write it.",
+                SKIP_UNREADABLE,
+            )
+        match = match_of(item, self.state, self.inputs)
+        if item.is_preview_only:
+            return _Plan(
+                SKIP,
+                f"{item.ptype.label} are preview-only: the differences are shown, "
+                "nothing is written.",
+                SKIP_PREVIEW_ONLY,
+                match.target,
+            )
+        if match.kind == "ambiguous":
+            return _Plan(
+                SKIP,
+                f"{len(match.candidates)} objects in {self.target_label} are named "
+                f"'{item.display_name}': resolve the ambiguous match first (see the checks).",
+                SKIP_AMBIGUOUS,
+            )
+        if match.target is None and not self.inputs.create_missing:
+            return _Plan(
+                SKIP,
+                f"It does not exist in {self.target_label} and creating missing objects is off.",
+                SKIP_NO_CREATE,
+            )
+        codes = list(self.blocking.get((item.type_key, item.source_id), ()))
+        if codes:
+            return _Plan(
+                SKIP,
+                f"Blocked by check(s) {', '.join(sorted(set(codes)))}: resolve them in step 3.",
+                SKIP_BLOCKED,
+                match.target,
+            )
+        if match.target is None:
+            return _Plan(CREATE)
+        return _Plan(UPDATE, target=match.target)
+
+    # ---- diffing -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _has_changes(diff: Mapping[str, Any]) -> bool:
+        assignments = diff.get("assignments") or {}
+        tags = diff.get("scope_tags") or {}
+        return bool(
+            diff.get("changes")
+            or assignments.get("added")
+            or assignments.get("removed")
+            or tags.get("added")
+            or tags.get("removed")
+        )
+
+    def _diff(self, item: SourceItem, target: CapturedItem | None) -> dict[str, Any]:
+        rewritten = references.rewrite(
+            type_key=item.type_key,
+            payload=item.payload,
+            assignments=item.assignments,
+            scope_tag_ids=item.scope_tag_ids,
+            mapping=self.inputs.mapping,
+            foundation_ids=self._foundation_ids,
+        )
+        after = normalize.normalize_payload(item.type_key, rewritten.payload)
+        before = (
+            normalize.normalize_payload(item.type_key, target.payload)
+            if target is not None
+            else None
+        )
+        diff: dict[str, Any] = {"changes": payload_changes(before, after)}
+        diff["assignments"] = self._assignment_diff(item, target, rewritten)
+        diff["scope_tags"] = self._scope_tag_diff(item, target, rewritten.scope_tag_ids)
+        return diff
+
+    def _assignment_diff(
+        self, item: SourceItem, target: CapturedItem | None, rewritten: references.Rewritten
+    ) -> dict[str, Any]:
+        if item.ptype.assign is None:
+            return {}
+        if not self.inputs.include_assignments:
+            return {"left_as_is": True}
+        if item.assignments is None:
+            return {"left_as_is": True, "not_captured": True}
+        if target is not None and target.assignments is None:
+            return {"left_as_is": True, "target_unreadable": True}
+        wanted = {
+            normalize.canonical_json(entry): entry
+            for entry in normalize.normalize_assignments(rewritten.assignments or [])
+        }
+        current = {
+            normalize.canonical_json(entry): entry
+            for entry in normalize.normalize_assignments(
+                (target.assignments or []) if target else []
+            )
+        }
+        added = [self._show_assignment(wanted[key]) for key in sorted(set(wanted) - set(current))]
+        removed = [
+            self._show_assignment(current[key]) for key in sorted(set(current) - set(wanted))
+        ]
+        skipped = [
+            self._show_assignment(entry, source=True)
+            for entry in normalize.normalize_assignments(rewritten.skipped_assignments)
+        ]
+        return {
+            "added": added,
+            "removed": removed,
+            "skipped": skipped,
+            "counts": {"added": len(added), "removed": len(removed), "skipped": len(skipped)},
+        }
+
+    def _name(self, kind: str, object_id: str, *, source: bool) -> str | None:
+        if object_id in self._placeholders:
+            return self._placeholders[object_id]
+        if source:
+            return self.names.name(kind, object_id)
+        if kind == "group":
+            name = self.groups.name_of(object_id) or self.state.group_names.get(object_id)
+        elif kind == "scope_tag" and object_id == BUILTIN_SCOPE_TAG_ID:
+            name = "Default"
+        else:
+            found = self.state.by_id(kind, object_id)
+            name = found.display_name if found is not None else None
+        if name is None and self.names.name(kind, object_id):
+            # An unresolved reference (its check blocks the item): show the backup's name.
+            name = f"{self.names.name(kind, object_id)} (not in {self.target_label})"
+        return name
+
+    def _show_assignment(
+        self, assignment: Mapping[str, Any], *, source: bool = False
+    ) -> dict[str, Any]:
+        """An assignment as the preview shows it: kind, group and filter by name.
+
+        ``source``: ids are the backup's (skipped assignments), else the target's."""
+        target = dict(assignment.get("target") or {})
+        kind = target_type(assignment)
+        shown: dict[str, Any] = {"target": _TARGET_KINDS.get(kind, kind.removeprefix("#"))}
+        group_id = target.get("groupId")
+        if group_id:
+            shown["group_id"] = str(group_id)
+            shown["group"] = self._name("group", str(group_id), source=source)
+        filter_id = target.get(FILTER_ID_KEY)
+        if filter_id:
+            shown["filter_id"] = str(filter_id)
+            shown["filter"] = self._name("assignment_filter", str(filter_id), source=source)
+            shown["filter_type"] = target.get(FILTER_TYPE_KEY)
+        settings = {key: value for key, value in assignment.items() if key != "target"}
+        if settings:
+            shown["settings"] = settings
+        return shown
+
+    def _scope_tag_diff(
+        self, item: SourceItem, target: CapturedItem | None, wanted_ids: Sequence[str]
+    ) -> dict[str, Any]:
+        if item.ptype.scope_tag_property is None:
+            return {}
+        current_ids = list(target.scope_tag_ids) if target is not None else []
+        wanted = set(wanted_ids)
+        current = set(current_ids)
+        if target is None:
+            # A new object without tags gets the built-in Default tag: not a change to show.
+            wanted.discard(BUILTIN_SCOPE_TAG_ID)
+        return {
+            "added": sorted(self._tag_name(tag) for tag in wanted - current),
+            "removed": sorted(self._tag_name(tag) for tag in current - wanted),
+        }
+
+    def _tag_name(self, tag_id: str) -> str:
+        return self._name("scope_tag", tag_id, source=False) or f"(scope tag {tag_id})"
+
+
+def target_hash(type_key: str, target: CapturedItem) -> str:
+    """The hash the executor compares before writing (see the module docstring)."""
+    return normalize.content_hash(
+        type_key, target.payload, target.assignments, target.scope_tag_ids
+    )
+
+
+def bound_diff(diff: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Cut ``diff`` to the size bounds; return it and whether anything was cut (counted in
+    ``diff["truncated"]``)."""
+    cut = {"changes": 0, "values": 0, "assignments": 0}
+    changes: list[dict[str, Any]] = []
+    for change in diff.get("changes") or []:
+        change = dict(change)
+        for side in ("before", "after"):
+            size = _json_size(change[side])
+            if size > MAX_VALUE_BYTES:
+                change[side] = {"omitted": True, "bytes": size}
+                cut["values"] += 1
+        changes.append(change)
+    if len(changes) > MAX_CHANGES:
+        cut["changes"] += len(changes) - MAX_CHANGES
+        changes = changes[:MAX_CHANGES]
+    assignments = dict(diff.get("assignments") or {})
+    for key in ("added", "removed", "skipped"):
+        values = assignments.get(key)
+        if isinstance(values, list) and len(values) > MAX_ASSIGNMENTS:
+            cut["assignments"] += len(values) - MAX_ASSIGNMENTS
+            assignments[key] = values[:MAX_ASSIGNMENTS]
+    result = {**diff, "changes": changes}
+    if "assignments" in diff:
+        result["assignments"] = assignments
+    budget = MAX_DIFF_BYTES - _json_size({**result, "changes": [], "truncated": cut})
+    kept: list[dict[str, Any]] = []
+    for change in changes:
+        size = _json_size(change) + 1
+        if size > budget:
+            break
+        budget -= size
+        kept.append(change)
+    cut["changes"] += len(changes) - len(kept)
+    result["changes"] = kept
+    truncated = any(cut.values())
+    if truncated:
+        result["truncated"] = cut
+    return result, truncated
+
+
+# --------------------------------------------------------------------------------------------
+# Service
+# --------------------------------------------------------------------------------------------
+
+
+def _open_blocking(run: RestoreRun) -> dict[tuple[str, str], list[str]]:
+    blocking: dict[tuple[str, str], list[str]] = {}
+    rows = run.check_results.filter(severity="blocking").exclude(item_source_id="")
+    for type_key, source_id, code in rows.values_list("item_type", "item_source_id", "code"):
+        blocking.setdefault((type_key, source_id), []).append(code)
+    return blocking
+
+
+def restore_run_run_preview(*, actor: Any, run: RestoreRun) -> RestoreRun:
+    """Step 4: plan every scoped item against the live target and persist the plan + summary.
+
+    Needs current checks (the policy says so); items with an open blocking check are planned as
+    skipped. Nothing is written to the tenant.
+    """
+    run = fresh_run(run)
+    decision = RestoreRunPolicy(run, actor).can(Action.RUN_PREVIEW)
+    if not decision.allowed:
+        raise RestoreRunRefused(decision.reasons, action=Action.RUN_PREVIEW.value)
+    fingerprint = restore_run_inputs_fingerprint(run)
+    source = load_source(run)
+    client = graph_client_for_run(run)
+    before = client.request_count
+    state, groups = load_target(client, source)
+    generator = RestoreDiffGenerator(
+        items=source.items,
+        target_state=state,
+        inputs=source.inputs,
+        backup_names=source.names,
+        target_groups=groups,
+        blocking=_open_blocking(run),
+    )
+    planned = generator.run()
+    summary = generator.summarize(planned)
+    summary["graph_requests"] = client.request_count - before
+    return restore_run_record_preview(
+        actor=actor, run=run, summary=summary, items=planned, inputs_fingerprint=fingerprint
+    )
+
+
+__all__ = [
+    "MAX_CHANGES",
+    "MAX_DIFF_BYTES",
+    "RestoreDiffGenerator",
+    "bound_diff",
+    "flatten",
+    "payload_changes",
+    "restore_run_run_preview",
+    "target_hash",
+]
