@@ -238,6 +238,10 @@ class GraphEmulator:
                 raise EmulatorHTTPError(405, "MethodNotAllowed", "Use POST.")
             return self._token(incoming, parts[0])
         if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
+            known = parts[0] in self.tenants or parts[0] in auth.MULTI_TENANT_AUTHORITIES
+            if not known:
+                status, body = auth.unknown_tenant(parts[0], base_url=incoming.base_url)
+                return status, body, {}
             return 200, auth.openid_configuration(incoming.base_url, parts[0]), {}
         raise EmulatorHTTPError(404, "NotFound", f"No endpoint at '{incoming.path}'.")
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tenantguard.emulator.tenant import Tenant
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MULTI_TENANT_AUTHORITIES = frozenset({"common", "organizations", "consumers"})
 TOKEN_LIFETIME = 3599
 
 
@@ -48,17 +49,21 @@ def _assertion_subject(assertion: str) -> str | None:
     return str(subject) if subject else None
 
 
+def unknown_tenant(tenant_id: str, *, base_url: str) -> tuple[int, dict[str, Any]]:
+    return aad_error(
+        400,
+        "invalid_tenant",
+        90002,
+        f"Tenant '{tenant_id}' not found. Check to make sure you have the correct tenant ID.",
+        base_url=base_url,
+    )
+
+
 def issue_token(
     tenant: Tenant | None, tenant_id: str, form: dict[str, str], *, base_url: str
 ) -> tuple[int, dict[str, Any]]:
     if tenant is None:
-        return aad_error(
-            400,
-            "invalid_request",
-            90002,
-            f"Tenant '{tenant_id}' not found. Check to make sure you have the correct tenant ID.",
-            base_url=base_url,
-        )
+        return unknown_tenant(tenant_id, base_url=base_url)
     grant = form.get("grant_type")
     if grant != "client_credentials":
         return aad_error(

@@ -55,7 +55,7 @@ def test_wrong_secret_is_401_invalid_client(login: httpx.Client) -> None:
 
 def test_unknown_client_and_tenant_and_grant(login: httpx.Client) -> None:
     """Entra ID: unknown app -> 400 unauthorized_client; unknown tenant -> 400
-    invalid_request (AADSTS90002); other grants -> 400 unsupported_grant_type."""
+    invalid_tenant (AADSTS90002); other grants -> 400 unsupported_grant_type."""
     assert login.post(TOKEN_URL, data=_form(client_id="x")).json()["error"] == "unauthorized_client"
     other = login.post("/nope/oauth2/v2.0/token", data=_form())
     assert (other.status_code, other.json()["error_codes"]) == (400, [90002])
@@ -90,6 +90,15 @@ def test_openid_configuration_is_built_from_the_host(login: httpx.Client) -> Non
     assert body["token_endpoint"] == f"{LOGIN}/contoso-test/oauth2/v2.0/token"
     assert body["authorization_endpoint"] == f"{LOGIN}/contoso-test/oauth2/v2.0/authorize"
     assert body["issuer"] == f"{LOGIN}/contoso-test/v2.0"
+
+
+def test_openid_configuration_of_an_unknown_tenant_is_400(login: httpx.Client) -> None:
+    """Entra ID: discovery for a tenant that does not exist is 400 AADSTS90002 (MSAL then
+    fails with a clear error); common/organizations still answer."""
+    response = login.get("/nope/v2.0/.well-known/openid-configuration")
+    assert response.status_code == 400
+    assert response.json()["error_codes"] == [90002]
+    assert login.get("/organizations/v2.0/.well-known/openid-configuration").status_code == 200
 
 
 @pytest.mark.parametrize("instance_discovery", [True, False])
