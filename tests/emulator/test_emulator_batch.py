@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tenantguard.emulator import EmulatorConfig, GraphEmulator, ThrottleConfig
+from tenantguard.emulator import EmulatorConfig, FaultConfig, GraphEmulator, Tenant, ThrottleConfig
 from tenantguard.emulator.testing import (
     FakeClock,
     custom_configuration,
@@ -27,16 +27,19 @@ def _by_id(response: httpx.Response) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in response.json()["responses"]}
 
 
-def test_batch_mixes_statuses(client: httpx.Client) -> None:
+def test_batch_mixes_statuses(client: httpx.Client, tenant: Tenant) -> None:
     """Graph: $batch answers 200 with one {id, status, headers, body} per request, each with
-    its own status (here 200, 201 and 404)."""
+    its own status (here 200, 404, 201 and a throttled 429 with its own Retry-After)."""
     created = client.post(f"/beta{DC}", json=custom_configuration()).json()
+    busy = client.post(f"/beta{DC}", json=custom_configuration()).json()
+    tenant.faults = FaultConfig(failing_ids={busy["id"]: 429}, retry_after_seconds=7)
     response = client.post(
         "/beta/$batch",
         json={
             "requests": [
                 _get("1", f"{DC}/{created['id']}"),
                 _get("2", f"{DC}/does-not-exist"),
+                _get("4", f"{DC}/{busy['id']}"),
                 {
                     "id": "3",
                     "method": "POST",
@@ -53,6 +56,8 @@ def test_batch_mixes_statuses(client: httpx.Client) -> None:
     assert results["2"]["status"] == 404
     assert results["2"]["body"]["error"]["code"] == "ResourceNotFound"
     assert results["3"]["status"] == 201
+    assert results["4"]["status"] == 429
+    assert results["4"]["headers"]["Retry-After"] == "7"
     assert set(results["1"]) == {"id", "status", "headers", "body"}
 
 
