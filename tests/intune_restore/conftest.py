@@ -3,10 +3,12 @@ of it taken with ``iter_capture`` before each test changes anything."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
 from tenantguard.emulator import EmulatorConfig, GraphEmulator, Tenant, ThrottleConfig
@@ -16,7 +18,21 @@ from tenantguard.intune import registry
 from tenantguard.intune.capture import CapturedItem, CaptureWarning, iter_capture
 
 TOKEN = "restore-side-token"
-OTHER_TOKEN = "restore-side-other-token"
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """Passes requests to the emulator and keeps ``(method, path, json body)`` of each, so
+    tests can check what a write sent (the emulator's request log has no bodies)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[tuple[str, str, Any]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        content = request.read()
+        body = json.loads(content) if content else None
+        self.sent.append((request.method, request.url.path, body))
+        return self.inner.handle_request(request)
 
 
 @dataclass
@@ -25,6 +41,7 @@ class Env:
     tenant: Tenant
     client: GraphClient
     objects: list[dict[str, Any]]
+    recorder: RecordingTransport
     backup: list[CapturedItem] = field(default_factory=list)
 
     def items(self, type_key: str) -> list[CapturedItem]:
@@ -50,12 +67,22 @@ class Env:
     def requests_since(self, mark: int) -> list[tuple[str, str, int]]:
         return [(e.method, e.path, e.status) for e in self.emu.request_log[mark:]]
 
+    def writes_since(self, mark: int) -> list[tuple[str, str, int]]:
+        """Requests other than reads (``$batch`` only carries capture's GETs here)."""
+        return [r for r in self.requests_since(mark) if r[0] != "GET" and r[1] != "/beta/$batch"]
 
-def make_client(emu: GraphEmulator, token: str) -> GraphClient:
+
+def make_client(
+    emu: GraphEmulator,
+    token: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    graph_url: str = "https://graph.microsoft.com",
+) -> GraphClient:
     return GraphClient(
-        graph_url="https://graph.microsoft.com",
+        graph_url=graph_url,
         token_provider=StaticTokenProvider(token),
-        transport=emu.transport(),
+        transport=transport if transport is not None else emu.transport(),
     )
 
 
@@ -64,10 +91,13 @@ def env() -> Iterator[Env]:
     objects = demo_tenant_objects(tenant_label="Contoso Test", seed=101)
     emu = GraphEmulator(config=EmulatorConfig(throttle=ThrottleConfig(enabled=False)))
     tenant = emu.add_tenant(tenant_id="contoso-test", token=TOKEN, seed_objects=objects)
-    client = make_client(emu, TOKEN)
+    recorder = RecordingTransport(emu.transport())
+    client = make_client(emu, TOKEN, transport=recorder)
     entries = list(iter_capture(client))
     assert not [e for e in entries if isinstance(e, CaptureWarning)]
     backup = [e for e in entries if isinstance(e, CapturedItem)]
     with client:
-        yield Env(emu=emu, tenant=tenant, client=client, objects=objects, backup=backup)
+        yield Env(
+            emu=emu, tenant=tenant, client=client, objects=objects, recorder=recorder, backup=backup
+        )
     assert not [e for e in emu.request_log if e.method == "DELETE"], "a DELETE was sent"
