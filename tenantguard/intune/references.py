@@ -217,7 +217,8 @@ def rewrite(
 
     A group or filter mapped to ``None`` drops the assignments that use it (reported in
     ``skipped_assignments``, never silently). The payload's scope tag property is set to the
-    rewritten ``scope_tag_ids``. The inputs are not modified.
+    rewritten ``scope_tag_ids`` (added when the type has one and the list is not empty). The
+    inputs are not modified.
     """
     ptype = registry.get(type_key)
     resolver = _Resolver(mapping, foundation_ids)
@@ -255,7 +256,8 @@ def rewrite(
             resolved = tag
         if resolved not in new_tags:
             new_tags.append(str(resolved))
-    if ptype.scope_tag_property and ptype.scope_tag_property in result_payload:
+    if ptype.scope_tag_property and (ptype.scope_tag_property in result_payload or new_tags):
+        # The write body carries the scope tags: keep it in step with the rewritten list.
         result_payload[ptype.scope_tag_property] = list(new_tags)
 
     new_assignments: list[dict[str, Any]] | None = None

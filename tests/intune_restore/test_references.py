@@ -245,3 +245,23 @@ def test_every_demo_reference_is_found(env: Env) -> None:
         assert all(r.source_id.startswith("new-") for r in again)
         assert len(again) == len(refs)
     assert seen_kinds == {"group", "assignment_filter", "scope_tag", "notification_template"}
+
+
+def test_rewritten_scope_tags_land_in_the_payload_even_when_it_lacked_them() -> None:
+    payload = {"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": "x"}
+    result = rewrite(
+        type_key="device_configuration",
+        payload=payload,
+        assignments=[],
+        scope_tag_ids=["0", "5"],
+        mapping={"scope_tag": {"5": "50"}},
+    )
+    assert result.payload["roleScopeTagIds"] == ["0", "50"]
+    bare = rewrite(
+        type_key="device_configuration",
+        payload=payload,
+        assignments=[],
+        scope_tag_ids=[],
+        mapping={},
+    )
+    assert "roleScopeTagIds" not in bare.payload

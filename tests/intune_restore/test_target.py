@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
+from tenantguard.graph import PermissionDeniedError
 from tenantguard.intune import normalize, registry, target
 from tenantguard.intune.capture import CapturedItem
 
@@ -219,3 +222,18 @@ def test_search_groups_escapes_quotes(env: Env) -> None:
         {"id": "0be1e7c4-0000-4000-8000-000000000001", "displayName": "O'Brien's laptops"}
     ]
     assert target.odata_string_literal("a'b") == "'a''b'"
+
+
+def test_find_groups_without_permission_raises_instead_of_finding_nothing(env: Env) -> None:
+    env.tenant.denied_permissions = {"Group.Read.All"}
+    with pytest.raises(PermissionDeniedError):
+        target.find_groups(env.client, ids=[env.groups()[0]["id"]])
+
+
+def test_find_groups_reads_in_batches_of_twenty(env: Env) -> None:
+    ids = [g["id"] for g in env.groups()] + [f"00000000-0000-4000-8000-{n:012d}" for n in range(30)]
+    mark = env.log_mark()
+    found = target.find_groups(env.client, ids=ids)
+    assert [g["id"] for g in found] == [g["id"] for g in env.groups()]
+    batches = [r for r in env.requests_since(mark) if r[1] == "/beta/$batch"]
+    assert len(batches) == -(-len(ids) // 20)
