@@ -357,6 +357,7 @@ class GraphEmulator:
                     base_url=incoming.base_url,
                     tenant=tenant,
                     default_page_size=self.config.default_page_size,
+                    validate_references=self.config.validate_references,
                 )
                 response = handle(request)
             except EmulatorHTTPError as exc:

@@ -101,6 +101,8 @@ class EmulatorConfig:
     - ``default_page_size``: page size of Intune collections that have no Graph-specific size.
     - ``shuffle_batch_responses``: answer ``$batch`` sub-responses in reverse order.
     - ``request_log_limit``: ``GraphEmulator.request_log`` keeps this many newest entries.
+    - ``validate_references``: writes naming a scope tag or an assignment filter that does not
+      exist in the tenant are answered 400 (seeds and Python-side writes are not checked).
     """
 
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
@@ -110,6 +112,7 @@ class EmulatorConfig:
     default_page_size: int = 100
     shuffle_batch_responses: bool = True
     request_log_limit: int = 100_000
+    validate_references: bool = True
 
 
 def _from_dict(cls: type[_T], data: dict[str, Any]) -> _T:

@@ -23,6 +23,7 @@ class GraphRequest:
     base_url: str  # scheme://host of the emulator as the client sees it
     tenant: Tenant
     default_page_size: int = 100
+    validate_references: bool = True
 
     def context(self, fragment: str) -> str:
         return f"{self.base_url}/{self.version}/$metadata#{fragment}"

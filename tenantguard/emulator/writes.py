@@ -12,7 +12,7 @@ from tenantguard.emulator.errors import EmulatorHTTPError, bad_request, no_route
 from tenantguard.emulator.messages import GraphRequest, GraphResponse
 from tenantguard.emulator.odata import project
 from tenantguard.emulator.reads import require
-from tenantguard.emulator.resources import TARGET_TYPES, ResourceSpec
+from tenantguard.emulator.resources import BY_COLLECTION, TARGET_TYPES, ResourceSpec
 from tenantguard.emulator.tenant import INTUNE_READ_ONLY, SERVER_MANAGED, Tenant, normalise_app
 
 # --- writes ------------------------------------------------------------------------------
@@ -64,6 +64,7 @@ def create(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
         )
     keep = set(spec.navigation) - {"assignments"}
     cleaned = _clean(spec, body, keep_nav=keep)
+    _check_scope_tags(req, spec, cleaned)
     if "admin_templates" in spec.traits:
         cleaned["definitionValues"] = [
             _definition_value(item, tenant=req.tenant)
@@ -115,6 +116,7 @@ def patch(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphRespons
             intune=spec.intune,
         )
     cleaned = _clean(spec, body, keep_nav=set())
+    _check_scope_tags(req, spec, cleaned)
     merged = copy.deepcopy(old)
     merged.pop("__secrets", None)
     merged.update(cleaned)
@@ -131,6 +133,7 @@ def patch(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphRespons
 def put(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
     old = require(req, spec, object_id)
     cleaned = _clean(spec, _body(req), keep_nav={"settings"})
+    _check_scope_tags(req, spec, cleaned)
     cleaned["settings"] = _renumbered(cleaned.get("settings"))
     replacement = {
         **cleaned,
@@ -204,7 +207,22 @@ def _save_children(
     req.tenant.save(spec, req.tenant.ingest(spec, updated, previous=old))
 
 
-def _check_target(item: Any) -> dict[str, Any]:
+_SCOPE_TAGS = BY_COLLECTION["deviceManagement/roleScopeTags"]
+_FILTERS = BY_COLLECTION["deviceManagement/assignmentFilters"]
+_NO_FILTER = ("", "00000000-0000-0000-0000-000000000000")
+
+
+def _check_scope_tags(req: GraphRequest, spec: ResourceSpec, body: dict[str, Any]) -> None:
+    """Intune refuses scope tag ids the tenant does not have."""
+    if not req.validate_references or not spec.intune:
+        return
+    for prop in ("roleScopeTagIds", "roleScopeTags"):
+        for tag_id in body.get(prop) or []:
+            if req.tenant.stored(_SCOPE_TAGS, str(tag_id)) is None:
+                raise bad_request(f"Role scope tag with id '{tag_id}' does not exist ({prop}).")
+
+
+def _check_target(item: Any, req: GraphRequest) -> dict[str, Any]:
     if not isinstance(item, dict) or not isinstance(item.get("target"), dict):
         raise bad_request("Each assignment must carry a target.")
     target_type = item["target"].get("@odata.type")
@@ -212,6 +230,13 @@ def _check_target(item: Any) -> dict[str, Any]:
         raise bad_request(f"Unknown assignment target type {target_type!r}.")
     if "group" in str(target_type).lower() and not item["target"].get("groupId"):
         raise bad_request("A group assignment target needs a groupId.")
+    filter_id = item["target"].get("deviceAndAppManagementAssignmentFilterId")
+    if (
+        req.validate_references
+        and filter_id not in (None, *_NO_FILTER)
+        and req.tenant.stored(_FILTERS, str(filter_id)) is None
+    ):
+        raise bad_request(f"Assignment filter with id '{filter_id}' does not exist.")
     return {
         k: v
         for k, v in item.items()
@@ -227,7 +252,7 @@ def _assign(
     if not isinstance(items, list):
         raise bad_request(f"The assign action expects '{spec.assign.body_key}' as a list.")
     updated = copy.deepcopy(obj)
-    updated["assignments"] = [_check_target(item) for item in items]
+    updated["assignments"] = [_check_target(item, req) for item in items]
     _save_children(req, spec, obj, updated)
     if spec.assign.status == 204:
         return GraphResponse(204)
@@ -313,7 +338,7 @@ def nav_create(
     updated = copy.deepcopy(obj)
     children: list[dict[str, Any]] = updated.setdefault(name, [])
     if name == "assignments":
-        item = req.tenant.make_assignment(spec, obj["id"], _check_target(body))
+        item = req.tenant.make_assignment(spec, obj["id"], _check_target(body, req))
         children[:] = [c for c in children if c.get("id") != item["id"]]
     elif name == "definitionValues":
         item = _definition_value(body, tenant=req.tenant)

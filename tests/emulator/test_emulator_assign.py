@@ -111,8 +111,16 @@ def test_stored_assignments_carry_id_source_source_id_intent(client: httpx.Clien
     intent "apply"; clients send only target."""
     url = f"{DM}/deviceConfigurations"
     created = client.post(url, json=custom_configuration()).json()
+    assignment_filter = client.post(
+        f"{DM}/assignmentFilters",
+        json={
+            "displayName": "F",
+            "platform": "windows10AndLater",
+            "rule": '(device.model -eq "x")',
+        },
+    ).json()
     filtered = group_target("g-9")
-    filtered["target"]["deviceAndAppManagementAssignmentFilterId"] = "f-1"
+    filtered["target"]["deviceAndAppManagementAssignmentFilterId"] = assignment_filter["id"]
     filtered["target"]["deviceAndAppManagementAssignmentFilterType"] = "include"
     client.post(f"{url}/{created['id']}/assign", json={"assignments": [filtered]})
     (assignment,) = client.get(f"{url}/{created['id']}", params={"$expand": "assignments"}).json()[
@@ -183,3 +191,18 @@ def test_assign_does_not_touch_the_policy_version(client: httpx.Client) -> None:
     client.post(f"{url}/{created['id']}/assign", json={"assignments": [group_target("g")]})
     after = client.get(f"{url}/{created['id']}").json()
     assert after["version"] == created["version"]
+
+
+def test_assignment_filter_must_exist(client: httpx.Client) -> None:
+    """Graph (Intune): an assignment naming an assignment filter the tenant does not have is
+    400 (so a restore must map filters first)."""
+    url = f"{DM}/deviceConfigurations"
+    created = client.post(url, json=custom_configuration()).json()
+    item = group_target("g")
+    item["target"]["deviceAndAppManagementAssignmentFilterId"] = (
+        "11111111-2222-3333-4444-555555555555"
+    )
+    item["target"]["deviceAndAppManagementAssignmentFilterType"] = "include"
+    response = client.post(f"{url}/{created['id']}/assign", json={"assignments": [item]})
+    assert response.status_code == 400
+    assert "Assignment filter" in response.json()["error"]["message"]

@@ -454,3 +454,18 @@ def test_managed_app_policies_name_each_item_type(client: httpx.Client) -> None:
         "I": "#microsoft.graph.iosManagedAppProtection",
         "A": "#microsoft.graph.androidManagedAppProtection",
     }
+
+
+def test_unknown_scope_tag_ids_are_400(client: httpx.Client) -> None:
+    """Graph (Intune): roleScopeTagIds (and a filter's roleScopeTags) must name existing scope
+    tags; the built-in "0" always exists."""
+    response = client.post(DC, json=custom_configuration(roleScopeTagIds=["0", "42"]))
+    assert response.status_code == 400
+    assert "42" in _message(response)
+    created = client.post(DC, json=custom_configuration(roleScopeTagIds=["0"]))
+    assert created.status_code == 201
+    tag = client.post(f"{DM}/roleScopeTags", json={"displayName": "Paris"}).json()
+    patch = {"roleScopeTagIds": ["0", tag["id"]]}
+    assert client.patch(f"{DC}/{created.json()['id']}", json=patch).status_code == 204
+    bad_filter = {"displayName": "F", "platform": "iOS", "rule": "x", "roleScopeTags": ["9"]}
+    assert client.post(f"{DM}/assignmentFilters", json=bad_filter).status_code == 400
