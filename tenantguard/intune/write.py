@@ -199,6 +199,27 @@ def _warn(warnings: list[str] | None, message: str) -> None:
         warnings.append(message)
 
 
+def _check_complete(ptype: PolicyType, payload: Mapping[str, Any], verb: str) -> None:
+    """Refuse a payload whose per-item reads failed at capture (capture marks the gap with
+    ``None``): writing it would create or PUT an empty policy (no settings, no script)."""
+    gaps: list[str] = []
+    for fetch in ptype.per_item_fetch:
+        if fetch.kind in ("assignments", "omaSecrets"):
+            continue
+        if fetch.merge_into is not None:
+            if fetch.merge_into in payload and payload[fetch.merge_into] is None:
+                gaps.append(fetch.merge_into)
+        elif fetch.merge_fields and all(payload.get(name) is None for name in fetch.merge_fields):
+            gaps.append(" / ".join(fetch.merge_fields))
+    if gaps:
+        name = registry.display_name_of(ptype, payload)
+        raise InvalidPayloadError(
+            f"Cannot {verb} {ptype.label.lower()} '{name}': the backup lacks its "
+            f"{', '.join(gaps)} (they could not be read when it was captured). Capture the "
+            "source again, or leave this item out of the restore."
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Compliance scheduled actions
 # --------------------------------------------------------------------------------------------
@@ -252,6 +273,7 @@ def create_object(
     parent. If such a child write fails, ``PartialWriteError`` carries the new id.
     """
     ptype = _writable_type(type_key, payload, "create")
+    _check_complete(ptype, payload, "create")
     body = _write_body(ptype, payload, for_update=False, secrets=secrets)
     if _COMPLIANCE_ACTIONS in ptype.create_only_fields:
         body[_COMPLIANCE_ACTIONS] = _compliance_rules(ptype, payload)
@@ -360,6 +382,7 @@ def update_object(
     backup has nothing to restore them to); writing such an object then needs them.
     """
     ptype = _writable_type(type_key, payload, "update")
+    _check_complete(ptype, payload, "update")
     if current is None:
         current = capture_item(client, type_key=type_key, object_id=target_id)
         if current is None:

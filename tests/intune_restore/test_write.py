@@ -597,3 +597,36 @@ def test_a_child_write_failure_after_create_reports_the_new_id(
         write.create_object(env.client, type_key=item.type_key, payload=item.payload)
     assert env.live(item.type_key, caught.value.target_id) is not None
     assert caught.value.target_id in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("type_key", "gap"),
+    [
+        ("settings_catalog", {"settings": None}),
+        ("endpoint_security", {"settings": None}),
+        ("administrative_template", {"definitionValues": None}),
+        ("notification_template", {"localizedNotificationMessages": None}),
+        ("ios_app_protection", {"apps": None}),
+        ("powershell_script", {"scriptContent": None}),
+        ("remediation_script", {"detectionScriptContent": None, "remediationScriptContent": None}),
+    ],
+)
+def test_an_item_captured_incompletely_is_never_written(
+    env: Env, type_key: str, gap: dict[str, Any]
+) -> None:
+    """Capture marks a failed per-item read with None: writing that would create (or PUT) a
+    policy without its settings or script."""
+    item = env.item(type_key)
+    payload = {**item.payload, **gap}
+    mark = env.log_mark()
+    with pytest.raises(write.InvalidPayloadError, match="could not be read"):
+        write.create_object(env.client, type_key=type_key, payload=payload)
+    with pytest.raises(write.InvalidPayloadError, match="could not be read"):
+        write.update_object(
+            env.client,
+            type_key=type_key,
+            target_id=item.source_id,
+            payload=payload,
+            current=item,
+        )
+    assert env.requests_since(mark) == []
