@@ -15,8 +15,6 @@ from tenantguard.emulator.reads import require
 from tenantguard.emulator.resources import BY_COLLECTION, TARGET_TYPES, ResourceSpec
 from tenantguard.emulator.tenant import INTUNE_READ_ONLY, SERVER_MANAGED, Tenant, normalise_app
 
-# --- writes ------------------------------------------------------------------------------
-
 
 def _body(req: GraphRequest) -> dict[str, Any]:
     if not isinstance(req.body, dict):
@@ -117,11 +115,7 @@ def patch(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphRespons
         )
     cleaned = _clean(spec, body, keep_nav=set())
     _check_scope_tags(req, spec, cleaned)
-    merged = copy.deepcopy(old)
-    merged.pop("__secrets", None)
-    merged.update(cleaned)
-    if "oma_secrets" in spec.traits and "omaSettings" not in cleaned:
-        merged["omaSettings"] = copy.deepcopy(old.get("omaSettings"))
+    merged = {**copy.deepcopy(old), **cleaned}  # OData PATCH replaces each sent property
     stored = req.tenant.ingest(spec, merged, previous=old)
     if spec.intune and _comparable(stored) == _comparable(old):
         raise bad_request("at least 1 property must be changed")
