@@ -1,8 +1,8 @@
 """Per-resource Graph rules, as data: paths, permissions, navigation, assign contract.
 
 Behaviour that is specific to one resource family is switched on by a *trait* name, handled in
-``handlers.py`` (``compliance_actions``, ``oma_secrets``, ``settings_catalog``,
-``admin_templates``, ``app_protection``, ``scripts``, ``scope_tags``).
+``writes.py`` and ``tenant.py`` (``compliance_actions``, ``oma_secrets``, ``settings_catalog``,
+``admin_templates``, ``app_protection``, ``scope_tags``).
 """
 
 from __future__ import annotations
