@@ -263,7 +263,6 @@ def create_object(
     type_key: str,
     payload: Mapping[str, Any],
     secrets: Mapping[str, str] | None = None,
-    warnings: list[str] | None = None,
 ) -> str:
     """Create the object in the target and return its new id.
 
@@ -391,6 +390,15 @@ def update_object(
                 "run the checks again (it will be created)."
             )
     name = registry.display_name_of(ptype, payload)
+    intended_type = str(payload.get("@odata.type") or "").lower()
+    current_type = str(current.payload.get("@odata.type") or "").lower()
+    if intended_type and current_type and intended_type != current_type:
+        raise InvalidPayloadError(
+            f"'{name}' in the backup is a {payload['@odata.type']} but the target object "
+            f"{target_id} with that name is a {current.payload['@odata.type']}; Graph cannot "
+            "change an object's kind in place. Rename one of them, or map this item to "
+            "another target object."
+        )
     changed = False
     path = _item_path(ptype, target_id)
 

@@ -630,3 +630,22 @@ def test_an_item_captured_incompletely_is_never_written(
             current=item,
         )
     assert env.requests_since(mark) == []
+
+
+def test_update_across_kinds_of_profile_is_refused_before_sending(env: Env) -> None:
+    first = env.item("device_configuration")
+    other = next(
+        i
+        for i in env.items("device_configuration")
+        if i.payload["@odata.type"] != first.payload["@odata.type"]
+    )
+    mark = env.log_mark()
+    with pytest.raises(write.InvalidPayloadError, match="change an object's kind"):
+        write.update_object(
+            env.client,
+            type_key=first.type_key,
+            target_id=other.source_id,
+            payload=first.payload,
+            current=other,
+        )
+    assert env.requests_since(mark) == []
