@@ -145,6 +145,7 @@ class GraphEmulator:
                 denied_permissions=denied_permissions,
                 seed_dir=Path(seed_dir) if seed_dir is not None else None,
                 seed_objects=seed_objects,
+                oma_secret_placeholder=self.config.oma_secret_placeholder,
             )
             self.tenants[tenant_id] = tenant
             self.add_client(

@@ -101,6 +101,8 @@ class EmulatorConfig:
     - ``default_page_size``: page size of Intune collections that have no Graph-specific size.
     - ``shuffle_batch_responses``: answer ``$batch`` sub-responses in reverse order.
     - ``request_log_limit``: ``GraphEmulator.request_log`` keeps this many newest entries.
+    - ``oma_secret_placeholder``: what an encrypted OMA-URI setting shows as ``value``
+      (None = null; some tenants show ``"****"``).
     - ``validate_references``: writes naming a scope tag or an assignment filter that does not
       exist in the tenant are answered 400 (seeds and Python-side writes are not checked).
     """
@@ -113,6 +115,7 @@ class EmulatorConfig:
     shuffle_batch_responses: bool = True
     request_log_limit: int = 100_000
     validate_references: bool = True
+    oma_secret_placeholder: str | None = None
 
 
 def _from_dict(cls: type[_T], data: dict[str, Any]) -> _T:

@@ -74,6 +74,7 @@ class Tenant:
         denied_permissions: Iterable[str] = (),
         seed_dir: Path | None = None,
         seed_objects: Iterable[tuple[str, dict[str, Any]] | dict[str, Any]] | None = None,
+        oma_secret_placeholder: str | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.clients: dict[str, ClientApp] = {}
@@ -83,6 +84,7 @@ class Tenant:
         self._seed_dir = seed_dir
         self._seed_objects = list(seed_objects or [])
         self._last_stamp: datetime | None = None
+        self._oma_secret_placeholder = oma_secret_placeholder
         self.fault_injector = FaultInjector(faults)
         with self._lock, self._store.bulk():
             if not self._store.initialized:
@@ -221,7 +223,7 @@ class Tenant:
             stored[nav] = value
         self._normalise_children(spec, stored)
         if "oma_secrets" in spec.traits:
-            seal_oma_settings(stored, previous)
+            seal_oma_settings(stored, previous, placeholder=self._oma_secret_placeholder)
         return stored
 
     def _normalise_children(self, spec: ResourceSpec, obj: dict[str, Any]) -> None:
@@ -319,11 +321,14 @@ def normalise_app(app: dict[str, Any], spec: ResourceSpec) -> dict[str, Any]:
     return out
 
 
-def seal_oma_settings(obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
+def seal_oma_settings(
+    obj: dict[str, Any], previous: dict[str, Any] | None, *, placeholder: str | None = None
+) -> None:
     """Store OMA-URI secret plaintexts privately and show the reference form.
 
     A string setting (or any with ``isEncrypted: true``) comes back as
-    ``{"isEncrypted": true, "secretReferenceValueId": "<id>", "value": null}``; the plaintext
+    ``{"isEncrypted": true, "secretReferenceValueId": "<id>", "value": null}`` (or the
+    configured placeholder, e.g. ``"****"``, instead of null); the plaintext
     is served by ``getOmaSettingPlainTextValue``. Sending the reference form back keeps the
     secret; sending the same plaintext again keeps the same reference id.
     """
@@ -342,7 +347,7 @@ def seal_oma_settings(obj: dict[str, Any], previous: dict[str, Any] | None) -> N
             continue
         value = setting.get("value")
         ref = setting.get("secretReferenceValueId")
-        if value is not None and value != "****":
+        if value is not None and value not in ("****", placeholder):
             old = old_by_uri.get(setting.get("omaUri")) or {}
             old_ref = old.get("secretReferenceValueId")
             ref = old_ref if old_ref and old_secrets.get(old_ref) == value else str(uuid.uuid4())
@@ -351,5 +356,5 @@ def seal_oma_settings(obj: dict[str, Any], previous: dict[str, Any] | None) -> N
             secrets[ref] = old_secrets[ref]
         setting["isEncrypted"] = True
         setting["secretReferenceValueId"] = ref
-        setting["value"] = None
+        setting["value"] = placeholder
     obj["__secrets"] = secrets

@@ -469,3 +469,24 @@ def test_unknown_scope_tag_ids_are_400(client: httpx.Client) -> None:
     assert client.patch(f"{DC}/{created.json()['id']}", json=patch).status_code == 204
     bad_filter = {"displayName": "F", "platform": "iOS", "rule": "x", "roleScopeTags": ["9"]}
     assert client.post(f"{DM}/assignmentFilters", json=bad_filter).status_code == 400
+
+
+def test_oma_secret_placeholder_knob() -> None:
+    """Emulator knob: oma_secret_placeholder="****" shows encrypted values as "****" (another
+    form tenants answer); sending it back keeps the secret."""
+    from tenantguard.emulator import EmulatorConfig, GraphEmulator, ThrottleConfig
+    from tenantguard.emulator.testing import emulator_client
+
+    emu = GraphEmulator(
+        config=EmulatorConfig(throttle=ThrottleConfig(enabled=False), oma_secret_placeholder="****")
+    )
+    emu.add_tenant(tenant_id="t", token="tok")
+    with emulator_client(emu, "tok") as c:
+        created = c.post(DC, json=custom_configuration()).json()
+        secret = created["omaSettings"][0]
+        assert secret["value"] == "****" and secret["isEncrypted"] is True
+        patch = {"omaSettings": created["omaSettings"], "description": "x"}
+        assert c.patch(f"{DC}/{created['id']}", json=patch).status_code == 204
+        ref = secret["secretReferenceValueId"]
+        url = f"{DC}/{created['id']}/getOmaSettingPlainTextValue(secretReferenceValueId='{ref}')"
+        assert c.get(url).json()["value"] == "hunter2"
