@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import base64
 import copy
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tenantguard.emulator import EmulatorConfig, GraphEmulator, ThrottleConfig, load_seed_dir
 from tenantguard.graph import GraphClient, ServerError
 from tenantguard.intune import normalize, registry, target, write
-from tenantguard.intune.capture import CapturedItem
+from tenantguard.intune.capture import CapturedItem, iter_capture
 
 from .conftest import TOKEN, Env, RecordingTransport, make_client
+
+CORPUS_ENV = "TENANTGUARD_CORPUS_DIR"
 
 WRITABLE_TYPES = [ptype.key for ptype in registry.all_types() if write.is_writable(ptype.key)]
 
@@ -649,3 +654,34 @@ def test_update_across_kinds_of_profile_is_refused_before_sending(env: Env) -> N
             current=other,
         )
     assert env.requests_since(mark) == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get(CORPUS_ENV), reason=f"set {CORPUS_ENV} to the corpus of real exports"
+)
+def test_every_corpus_object_is_reproduced_by_a_restore() -> None:
+    objects = load_seed_dir(Path(os.environ[CORPUS_ENV]))
+    emu = GraphEmulator(config=EmulatorConfig(throttle=ThrottleConfig(enabled=False)))
+    tenant = emu.add_tenant(tenant_id="corpus", token=TOKEN, seed_objects=objects)
+    with make_client(emu, TOKEN) as client:
+        backup = [e for e in iter_capture(client) if isinstance(e, CapturedItem)]
+        restored = 0
+        for item in backup:
+            if not write.is_writable(item.type_key, item.payload):
+                continue
+            tenant.delete_object(registry.get(item.type_key).collection, item.source_id)
+            new_id = write.create_object(
+                client, type_key=item.type_key, payload=item.payload, secrets=item.secrets
+            )
+            write.assign_object(
+                client,
+                type_key=item.type_key,
+                target_id=new_id,
+                assignments=item.assignments or [],
+            )
+            again = target.read_one(client, type_key=item.type_key, object_id=new_id)
+            assert again is not None
+            _assert_same(again, item)
+            restored += 1
+    assert restored >= 20
+    assert not [e for e in emu.request_log if e.method == "DELETE"]
