@@ -59,13 +59,16 @@ class NotWritableError(WriteError):
     """The type (or this object, e.g. the built-in scope tag) is never written."""
 
 
-class SecretMissingError(WriteError):
+class SecretMissingError(WriteError, MissingSecretError):
     """An encrypted OMA-URI setting has no plaintext in the backup. Names the settings'
-    ``omaUri``, never a value."""
+    ``omaUri``, never a value. Also a ``normalize.MissingSecretError``."""
 
     def __init__(self, message: str, *, oma_uris: Sequence[str]) -> None:
         super().__init__(message)
         self.oma_uris = list(oma_uris)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class InvalidPayloadError(WriteError):

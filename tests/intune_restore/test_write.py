@@ -377,6 +377,8 @@ def test_missing_oma_secret_names_the_setting_not_the_value(env: Env) -> None:
                 env.client, type_key=item.type_key, payload=item.payload, secrets=secrets
             )
         assert uri in str(caught.value) and caught.value.oma_uris == [uri]
+        assert isinstance(caught.value, normalize.MissingSecretError)
+        assert str(caught.value) == caught.value.args[0]  # not quoted like a KeyError
         assert item.secrets[key] not in str(caught.value)
     assert env.requests_since(mark) == []
 
