@@ -171,7 +171,8 @@ def flatten(value: Any, path: str = "") -> dict[str, Any]:
 def _flatten_into(value: Any, path: str, leaves: dict[str, Any]) -> None:
     if isinstance(value, Mapping):
         if not value:
-            leaves[path] = {}
+            if path:  # an empty object is a value; an empty payload has no leaves
+                leaves[path] = {}
             return
         for key in sorted(value):
             _flatten_into(value[key], f"{path}.{key}" if path else str(key), leaves)
