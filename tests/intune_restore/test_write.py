@@ -5,15 +5,29 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tenantguard.emulator import EmulatorConfig, GraphEmulator, ThrottleConfig, load_seed_dir
-from tenantguard.graph import GraphClient, ServerError
-from tenantguard.intune import normalize, registry, target, write
+from tenantguard.emulator import (
+    EmulatorConfig,
+    FaultConfig,
+    GraphEmulator,
+    ThrottleConfig,
+    load_seed_dir,
+)
+from tenantguard.graph import (
+    ApprovalRequiredError,
+    GraphClient,
+    RetryPolicy,
+    ServerError,
+    StaticTokenProvider,
+)
+from tenantguard.graph.testing import FakeClock
+from tenantguard.intune import normalize, references, registry, target, write
 from tenantguard.intune.capture import CapturedItem, iter_capture
 
 from .conftest import TOKEN, Env, RecordingTransport, make_client
@@ -39,11 +53,6 @@ def _payload_form(item: CapturedItem) -> dict[str, Any]:
     form = _definition_ids_only(
         item.type_key, normalize.normalize_payload(item.type_key, item.payload)
     )
-    # Emulator quirk: a PATCH without omaSettings of any device configuration stores
-    # ``omaSettings: null`` (it restores the previous value, absent for non-OMA profiles).
-    # Graph adds no such property; reported to the emulator's owner.
-    if item.type_key != "custom_oma_uri" and form.get("omaSettings", "") is None:
-        del form["omaSettings"]
     return form
 
 
@@ -687,3 +696,74 @@ def test_every_corpus_object_is_reproduced_by_a_restore() -> None:
             restored += 1
     assert restored >= 20
     assert not [e for e in emu.request_log if e.method == "DELETE"]
+
+
+def test_a_whole_tenant_restore_under_throttling_creates_each_object_once(env: Env) -> None:
+    """Delete everything writable, then restore it the way the executor does (foundations
+    first, their new ids rewritten into the policies) while half the writes answer 429 (not
+    processed): the client's retries complete every write and each object exists once."""
+    env.tenant.faults = FaultConfig(
+        error_rates={"POST": 0.5, "PATCH": 0.5, "PUT": 0.5}, error_statuses=(429,), seed=7
+    )
+    clock = FakeClock()
+    client = GraphClient(
+        graph_url="https://graph.microsoft.com",
+        token_provider=StaticTokenProvider(TOKEN),
+        transport=env.emu.transport(),
+        retry=RetryPolicy(max_attempts=30, budget_seconds=3600),
+        clock=clock,
+    )
+    items = [i for i in env.backup if write.is_writable(i.type_key, i.payload)]
+    assert [registry.get(i.type_key).is_foundation for i in items] == sorted(
+        (registry.get(i.type_key).is_foundation for i in items), reverse=True
+    ), "foundations come first"
+    for item in items:
+        env.tenant.delete_object(env.collection(item.type_key), item.source_id)
+    foundation_ids: dict[str, dict[str, str]] = {}
+    expected: dict[str, CapturedItem] = {}
+    with client:
+        for item in items:
+            rewritten = references.rewrite(
+                type_key=item.type_key,
+                payload=item.payload,
+                assignments=item.assignments,
+                scope_tag_ids=item.scope_tag_ids,
+                mapping={},
+                foundation_ids=foundation_ids,
+            )
+            # Only groups stay as they are (same tenant): every foundation was recreated.
+            assert {r.kind for r in rewritten.unresolved} <= {"group"}
+            new_id = write.create_object(
+                client, type_key=item.type_key, payload=rewritten.payload, secrets=item.secrets
+            )
+            write.assign_object(
+                client,
+                type_key=item.type_key,
+                target_id=new_id,
+                assignments=rewritten.assignments or [],
+            )
+            if registry.get(item.type_key).is_foundation:
+                foundation_ids.setdefault(item.type_key, {})[item.source_id] = new_id
+            expected[new_id] = dataclasses.replace(
+                item,
+                payload=rewritten.payload,
+                assignments=rewritten.assignments,
+                scope_tag_ids=rewritten.scope_tag_ids,
+            )
+    assert clock.sleeps and [e for e in env.emu.request_log if e.status == 429]
+    env.tenant.faults = FaultConfig()
+    for new_id, item in expected.items():
+        named = [
+            o
+            for o in env.tenant.list_objects(env.collection(item.type_key))
+            if registry.display_name_of(registry.get(item.type_key), o) == item.display_name
+        ]
+        assert [o["id"] for o in named] == [new_id], item.display_name
+        _assert_same(_read(env, item.type_key, new_id), item)
+
+
+def test_multi_admin_approval_is_raised_as_approval_required(env: Env) -> None:
+    env.tenant.faults = FaultConfig(approval_required=True)
+    item = env.item("settings_catalog")
+    with pytest.raises(ApprovalRequiredError):
+        write.create_object(env.client, type_key=item.type_key, payload=item.payload)
