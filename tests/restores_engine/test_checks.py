@@ -408,3 +408,16 @@ def test_checks_are_refused_before_reading_anything_for_a_viewer(
     with pytest.raises(RestoreRunRefused):
         restore_run_run_checks(actor=personas["viewer"], run=run)
     assert len(request_log()) == before
+
+
+def test_unreadable_groups_are_not_reported_as_deleted(backup, seeded, tenant, owner, start_run):
+    seeded.denied_permissions = {"Group.Read.All"}
+    restrictions = item_named(backup, DEVICE_RESTRICTIONS)
+    run = checked(owner, start_run(tenant, backup, items=[restrictions]))
+
+    [limited] = results(run, "permission_limited")
+    assert limited.details == {"type": "groups"}
+    assert "Group.Read.All" in limited.resolution
+    missing = results(run, "group_missing")
+    assert missing, "an unconfirmed group still blocks: the write could fail or mis-target"
+    assert all("could not be read" in row.message for row in missing)

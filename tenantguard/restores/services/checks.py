@@ -60,6 +60,7 @@ from tenantguard.restores.services.runs import (
     restore_run_record_checks,
 )
 from tenantguard.restores.services.source import (
+    GROUP_READ_PERMISSION,
     KIND_LABELS,
     BackupNames,
     ReferenceResolver,
@@ -287,6 +288,22 @@ class RestoreRiskChecker:
 
     def _tenant_results(self) -> list[CheckResult]:
         results = []
+        if self.groups.unreadable:
+            results.append(
+                CheckResult(
+                    code=PERMISSION_LIMITED,
+                    severity=WARNING,
+                    message=(
+                        f"The groups of {self.target_label} could not be read, so no assigned "
+                        f"group can be confirmed to exist. {self.groups.unreadable}"
+                    ),
+                    resolution=(
+                        f"Grant the app {GROUP_READ_PERMISSION} in {self.target_label} (with "
+                        "admin consent) and run the checks again."
+                    ),
+                    details={"type": "groups"},
+                )
+            )
         for type_key, message in sorted(self.state.unreadable.items()):
             label = policy_type_of(type_key).label
             results.append(
@@ -511,7 +528,10 @@ class RestoreRiskChecker:
             )
         else:
             not_there = f"which does not exist in {self.target_label}"
-            if kind != "group" and kind in self.state.unreadable:
+            unreadable = (
+                bool(self.groups.unreadable) if kind == "group" else kind in self.state.unreadable
+            )
+            if unreadable:
                 not_there = f"which could not be read in {self.target_label}"
             message = f"{item.label} {uses} {named}, {not_there}."
             options = [f"Map it to an existing {label} of {self.target_label} in step 3"]

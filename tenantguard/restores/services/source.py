@@ -27,7 +27,7 @@ from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode
 
 from tenantguard.backups.models import BackupItem
-from tenantguard.graph import BatchRequest, GraphClient, GraphError
+from tenantguard.graph import BatchRequest, GraphClient, GraphError, PermissionDeniedError
 from tenantguard.intune import registry, target
 from tenantguard.intune.references import REFERENCE_KINDS, Reference, ReferenceKind, references_of
 from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, PolicyType
@@ -181,10 +181,13 @@ class TargetGroups:
 
     ``existing``: id -> display name of every looked-up group id that exists in the target.
     ``named``: display name -> groups of the target with exactly that name (for suggestions).
+    ``unreadable``: why the target's groups could not be read ("" when they could): then no
+    group is known to exist, and the checks say so instead of calling them missing.
     """
 
     existing: Mapping[str, str] = field(default_factory=dict)
     named: Mapping[str, Sequence[Mapping[str, str]]] = field(default_factory=dict)
+    unreadable: str = ""
 
     def exists(self, group_id: str) -> bool:
         return group_id in self.existing
@@ -480,6 +483,9 @@ def graph_client_for_run(run: RestoreRun) -> Any:
         raise RestoreRunError(str(exc)) from exc
 
 
+#: The application permission that reads Entra groups.
+GROUP_READ_PERMISSION: Final = "Group.Read.All"
+
 #: Values per ``displayName in (...)`` filter (Entra accepts at most 15).
 _NAMES_PER_FILTER: Final = 15
 
@@ -536,6 +542,16 @@ def load_target(client: GraphClient, source: RunSource) -> tuple[TargetState, Ta
     mapped = {
         target_id for target_id in (source.inputs.mapping.get("group") or {}).values() if target_id
     }
+    if not referenced and not mapped:
+        return state, TargetGroups(existing=dict(state.group_names))
+    try:
+        # One cheap probe: a missing Group.Read.All must not look like "every group is gone".
+        client.get("groups", params={"$top": "1", "$select": "id"})
+    except PermissionDeniedError as exc:
+        return state, TargetGroups(
+            unreadable=f"The app cannot read the groups of the tenant (it lacks "
+            f"{GROUP_READ_PERMISSION}). Graph said: {exc}"
+        )
     # Across tenants source ids never exist in the target: only the mapped ids are looked up.
     candidates = (referenced if source.inputs.same_tenant else set()) | mapped
     lookup = sorted(candidates - set(state.group_names))
@@ -553,6 +569,7 @@ def load_target(client: GraphClient, source: RunSource) -> tuple[TargetState, Ta
 
 __all__ = [
     "FOUNDATION_KINDS",
+    "GROUP_READ_PERMISSION",
     "KIND_LABELS",
     "REFERENCE_KINDS",
     "BackupNames",
