@@ -93,6 +93,8 @@ def _paged(
     token = req.option("skiptoken")
     offset = decode_skiptoken(token) if token else 0
     body: dict[str, Any] = {"@odata.context": req.context(fragment)}
+    if (req.option("count") or "").lower() == "true":
+        body["@odata.count"] = len(items)
     if offset + size < len(items):
         params = {k: v for k, v in req.query.items() if k.lstrip("$").lower() != "skiptoken"}
         params["$skiptoken"] = encode_skiptoken(offset + size)

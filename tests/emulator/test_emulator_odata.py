@@ -147,3 +147,13 @@ def test_app_protections_expand_apps_and_assignments(client: httpx.Client) -> No
     client.post(f"{url}/{created['id']}/assign", json={"assignments": [group_target("g")]})
     body = client.get(url, params={"$expand": "apps,assignments"}).json()["value"][0]
     assert body["apps"] == [] and len(body["assignments"]) == 1
+
+
+def test_count_reports_the_filtered_total(client: httpx.Client, tenant: Tenant) -> None:
+    """Graph: $count=true adds @odata.count, the total of the (filtered) collection."""
+    _seed_groups(tenant, 130)
+    body = client.get(
+        "/v1.0/groups", params={"$count": "true", "$filter": "startswith(displayName,'Group 01')"}
+    ).json()
+    assert body["@odata.count"] == 30
+    assert "@odata.count" not in client.get("/v1.0/groups").json()
