@@ -421,3 +421,17 @@ def test_unreadable_groups_are_not_reported_as_deleted(backup, seeded, tenant, o
     missing = results(run, "group_missing")
     assert missing, "an unconfirmed group still blocks: the write could fail or mis-target"
     assert all("could not be read" in row.message for row in missing)
+
+
+def test_unreadable_scope_tags_block_their_references_instead_of_trusting_them(
+    backup, seeded, tenant, owner, start_run
+):
+    seeded.denied_permissions = {"DeviceManagementRBAC.Read.All"}
+    printers = item_named(backup, FINANCE_PRINTERS)
+    finance = item_named(backup, "Finance", "scope_tag")
+    run = checked(owner, start_run(tenant, backup, items=[printers, finance]))
+
+    tag = results(run, "scope_tag_missing", FINANCE_PRINTERS)[0]
+    assert tag.severity == "blocking"
+    assert "could not be read" in tag.message
+    assert results(run, "permission_limited", "Finance")[0].severity == "warning"

@@ -12,8 +12,11 @@ disagree about what an item refers to, nor about whether a reference is resolved
   foundation in scope (it will be matched or created by this run), then, for a restore into the
   tenant the backup came from, the same id if it still exists in the target. Anything else is
   missing: a blocking check, with a same-name target object proposed (never applied).
+- ``load_target(client, source)`` reads what both engines need from the live target in a fixed
+  number of batched requests (never per item): the needed types through ``target.read_target``,
+  referenced and mapped groups by id, same-name groups for the missing ones.
 
-Nothing here talks to Graph; the services pass in what they read.
+Everything but ``load_source`` / ``load_target`` is pure and works on plain values.
 """
 
 from __future__ import annotations
@@ -55,7 +58,6 @@ KIND_LABELS: Final[dict[str, str]] = {
 
 ALL_DEVICES_TARGET: Final = "#microsoft.graph.allDevicesAssignmentTarget"
 ALL_USERS_TARGET: Final = "#microsoft.graph.allLicensedUsersAssignmentTarget"
-EXCLUSION_TARGET: Final = "#microsoft.graph.exclusionGroupAssignmentTarget"
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,9 +374,12 @@ def build_resolver(
 ) -> ReferenceResolver:
     """A resolver that knows which foundations are in scope and what they match in the target
     (an ambiguous or absent match counts as "created by this run": the foundation's own checks
-    say whether that can happen)."""
+    say whether that can happen). A foundation whose type could not be read in the target is
+    never written, so it resolves nothing."""
     scoped: dict[str, dict[str, Any]] = {kind: {} for kind in FOUNDATION_KINDS}
     for item in items:
+        if item.type_key in target_state.unreadable:
+            continue
         if item.type_key in scoped and not item.is_builtin_scope_tag:
             match = match_of(item, target_state, inputs)
             scoped[item.type_key][item.source_id] = match.target
