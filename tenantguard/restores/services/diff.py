@@ -25,10 +25,17 @@ the live target::
 
     {
       "changes": [{"path": str, "before": Any, "after": Any}],   # before = target, after = backup
-      "assignments": {"added": [A], "removed": [A], "skipped": [A]},
+      "assignments": {"added": [A], "removed": [A], "skipped": [A],
+                      "counts": {"added": int, "removed": int, "skipped": int}},
       "scope_tags": {"added": [str], "removed": [str]},           # names
       "truncated": {"changes": int, "values": int, "assignments": int},   # only when cut
+      "skip_code": str,                                           # only for skipped items
     }
+
+``assignments`` / ``scope_tags`` are ``{}`` for types without assignments / scope tags; a
+skipped item without a target has only ``skip_code``. ``skip_code`` is one of
+``unsupported_type``, ``builtin_scope_tag``, ``target_unreadable``, ``preview_only_type``,
+``ambiguous_match``, ``create_missing_off``, ``blocked_by_check``.
 
 - ``changes`` compares ``normalize.normalize_payload`` forms (read-only, server and annotation
   fields ignored) leaf by leaf. A path is dotted (``scheduledActionsForRule[block]...``); list
@@ -41,10 +48,25 @@ the live target::
   ``{"target": "group" | "exclusion" | "all_devices" | "all_users" | <type>, "group",
   "group_id", "filter", "filter_id", "filter_type", "settings"}`` with group and filter shown
   by name (target names from the target, names of objects this run creates from the backup).
-  ``skipped`` lists the backup's assignments the mapping explicitly skips. When the run's
-  ``include_assignments`` is off, assignments are not compared: the section is
-  ``{"left_as_is": true}``.
+  ``skipped`` lists the backup's assignments the mapping explicitly skips. Server stamps of
+  assignments (``lastModifiedDateTime``) are ignored. When the run's ``include_assignments``
+  is off, assignments are not compared: the section is ``{"left_as_is": true}`` (also, with
+  ``not_captured`` / ``target_unreadable``, when either side's assignments are unknown).
 - ``scope_tags`` compares the scope tags by name.
+
+The summary (``run.metadata["preview"]["summary"]``)::
+
+    {
+      "policies":    {"create", "update", "no_change", "skip"},   # counts, foundations apart
+      "foundations": {"create", "update", "no_change", "skip"},
+      "assignments": {"included": true, "added", "removed", "skipped"}
+                     | {"included": false, "note": "... left exactly as they are."},
+      "scope_tags":  {"added", "removed", "items_changed"},
+      "skipped_by_reason": {skip_code: count}, "items": int, "truncated_diffs": int,
+      "graph_requests": int,
+    }
+
+Assignment and scope-tag counts are over the items that will be created or updated.
 
 A diff is bounded: at most ``MAX_CHANGES`` changes, ``MAX_ASSIGNMENTS`` assignments per list,
 values over ``MAX_VALUE_BYTES`` replaced by ``{"omitted": true, "bytes": n}`` and the whole
