@@ -60,6 +60,50 @@ def resource_spec(collection: str) -> ResourceSpec:
         raise KeyError(f"unknown collection {collection!r}; known: {known}") from None
 
 
+GROUP_POLICY_CONFIGURATIONS = "deviceManagement/groupPolicyConfigurations"
+
+
+class GroupPolicyCatalog:
+    """Microsoft's catalogue of administrative-template definitions and presentations.
+
+    In Graph it is global (``deviceManagement/groupPolicyDefinitions``) and the same in every
+    tenant, and ``$expand=definition`` returns the whole definition. The emulator learns the
+    catalogue from the expanded definitions in seeded and stored configurations, so a value bound
+    by ``definition@odata.bind`` expands to the same definition a real tenant would return.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.definitions: dict[str, dict[str, Any]] = {}
+        self.presentations: dict[str, dict[str, Any]] = {}
+
+    def learn(self, configuration: dict[str, Any]) -> None:
+        with self._lock:
+            for value in configuration.get("definitionValues") or []:
+                definition = value.get("definition")
+                if isinstance(definition, dict) and definition.get("id") and len(definition) > 1:
+                    self.definitions[str(definition["id"])] = copy.deepcopy(definition)
+                for presentation_value in value.get("presentationValues") or []:
+                    presentation = presentation_value.get("presentation")
+                    if (
+                        isinstance(presentation, dict)
+                        and presentation.get("id")
+                        and len(presentation) > 1
+                    ):
+                        self.presentations[str(presentation["id"])] = copy.deepcopy(presentation)
+
+    def definition(self, definition_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self.definitions.get(definition_id, {"id": definition_id}))
+
+    def presentation(self, presentation_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self.presentations.get(presentation_id, {"id": presentation_id}))
+
+
+POLICY_CATALOG = GroupPolicyCatalog()
+
+
 class Tenant:
     """State of one tenant. Python-side methods return the objects as Graph shows them with
     every navigation property expanded (the seed format), never the stored secrets."""
@@ -89,6 +133,8 @@ class Tenant:
         with self._lock, self._store.bulk():
             if not self._store.initialized:
                 self._populate()
+            for stored in self._store.list(GROUP_POLICY_CONFIGURATIONS):
+                POLICY_CATALOG.learn(stored)
 
     # --- public, Python-side -----------------------------------------------------------
 
@@ -157,6 +203,8 @@ class Tenant:
         return self._store.list(spec.collection)
 
     def save(self, spec: ResourceSpec, obj: dict[str, Any]) -> None:
+        if spec.collection == GROUP_POLICY_CONFIGURATIONS:
+            POLICY_CATALOG.learn(obj)
         self._store.save(spec.collection, obj)
 
     def remove(self, spec: ResourceSpec, object_id: str) -> bool:

@@ -13,7 +13,13 @@ from tenantguard.emulator.messages import GraphRequest, GraphResponse
 from tenantguard.emulator.odata import project
 from tenantguard.emulator.reads import require
 from tenantguard.emulator.resources import BY_COLLECTION, TARGET_TYPES, ResourceSpec
-from tenantguard.emulator.tenant import INTUNE_READ_ONLY, SERVER_MANAGED, Tenant, normalise_app
+from tenantguard.emulator.tenant import (
+    INTUNE_READ_ONLY,
+    POLICY_CATALOG,
+    SERVER_MANAGED,
+    Tenant,
+    normalise_app,
+)
 
 
 def _body(req: GraphRequest) -> dict[str, Any]:
@@ -277,7 +283,7 @@ def _definition_value(
         value[key] = val
     bind = item.get("definition@odata.bind")
     if bind:
-        value["definition"] = {"id": _bind_id(bind, "groupPolicyDefinitions")}
+        value["definition"] = POLICY_CATALOG.definition(_bind_id(bind, "groupPolicyDefinitions"))
     elif "definition" not in value:
         raise bad_request("A definition value needs definition@odata.bind.")
     if "presentationValues" in item or existing is None:
@@ -290,7 +296,9 @@ def _definition_value(
             }
             pbind = raw.get("presentation@odata.bind")
             if pbind:
-                presentation["presentation"] = {"id": _bind_id(pbind, "presentations")}
+                presentation["presentation"] = POLICY_CATALOG.presentation(
+                    _bind_id(pbind, "presentations")
+                )
             presentation["id"] = str(uuid.uuid4())
             presentation.setdefault("lastModifiedDateTime", tenant.now())
             presentations.append(presentation)

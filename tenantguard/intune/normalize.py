@@ -222,7 +222,7 @@ def normalize_assignments(assignments: Iterable[Mapping[str, Any]]) -> list[dict
 
     The target keeps ``@odata.type``, ``groupId``, the filter id and type (both dropped when
     there is no filter) and any other target property; ``id``, ``source``, ``sourceId``,
-    ``intent`` and the assignment's own ``@odata.type`` are dropped.
+    ``intent``, server timestamps and the assignment's own ``@odata.type`` are dropped.
     """
     result: list[dict[str, Any]] = []
     for assignment in assignments:
@@ -236,7 +236,9 @@ def normalize_assignments(assignments: Iterable[Mapping[str, Any]]) -> list[dict
             canonical_target.pop(FILTER_ID_KEY, None)
             canonical_target.pop(FILTER_TYPE_KEY, None)
         entry = {
-            key: value for key, value in clean.items() if key not in ASSIGNMENT_READ_ONLY_FIELDS
+            key: value
+            for key, value in clean.items()
+            if key not in ASSIGNMENT_READ_ONLY_FIELDS and key not in NESTED_SERVER_FIELDS
         }
         entry["target"] = canonical_target
         result.append(entry)

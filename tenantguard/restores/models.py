@@ -143,3 +143,73 @@ class RestorePreviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.display_name} [{self.policy_type}]"
+
+
+class ItemOutcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    UNCHANGED = "unchanged", "Unchanged"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+#: Outcomes after which the item has an object in the target (written or already right).
+OUTCOMES_WITH_TARGET = frozenset({ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED})
+CHANGED_SINCE_PREVIEW_REASON = (
+    "The target object changed after the preview: it was not written. Run the preview again to "
+    "see the new difference, then execute again."
+)
+
+
+class ExecutionStage(models.TextChoices):
+    CREATING = "creating", "Create sent"  # checkpoint taken before a POST (see the executor)
+    WRITTEN = "written", "Object written"
+    ASSIGNED = "assigned", "Assignments written"
+    DONE = "done", "Done"
+
+
+class RestoreItemOutcome(models.Model):
+    """The executor's checkpoint and result for one item; saved before the next item starts."""
+
+    run = models.ForeignKey(RestoreRun, on_delete=models.CASCADE, related_name="item_outcomes")
+    position = models.PositiveIntegerField()
+    policy_type = models.CharField(max_length=80)
+    source_id = models.CharField(max_length=200)
+    display_name = models.CharField(max_length=500, blank=True)
+    target_id = models.CharField(max_length=200, blank=True)
+    stage = models.CharField(max_length=20, choices=ExecutionStage.choices, blank=True)
+    outcome = models.CharField(max_length=20, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
+    reason = models.TextField(blank=True)
+    skip_code = models.CharField(max_length=50, blank=True)  # e.g. changed_since_preview
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    assignments_written = models.BooleanField(default=False)
+    skipped_assignments = models.PositiveIntegerField(default=0)
+    verified = models.BooleanField(null=True)
+    differences = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "policy_type", "source_id"], name="restoreitemoutcome_unique_item"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.display_name} [{self.policy_type}]"
+
+    @property
+    def is_final_for_object(self) -> bool:
+        """The object phase is over for this item (resume skips it)."""
+        return self.stage in (ExecutionStage.WRITTEN, ExecutionStage.ASSIGNED, ExecutionStage.DONE)
+
+    @property
+    def needs_assignments(self) -> bool:
+        return self.stage == ExecutionStage.WRITTEN and self.outcome in OUTCOMES_WITH_TARGET
+
+    @property
+    def needs_verification(self) -> bool:
+        return self.stage in (ExecutionStage.WRITTEN, ExecutionStage.ASSIGNED) and self.outcome in OUTCOMES_WITH_TARGET

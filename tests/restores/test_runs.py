@@ -311,21 +311,6 @@ def test_queue_enqueues_the_task_only_after_commit(
     assert fresh(run).metadata["queued"]["by"] == "operator"
 
 
-def test_the_task_without_an_executor_does_nothing(
-    personas, tenant, backup_set, wizard, django_capture_on_commit_callbacks, caplog
-):
-    from tenantguard.restores import tasks
-
-    operator = personas["operator"]
-    run = wizard.prepare(operator, tenant, backup_set)
-    with django_capture_on_commit_callbacks(execute=True):
-        runs.restore_run_queue_execution(actor=operator, run=run)
-
-    assert fresh(run).status == RestoreStatus.QUEUED
-    if tasks.importlib.util.find_spec(tasks.EXECUTOR_MODULE) is None:
-        assert "no executor is installed" in caplog.text
-
-
 def test_a_dry_run_ends_completed_without_writing(personas, tenant, backup_set, wizard):
     operator = personas["operator"]
     run = wizard.prepare(operator, tenant, backup_set, dry_run=True)

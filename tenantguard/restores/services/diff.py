@@ -463,11 +463,11 @@ class RestoreDiffGenerator:
             return {"left_as_is": True, "target_unreadable": True}
         wanted = {
             normalize.canonical_json(entry): entry
-            for entry in comparable_assignments(rewritten.assignments or [])
+            for entry in normalize.normalize_assignments(rewritten.assignments or [])
         }
         current = {
             normalize.canonical_json(entry): entry
-            for entry in comparable_assignments((target.assignments or []) if target else [])
+            for entry in normalize.normalize_assignments((target.assignments or []) if target else [])
         }
         added = [self._show_assignment(wanted[key]) for key in sorted(set(wanted) - set(current))]
         removed = [
@@ -475,7 +475,7 @@ class RestoreDiffGenerator:
         ]
         skipped = [
             self._show_assignment(entry, source=True)
-            for entry in comparable_assignments(rewritten.skipped_assignments)
+            for entry in normalize.normalize_assignments(rewritten.skipped_assignments)
         ]
         return {
             "added": added,
@@ -542,17 +542,6 @@ class RestoreDiffGenerator:
 
     def _tag_name(self, tag_id: str) -> str:
         return self._name("scope_tag", tag_id, source=False) or f"(scope tag {tag_id})"
-
-
-def comparable_assignments(assignments: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``normalize.normalize_assignments`` without server-maintained stamps: administrative
-    template assignments carry a ``lastModifiedDateTime`` that differs between tenants and after
-    every write, and is no difference an admin cares about."""
-    result = []
-    for entry in normalize.normalize_assignments(assignments):
-        clean = {k: v for k, v in entry.items() if k not in normalize.NESTED_SERVER_FIELDS}
-        result.append(clean)
-    return result
 
 
 def target_hash(type_key: str, target: CapturedItem) -> str:
@@ -652,7 +641,6 @@ __all__ = [
     "MAX_DIFF_BYTES",
     "RestoreDiffGenerator",
     "bound_diff",
-    "comparable_assignments",
     "flatten",
     "payload_changes",
     "restore_run_run_preview",

@@ -1,0 +1,55 @@
+"""Fixtures for executing restores against the in-process emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenantguard.backups.services import backup_set_capture, backup_set_start
+from tenantguard.emulator.seed import collection_of
+from tenantguard.restores.services.checks import restore_run_run_checks
+from tenantguard.restores.services.diff import restore_run_run_preview
+from tenantguard.restores.services.runs import (
+    restore_run_confirm,
+    restore_run_create,
+    restore_run_queue_execution,
+    restore_run_set_dry_run,
+    restore_run_set_scope,
+    restore_run_update_mapping,
+    restore_run_update_options,
+)
+
+
+def seed(emulated, objects):
+    for obj in objects:
+        emulated.put_object(collection_of(obj, source="test"), obj)
+
+
+def take_backup(actor, tenant):
+    return backup_set_capture(
+        backup_set=backup_set_start(actor=actor, tenant=tenant, enqueue=False)
+    )
+
+
+def prepare_run(actor, tenant, backup_set, *, item_ids=None, mapping=None, options=None):
+    """Walk the wizard up to a queued run: scope, checks, preview, dry-run off, confirmation."""
+    run = restore_run_create(actor=actor, tenant=tenant, backup_set=backup_set)
+    run = restore_run_set_scope(
+        actor=actor, run=run, mode="selected" if item_ids else "all", item_ids=item_ids or ()
+    )
+    if mapping:
+        run = restore_run_update_mapping(actor=actor, run=run, mapping=mapping)
+    if options:
+        run = restore_run_update_options(actor=actor, run=run, options=options)
+    run = restore_run_run_checks(actor=actor, run=run)
+    run = restore_run_run_preview(actor=actor, run=run)
+    run = restore_run_set_dry_run(actor=actor, run=run, dry_run=False)
+    run = restore_run_confirm(
+        actor=actor, run=run, acknowledged=True, typed_label=tenant.display_name
+    )
+    return restore_run_queue_execution(actor=actor, run=run)
+
+
+@pytest.fixture
+def seeded(emulated, demo_objects):
+    seed(emulated, demo_objects)
+    return emulated
