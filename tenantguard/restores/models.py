@@ -163,7 +163,8 @@ CHANGED_SINCE_PREVIEW_REASON = (
 
 
 class ExecutionStage(models.TextChoices):
-    CREATING = "creating", "Create sent"  # checkpoint taken before a POST (see the executor)
+    CREATING = "creating", "Create sent"  # checkpoints taken before a write (see the executor)
+    UPDATING = "updating", "Update sent"
     WRITTEN = "written", "Object written"
     ASSIGNED = "assigned", "Assignments written"
     DONE = "done", "Done"

@@ -40,6 +40,7 @@ from tenantguard.intune.capture import CapturedItem
 from tenantguard.restores.models import (
     CHANGED_SINCE_PREVIEW_REASON,
     OUTCOMES_WITH_TARGET,
+    ExecutionStage,
     ItemOutcome,
     PreviewAction,
     RestoreItemOutcome,
@@ -413,7 +414,11 @@ class RestoreExecutor:
         else:
             target_id = planned.target_id
             current = target.read_one(self.client, type_key=item.type_key, object_id=target_id)
-            if current is None or target_hash(item.type_key, current) != planned.target_hash:
+            own_write_in_flight = existing is not None and existing.stage == ExecutionStage.UPDATING
+            if current is None or (
+                target_hash(item.type_key, current) != planned.target_hash
+                and not own_write_in_flight
+            ):
                 return self._record(
                     item,
                     existing,
@@ -432,6 +437,11 @@ class RestoreExecutor:
                     target_id=target_id,
                 )
             else:
+                # An update whose worker died mid-write differs from the preview because of our
+                # own write: it is applied again (writes are idempotent), never reported changed.
+                existing = self._record(
+                    item, existing, stage=ExecutionStage.UPDATING, target_id=target_id
+                )
                 changed = write.update_object(
                     self.client,
                     type_key=item.type_key,
@@ -443,9 +453,11 @@ class RestoreExecutor:
                 outcome = self._record(
                     item,
                     existing,
-                    outcome=ItemOutcome.UPDATED if changed else ItemOutcome.UNCHANGED,
                     stage="written",
                     target_id=target_id,
+                    outcome=ItemOutcome.UPDATED
+                    if changed or own_write_in_flight
+                    else ItemOutcome.UNCHANGED,
                 )
         if kind and outcome.target_id:
             self.foundation_ids.setdefault(kind, {})[item.source_id] = outcome.target_id
