@@ -126,6 +126,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "tenantguard" / "static"]
 LOGIN_URL = reverse_lazy("admin:login")
 
 TASKS = {
@@ -158,6 +159,7 @@ LOGGING = {
 UNFOLD = {
     "SITE_TITLE": "TenantGuard",
     "SCRIPTS": [lambda request: static("django_htmx/htmx-2.min.js")],
+    "STYLES": [lambda request: static("tenantguard/wizard.css")],
     "SITE_HEADER": "TenantGuard",
     "SITE_SUBHEADER": "Intune backup & safe restore",
     "SHOW_HISTORY": False,
@@ -177,6 +179,12 @@ UNFOLD = {
                 "items": [
                     {"title": "Backup sets", "icon": "inventory_2", "link": reverse_lazy("admin:backups_backupset_changelist")},
                     {"title": "Backup items", "icon": "description", "link": reverse_lazy("admin:backups_backupitem_changelist")},
+                ],
+            },
+            {
+                "title": "Restores",
+                "items": [
+                    {"title": "Restore runs", "icon": "settings_backup_restore", "link": reverse_lazy("admin:restores_restorerun_changelist")},
                 ],
             },
             {

@@ -1,0 +1,283 @@
+"""Reads of restore runs for the wizard pages: what a page shows, never a decision of its own.
+
+Every "may I" and "is it current" comes from ``RestoreRunPolicy``; these functions only gather
+what the pages display (runs visible to a user, the stepper's state, outcome counts, audit rows).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Final
+
+from django.db.models import Count, QuerySet
+
+from tenantguard.accounts.permissions import Capability, has_capability, tenants_visible_to
+from tenantguard.audit.models import AuditEvent
+from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
+from tenantguard.backups.selectors import backup_sets_visible_to
+from tenantguard.restores.models import (
+    ItemOutcome,
+    PreviewAction,
+    RestoreItemOutcome,
+    RestorePreviewItem,
+    RestoreRun,
+    RestoreStatus,
+)
+from tenantguard.restores.services.errors import RestoreRunError
+from tenantguard.restores.services.policy import (
+    EDITABLE_STATUSES,
+    Action,
+    Decision,
+    RestoreRunPolicy,
+    create_decision,
+)
+from tenantguard.tenants.models import Tenant
+
+#: The wizard's steps, in order: (url name suffix, number, title).
+STEPS: Final = (
+    ("source", 1, "Source"),
+    ("scope", 2, "Scope"),
+    ("checks", 3, "Checks"),
+    ("preview", 4, "Preview"),
+    ("confirm", 5, "Confirm & execute"),
+)
+
+#: Subject type of restore runs in the audit trail.
+RUN_SUBJECT_TYPE: Final = "restores.restorerun"
+
+
+def restore_runs_visible_to(user: Any) -> QuerySet[RestoreRun]:
+    return RestoreRun.objects.filter(tenant__in=tenants_visible_to(user)).select_related(
+        "tenant", "backup_set", "requested_by"
+    )
+
+
+def restore_target_tenants(user: Any) -> list[Tenant]:
+    """Tenants ``user`` may start a restore into."""
+    return [t for t in tenants_visible_to(user) if create_decision(user, t).allowed]
+
+
+def restore_source_choices(user: Any, tenant: Tenant) -> QuerySet[BackupSet]:
+    """Backup sets that can be picked as a source: completed or partial, of tenants the user sees.
+
+    A set of another tenant is a cross-tenant restore; the policy judges it when it is picked.
+    """
+    return (
+        backup_sets_visible_to(user)
+        .filter(status__in=[BackupStatus.COMPLETED, BackupStatus.PARTIAL])
+        .order_by("-created_at", "-id")
+    )
+
+
+def can_prepare(user: Any, run: RestoreRun) -> Decision:
+    """Whether ``user`` may work on the wizard steps of ``run`` at all (operators and admins)."""
+    return create_decision(user, run.tenant)
+
+
+def can_view(user: Any, run: RestoreRun) -> bool:
+    return has_capability(user, run.tenant, Capability.VIEW)
+
+
+@dataclass(frozen=True)
+class StepState:
+    key: str
+    number: int
+    title: str
+    #: "done", "stale" (out of date), "todo" or "locked" (an earlier step is missing).
+    state: str
+    current: bool
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return {"done": "done", "stale": "out of date", "todo": "to do", "locked": "not yet"}[
+            self.state
+        ]
+
+
+def wizard_steps(policy: RestoreRunPolicy, *, current: str) -> list[StepState]:
+    """The stepper: which steps are done, out of date (their result's fingerprint no longer
+    matches the run's inputs, as the policy judges) or still to do."""
+    run = policy.run
+    finished = run.status not in EDITABLE_STATUSES
+    checks, preview = policy.checks_state(), policy.preview_state()
+    states: dict[str, tuple[str, str]] = {}
+    states["source"] = ("done", "") if run.backup_set_id else ("todo", "")
+    if not run.backup_set_id:
+        states["scope"] = ("locked", "")
+    elif run.status != RestoreStatus.DRAFT:
+        states["scope"] = ("done", "")
+    else:
+        states["scope"] = ("todo", "")
+    for key, result in (("checks", checks), ("preview", preview)):
+        if result.present and result.current:
+            states[key] = ("done", "")
+        elif result.present:
+            states[key] = ("stale", "")
+        elif states["scope"][0] != "done":
+            states[key] = ("locked", "")
+        else:
+            states[key] = ("todo", "")
+    if finished:
+        states["confirm"] = ("done", "")
+    elif preview.present and preview.current:
+        states["confirm"] = ("todo", "")
+    else:
+        states["confirm"] = ("locked", "")
+    return [
+        StepState(key=key, number=number, title=title, state=states[key][0], current=key == current)
+        for key, number, title in STEPS
+    ]
+
+
+def execute_outlook(*, policy: RestoreRunPolicy, acknowledged: bool, typed_label: str) -> Decision:
+    """What the execute gate would answer if the user confirmed now with these values.
+
+    Nothing is written: the policy is asked about an in-memory copy of the run carrying the
+    confirmation ``restore_run_confirm`` would record. The Execute request itself goes through
+    ``restore_run_confirm`` and ``restore_run_queue_execution``, which decide again.
+    """
+    run = copy.copy(policy.run)
+    run.metadata = {
+        **(policy.run.metadata or {}),
+        "confirmation": {
+            "acknowledged": bool(acknowledged),
+            "typed_label": typed_label,
+            "user_id": getattr(policy.user, "pk", None),
+            "username": getattr(policy.user, "username", ""),
+            "preview_token": (policy.preview or {}).get("token"),
+        },
+    }
+    return RestoreRunPolicy(run, policy.user, now=policy.now).can(Action.EXECUTE)
+
+
+def backup_set_type_summary(backup_set: BackupSet) -> list[dict[str, Any]]:
+    """Items per type of a backup set, for the source step."""
+    from tenantguard.restores.services.scope import type_info
+
+    rows = (
+        backup_set.items.order_by()
+        .values("policy_type")
+        .annotate(count=Count("id"))
+        .order_by("policy_type")
+    )
+    result = []
+    for row in rows:
+        info = type_info(row["policy_type"])
+        result.append(
+            {
+                "policy_type": row["policy_type"],
+                "label": info.label,
+                "category": info.category,
+                "count": row["count"],
+                "is_foundation": info.is_foundation,
+                "is_preview_only": info.is_preview_only,
+                "order": info.order,
+            }
+        )
+    return sorted(result, key=lambda r: (r["order"], r["label"]))
+
+
+def check_results_by_severity(run: RestoreRun) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {"blocking": [], "warning": [], "safe": []}
+    for result in run.check_results.all():
+        grouped.setdefault(result.severity, []).append(result)
+    return grouped
+
+
+def preview_items(run: RestoreRun, *, action: str = "") -> QuerySet[RestorePreviewItem]:
+    items = run.preview_items.all()
+    if action in PreviewAction.values:
+        items = items.filter(action=action)
+    return items
+
+
+def preview_action_counts(run: RestoreRun) -> dict[str, int]:
+    counts = Counter(run.preview_items.values_list("action", flat=True))
+    return {action: counts.get(action, 0) for action in PreviewAction.values}
+
+
+def item_outcomes(run: RestoreRun, *, outcome: str = "") -> QuerySet[RestoreItemOutcome]:
+    items = run.item_outcomes.all()
+    if outcome in ItemOutcome.values:
+        items = items.filter(outcome=outcome)
+    return items
+
+
+def outcome_counts(run: RestoreRun) -> dict[str, int]:
+    counts = Counter(run.item_outcomes.values_list("outcome", flat=True))
+    return {outcome: counts.get(outcome, 0) for outcome in ItemOutcome.values}
+
+
+def restore_run_progress(run: RestoreRun) -> dict[str, int]:
+    """Items done so far out of the items the run will handle (the preview's plan)."""
+    total = run.preview_items.count()
+    done = run.item_outcomes.exclude(outcome=ItemOutcome.PENDING).count()
+    return {"done": done, "total": total, "percent": int(done * 100 / total) if total else 0}
+
+
+def pre_restore_snapshot(run: RestoreRun) -> BackupSet | None:
+    return run.snapshots.filter(kind=BackupKind.PRE_RESTORE).order_by("-created_at").first()
+
+
+def restore_run_audit_events(run: RestoreRun) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        subject_type=RUN_SUBJECT_TYPE, subject_id=str(run.pk)
+    ).order_by("created_at", "id")
+
+
+#: Registry type keys of the foundations a mapping can point at.
+_FOUNDATION_TYPE_OF_KIND: Final = {
+    "assignment_filter": "assignment_filter",
+    "scope_tag": "scope_tag",
+    "notification_template": "notification_template",
+}
+
+
+def mapping_target_options(run: RestoreRun, *, kind: str, text: str = "") -> list[dict[str, str]]:
+    """Objects of the target tenant a missing reference of ``kind`` can be mapped to.
+
+    Groups are searched in Entra (name starts with ``text``, at most 20); filters, scope tags and
+    notification templates are listed from the target (filtered by ``text``, case-insensitive).
+    """
+    from tenantguard.intune import target
+    from tenantguard.restores.services.source import graph_client_for_run
+
+    client = graph_client_for_run(run)
+    if kind == "group":
+        return [
+            {"id": g["id"], "name": g["displayName"] or g["id"]}
+            for g in target.search_groups(client, text, top=20)
+        ]
+    type_key = _FOUNDATION_TYPE_OF_KIND.get(kind)
+    if type_key is None:
+        raise ValueError(f"Unknown mapping kind '{kind}'.")
+    state = target.read_target(client, type_keys=[type_key])
+    if type_key in state.unreadable:
+        raise RestoreRunError(state.unreadable[type_key])
+    lowered = text.lower()
+    options = [
+        {"id": item.source_id, "name": item.display_name or item.source_id}
+        for item in state.items(type_key)
+        if lowered in (item.display_name or "").lower()
+    ]
+    return sorted(options, key=lambda o: o["name"].lower())
+
+
+def stale_text(changes: list[str]) -> str:
+    """Why recorded checks or a preview are out of date, in words (policy's change names)."""
+    from tenantguard.restores.services.fingerprint import PART_LABELS, describe_changes
+
+    if "checks" in changes:
+        return "the checks ran again after it"
+    return describe_changes([part for part in changes if part in PART_LABELS]) + " after it ran"
+
+
+def next_step(steps: list[StepState]) -> str:
+    """The step to continue with: the first one to do or out of date."""
+    for step in steps:
+        if step.state in ("todo", "stale"):
+            return step.key
+    return steps[-1].key

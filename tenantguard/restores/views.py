@@ -1,0 +1,634 @@
+"""The Restore Run Wizard's pages: parse, authorize through the policy, call one service, render.
+
+Every page reads the run from the database (state lives on the run, so reload, back button and a
+second tab agree). Refusals come from the services as ``RestoreRunRefused`` and are shown with
+their reasons; the server re-checks everything whatever the page showed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tenantguard.backups.models import BackupSet
+from tenantguard.graph import GraphError
+from tenantguard.restores import selectors
+from tenantguard.restores.forms import (
+    ConfirmForm,
+    DryRunForm,
+    MappingEntryForm,
+    NewRunForm,
+    OptionsForm,
+    SourceForm,
+    scope_request,
+)
+from tenantguard.restores.models import ItemOutcome, PreviewAction, RestoreRun, ScopeMode
+from tenantguard.restores.services.checks import (
+    restore_run_mapping_needs,
+    restore_run_run_checks,
+)
+from tenantguard.restores.services.diff import restore_run_run_preview
+from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
+from tenantguard.restores.services.fingerprint import effective_options
+from tenantguard.restores.services.policy import EDITABLE_STATUSES, Action, RestoreRunPolicy
+from tenantguard.restores.services.runs import (
+    restore_run_cancel,
+    restore_run_confirm,
+    restore_run_create,
+    restore_run_finish_dry_run,
+    restore_run_queue_execution,
+    restore_run_resume,
+    restore_run_select_source,
+    restore_run_set_dry_run,
+    restore_run_set_scope,
+    restore_run_update_mapping,
+    restore_run_update_options,
+)
+from tenantguard.restores.services.scope import RestoreScopeBuilder
+from tenantguard.restores.services.undo import restore_run_undo
+
+SCOPE_PAGE_SIZE = 100
+PREVIEW_PAGE_SIZE = 50
+OUTCOME_PAGE_SIZE = 100
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _step_url(run: RestoreRun, step: str) -> str:
+    return reverse(f"restores:{step}", args=[run.pk])
+
+
+def _run_url(run: RestoreRun) -> str:
+    return reverse("restores:run", args=[run.pk])
+
+
+def _visible_run(request: HttpRequest, run_id: int) -> RestoreRun:
+    return get_object_or_404(selectors.restore_runs_visible_to(request.user), pk=run_id)
+
+
+def _refused(
+    request: HttpRequest, reasons: list[str], *, run: RestoreRun | None = None, status: int = 403
+) -> HttpResponse:
+    context = {
+        **admin.site.each_context(request),
+        "title": "Not allowed",
+        "run": run,
+        "reasons": reasons,
+    }
+    template = "restores/_refused.html" if request.htmx else "restores/refused.html"
+    return render(request, template, context, status=status)
+
+
+def _wizard_run(request: HttpRequest, run_id: int) -> RestoreRun:
+    """The run, if ``request.user`` may prepare it (viewers never reach the wizard)."""
+    run = _visible_run(request, run_id)
+    decision = selectors.can_prepare(request.user, run)
+    if not decision.allowed:
+        raise PermissionDenied(" ".join(decision.reasons))
+    return run
+
+
+def _context(request: HttpRequest, run: RestoreRun, step: str, **extra: Any) -> dict[str, Any]:
+    policy = RestoreRunPolicy(run, request.user)
+    title = dict((key, title) for key, _, title in selectors.STEPS).get(step, "Restore run")
+    return {
+        **admin.site.each_context(request),
+        "title": f"Restore #{run.pk}: {title}",
+        "run": run,
+        "policy": policy,
+        "step": step,
+        "steps": selectors.wizard_steps(policy, current=step),
+        "editable": run.status in EDITABLE_STATUSES,
+        **extra,
+    }
+
+
+def _not_editable(run: RestoreRun) -> HttpResponse | None:
+    """Finished or executing runs have no wizard any more: their page is the run page."""
+    if run.status in EDITABLE_STATUSES:
+        return None
+    return HttpResponseRedirect(_run_url(run))
+
+
+def _after_error(request: HttpRequest, run: RestoreRun, step: str, exc: Exception) -> HttpResponse:
+    if isinstance(exc, RestoreRunRefused):
+        return _refused(request, exc.reasons, run=run)
+    messages.error(request, str(exc))
+    return HttpResponseRedirect(_step_url(run, step))
+
+
+# ---- start -----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def run_new(request: HttpRequest) -> HttpResponse:
+    tenants = selectors.restore_target_tenants(request.user)
+    if not tenants:
+        return _refused(
+            request,
+            [
+                "You cannot prepare restores on any tenant: operators and admins can. "
+                "Ask a tenant admin for the Operator role."
+            ],
+        )
+    tenant_qs = type(tenants[0]).objects.filter(pk__in=[t.pk for t in tenants])
+    backup_sets = selectors.restore_source_choices(request.user, tenants[0])
+    initial: dict[str, Any] = {}
+    if request.GET.get("backup_set", "").isdigit():
+        chosen = backup_sets.filter(pk=int(request.GET["backup_set"])).first()
+        if chosen is not None:
+            initial["backup_set"] = chosen.pk
+            if any(t.pk == chosen.tenant_id for t in tenants):
+                initial["tenant"] = chosen.tenant_id
+    if request.GET.get("tenant", "").isdigit():
+        initial["tenant"] = int(request.GET["tenant"])
+    form = NewRunForm(
+        request.POST or None, initial=initial, tenants=tenant_qs, backup_sets=backup_sets
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = restore_run_create(
+                actor=request.user,
+                tenant=form.cleaned_data["tenant"],
+                backup_set=form.cleaned_data["backup_set"],
+            )
+        except RestoreRunRefused as exc:
+            return _refused(request, exc.reasons)
+        next_step = "scope" if run.backup_set_id else "source"
+        return HttpResponseRedirect(_step_url(run, next_step))
+    context = {**admin.site.each_context(request), "title": "Start a restore", "form": form}
+    return render(request, "restores/new.html", context)
+
+
+# ---- step 1: source --------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def step_source(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    if redirect := _not_editable(run):
+        return redirect
+    backup_sets = selectors.restore_source_choices(request.user, run.tenant)
+    form = SourceForm(
+        request.POST or None,
+        initial={"backup_set": run.backup_set_id},
+        backup_sets=backup_sets,
+    )
+    has_later_steps = run.status != "draft"
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["backup_set"]
+        if chosen.pk == run.backup_set_id and has_later_steps:
+            return HttpResponseRedirect(_step_url(run, "scope"))
+        if has_later_steps and not form.cleaned_data["confirm_reset"]:
+            form.add_error(
+                "confirm_reset",
+                "Changing the backup set resets scope, mapping, checks, preview and confirmation: "
+                "tick the box to go on.",
+            )
+        else:
+            try:
+                run = restore_run_select_source(actor=request.user, run=run, backup_set=chosen)
+            except RestoreRunError as exc:
+                return _after_error(request, run, "source", exc)
+            messages.success(request, f"Source set to '{chosen.name}'. Now choose the scope.")
+            return HttpResponseRedirect(_step_url(run, "scope"))
+    picked: BackupSet | None = run.backup_set
+    preview_pk = request.GET.get("backup_set", "")
+    if preview_pk.isdigit():
+        picked = backup_sets.filter(pk=int(preview_pk)).first() or picked
+    context = _context(
+        request,
+        run,
+        "source",
+        form=form,
+        has_later_steps=has_later_steps,
+        picked=picked,
+        picked_types=selectors.backup_set_type_summary(picked) if picked else [],
+        picked_summary=RestoreScopeBuilder(picked).summary() if picked else {},
+    )
+    return render(request, "restores/step_source.html", context)
+
+
+# ---- step 2: scope ---------------------------------------------------------------------------
+
+
+def _scope_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
+    search = request.GET.get("q", "") if request.method == "GET" else request.POST.get("q", "")
+    page_raw = request.GET.get("page", "") or request.POST.get("page", "")
+    page = int(page_raw) if page_raw.isdigit() else 1
+    assert run.backup_set is not None
+    scope_page = RestoreScopeBuilder(run.backup_set).groups(
+        search=search, page=page, page_size=SCOPE_PAGE_SIZE
+    )
+    picking = (
+        run.scope_mode == ScopeMode.SELECTED
+        or (request.GET.get("mode") or request.POST.get("mode")) == ScopeMode.SELECTED
+    )
+    return {
+        "scope": scope_page,
+        "search": search,
+        "picking": picking,
+        "selected_ids": set(run.requested_items or [])
+        if run.scope_mode == ScopeMode.SELECTED
+        else set(),
+        "selected_count": len(run.requested_items or [])
+        if run.scope_mode == ScopeMode.SELECTED
+        else 0,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def step_scope(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    if redirect := _not_editable(run):
+        return redirect
+    if not run.backup_set_id:
+        messages.info(request, "Pick a backup set first.")
+        return HttpResponseRedirect(_step_url(run, "source"))
+    if request.method == "POST" and request.POST.get("op") == "pick":
+        # Picking items starts in the page; the run keeps "all" until the first item is ticked.
+        return HttpResponseRedirect(_step_url(run, "scope") + "?mode=selected")
+    if request.method == "POST":
+        builder = RestoreScopeBuilder(run.backup_set)
+        try:
+            mode, item_ids = scope_request(
+                run,
+                request.POST,
+                group_ids=lambda policy_type, platform: builder.item_ids(
+                    search=request.POST.get("q", ""), policy_type=policy_type, platform=platform
+                ),
+            )
+            run = restore_run_set_scope(actor=request.user, run=run, mode=mode, item_ids=item_ids)
+            error = ""
+        except RestoreRunRefused as exc:
+            return _refused(request, exc.reasons, run=run)
+        except (RestoreRunError, ValueError) as exc:
+            error = str(getattr(exc, "message", "") or exc)
+        if not request.htmx:
+            if error:
+                messages.error(request, error)
+            keep = {k: request.POST[k] for k in ("q", "page", "mode") if request.POST.get(k)}
+            query = ("?" + urlencode(keep)) if keep else ""
+            return HttpResponseRedirect(_step_url(run, "scope") + query)
+        context = _context(request, run, "scope", scope_error=error, **_scope_context(request, run))
+        return render(request, "restores/_scope_body.html", context)
+    context = _context(request, run, "scope", **_scope_context(request, run))
+    if request.htmx and request.GET.get("fragment") == "list":
+        return render(request, "restores/_scope_body.html", context)
+    return render(request, "restores/step_scope.html", context)
+
+
+# ---- step 3: checks --------------------------------------------------------------------------
+
+
+MAPPING_TITLES = {
+    "group": "Groups",
+    "assignment_filter": "Assignment filters",
+    "scope_tag": "Scope tags",
+    "notification_template": "Notification message templates",
+}
+SEVERITY_SECTIONS = (
+    ("blocking", "❌", "Blocking: execution is impossible until resolved"),
+    ("warning", "⚠️", "Warnings: review them"),
+    ("safe", "✅", "Safe"),
+)
+
+
+def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
+    needs = restore_run_mapping_needs(run) if run.backup_set_id else {}
+    results = selectors.check_results_by_severity(run)
+    checks_state = RestoreRunPolicy(run, request.user).checks_state()
+    return {
+        "result_sections": [
+            (severity, icon, heading, results.get(severity, []))
+            for severity, icon, heading in SEVERITY_SECTIONS
+        ],
+        "mapping_sections": [
+            (kind, MAPPING_TITLES[kind], entries) for kind, entries in needs.items()
+        ],
+        "stale_text": selectors.stale_text(checks_state.changes),
+        "needs_count": sum(len(entries) for entries in needs.values()),
+        "options": effective_options(run),
+        "options_form": OptionsForm(initial=effective_options(run)),
+    }
+
+
+@require_GET
+def step_checks(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    if redirect := _not_editable(run):
+        return redirect
+    context = _context(request, run, "checks", **_checks_context(request, run))
+    return render(request, "restores/step_checks.html", context)
+
+
+@require_POST
+def checks_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    try:
+        run = restore_run_run_checks(actor=request.user, run=run)
+    except GraphError as exc:
+        messages.error(
+            request, f"The checks could not read {run.tenant_label}: {exc}. Try again later."
+        )
+    except RestoreRunError as exc:
+        return _after_error(request, run, "checks", exc)
+    else:
+        counts = (run.metadata.get("checks") or {}).get("counts") or {}
+        messages.success(
+            request,
+            f"Checks done: {counts.get('blocking', 0)} blocking, {counts.get('warning', 0)} "
+            f"warnings, {counts.get('safe', 0)} safe.",
+        )
+    return HttpResponseRedirect(_step_url(run, "checks"))
+
+
+@require_POST
+def mapping_update(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    form = MappingEntryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick a target object to map to, or skip the assignments.")
+        return HttpResponseRedirect(_step_url(run, "checks") + "#mapping")
+    try:
+        run = restore_run_update_mapping(actor=request.user, run=run, mapping=form.mapping_for(run))
+    except RestoreRunError as exc:
+        return _after_error(request, run, "checks", exc)
+    messages.success(
+        request, "Mapping saved. Run the checks again to see whether anything is still missing."
+    )
+    return HttpResponseRedirect(_step_url(run, "checks") + "#mapping")
+
+
+@require_POST
+def options_update(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    form = OptionsForm(request.POST)
+    form.is_valid()
+    try:
+        run = restore_run_update_options(actor=request.user, run=run, options=form.options())
+    except RestoreRunError as exc:
+        return _after_error(request, run, "checks", exc)
+    messages.success(request, "Options saved.")
+    return HttpResponseRedirect(_step_url(run, "checks") + "#options")
+
+
+@require_GET
+def mapping_targets(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Target objects to map a missing reference to (htmx fragment: a labelled select)."""
+    run = _wizard_run(request, run_id)
+    kind = request.GET.get("kind", "")
+    source_id = request.GET.get("source_id", "")
+    try:
+        options = selectors.mapping_target_options(
+            run, kind=kind, text=request.GET.get("q", "").strip()
+        )
+        error = ""
+    except (GraphError, RestoreRunError, ValueError) as exc:
+        options, error = [], str(exc)
+    context = {
+        "run": run,
+        "kind": kind,
+        "source_id": source_id,
+        "field_id": request.GET.get("field_id", "target"),
+        "label": request.GET.get("label", "Target object"),
+        "selected": request.GET.get("selected", ""),
+        "options": options,
+        "error": error,
+    }
+    return render(request, "restores/_mapping_targets.html", context)
+
+
+# ---- step 4: preview -------------------------------------------------------------------------
+
+
+@require_GET
+def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    if redirect := _not_editable(run):
+        return redirect
+    action = request.GET.get("action", "")
+    policy = RestoreRunPolicy(run, request.user)
+    counts = selectors.preview_action_counts(run)
+    paginator = Paginator(selectors.preview_items(run, action=action), PREVIEW_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = _context(
+        request,
+        run,
+        "preview",
+        action=action if action in PreviewAction.values else "",
+        action_filters=[(value, label, counts[value]) for value, label in PreviewAction.choices],
+        page_obj=page,
+        can_preview=policy.can(Action.RUN_PREVIEW),
+        stale_text=selectors.stale_text(policy.preview_state().changes),
+    )
+    return render(request, "restores/step_preview.html", context)
+
+
+@require_POST
+def preview_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    try:
+        run = restore_run_run_preview(actor=request.user, run=run)
+    except GraphError as exc:
+        messages.error(
+            request, f"The preview could not read {run.tenant_label}: {exc}. Try again later."
+        )
+    except RestoreRunError as exc:
+        return _after_error(request, run, "preview", exc)
+    else:
+        messages.success(request, "Preview ready. Nothing was written to the tenant.")
+    return HttpResponseRedirect(_step_url(run, "preview"))
+
+
+# ---- step 5: confirm & execute ---------------------------------------------------------------
+
+
+def _confirm_values(request: HttpRequest, run: RestoreRun) -> tuple[bool, str]:
+    if request.method == "POST":
+        form = ConfirmForm(request.POST)
+        form.is_valid()
+        return bool(form.cleaned_data.get("acknowledged")), form.cleaned_data.get("typed_label", "")
+    confirmation = (run.metadata or {}).get("confirmation") or {}
+    if confirmation.get("user_id") != request.user.pk:
+        return False, ""
+    return bool(confirmation.get("acknowledged")), str(confirmation.get("typed_label") or "")
+
+
+def _panel_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
+    acknowledged, typed_label = _confirm_values(request, run)
+    policy = RestoreRunPolicy(run, request.user)
+    decision = selectors.execute_outlook(
+        policy=policy, acknowledged=acknowledged, typed_label=typed_label
+    )
+    return {
+        "policy": policy,
+        "acknowledged": acknowledged,
+        "typed_label": typed_label,
+        "execute": decision,
+        "finish_dry_run": policy.can(Action.FINISH_DRY_RUN),
+    }
+
+
+@require_GET
+def step_confirm(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    if redirect := _not_editable(run):
+        return redirect
+    context = _context(request, run, "confirm", **_panel_context(request, run))
+    return render(request, "restores/step_confirm.html", context)
+
+
+@require_POST
+def confirm_check(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The unmet conditions for the values being typed (asked of the policy; nothing saved)."""
+    run = _wizard_run(request, run_id)
+    context = {"run": run, **_panel_context(request, run)}
+    return render(request, "restores/_execute_panel.html", context)
+
+
+@require_POST
+def dry_run_set(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    form = DryRunForm(request.POST)
+    form.is_valid()
+    try:
+        run = restore_run_set_dry_run(
+            actor=request.user, run=run, dry_run=bool(form.cleaned_data.get("dry_run"))
+        )
+    except RestoreRunError as exc:
+        return _after_error(request, run, "confirm", exc)
+    if not request.htmx:
+        return HttpResponseRedirect(_step_url(run, "confirm"))
+    context = {"run": run, **_panel_context(request, run)}
+    return render(request, "restores/_execute_panel.html", context)
+
+
+@require_POST
+def execute(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Record the confirmation, then queue. The queue service re-checks every gate and audits a
+    refusal, whatever this request carried."""
+    run = _visible_run(request, run_id)
+    acknowledged, typed_label = _confirm_values(request, run)
+    if RestoreRunPolicy(run, request.user).can(Action.CONFIRM).allowed:
+        run = restore_run_confirm(
+            actor=request.user, run=run, acknowledged=acknowledged, typed_label=typed_label
+        )
+    try:
+        run = restore_run_queue_execution(actor=request.user, run=run)
+    except RestoreRunRefused as exc:
+        return _refused(request, exc.reasons, run=run)
+    except RestoreRunError as exc:
+        return _after_error(request, run, "confirm", exc)
+    messages.success(request, f"Restore #{run.pk} queued: this page shows its progress.")
+    return HttpResponseRedirect(_run_url(run))
+
+
+@require_POST
+def finish_dry_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _wizard_run(request, run_id)
+    try:
+        run = restore_run_finish_dry_run(actor=request.user, run=run)
+    except RestoreRunError as exc:
+        return _after_error(request, run, "confirm", exc)
+    messages.success(request, "Dry run recorded as completed. Nothing was written to the tenant.")
+    return HttpResponseRedirect(_run_url(run))
+
+
+# ---- the run page ----------------------------------------------------------------------------
+
+
+def _run_page_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
+    outcome = request.GET.get("outcome", "")
+    paginator = Paginator(selectors.item_outcomes(run, outcome=outcome), OUTCOME_PAGE_SIZE)
+    policy = RestoreRunPolicy(run, request.user)
+    return {
+        "outcome": outcome if outcome in ItemOutcome.values else "",
+        "outcomes": ItemOutcome.choices,
+        "outcome_counts": selectors.outcome_counts(run),
+        "outcome_page": paginator.get_page(request.GET.get("page")),
+        "progress": selectors.restore_run_progress(run),
+        "snapshot": selectors.pre_restore_snapshot(run),
+        "can_prepare": selectors.can_prepare(request.user, run).allowed,
+        "can_cancel": policy.can(Action.CANCEL),
+        "can_resume": policy.can(Action.RESUME),
+        "live": run.status in ("queued", "running"),
+    }
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _visible_run(request, run_id)
+    context = _context(
+        request,
+        run,
+        "run",
+        audit_events=selectors.restore_run_audit_events(run),
+        **_run_page_context(request, run),
+    )
+    context["title"] = f"Restore #{run.pk} to {run.tenant_label}"
+    context["continue_step"] = selectors.next_step(context["steps"])
+    return render(request, "restores/run_detail.html", context)
+
+
+@require_GET
+def run_live(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The live part of the run page (status, progress, outcomes), polled while it executes."""
+    run = _visible_run(request, run_id)
+    context = {"run": run, **_run_page_context(request, run)}
+    return render(request, "restores/_run_live.html", context)
+
+
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _visible_run(request, run_id)
+    try:
+        run = restore_run_cancel(actor=request.user, run=run)
+    except RestoreRunRefused as exc:
+        return _refused(request, exc.reasons, run=run)
+    except RestoreRunError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Restore #{run.pk}: cancellation recorded.")
+    return HttpResponseRedirect(_run_url(run))
+
+
+@require_POST
+def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _visible_run(request, run_id)
+    try:
+        run = restore_run_resume(actor=request.user, run=run)
+    except RestoreRunRefused as exc:
+        return _refused(request, exc.reasons, run=run)
+    except RestoreRunError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Restore #{run.pk} queued again: it continues where it stopped.")
+    return HttpResponseRedirect(_run_url(run))
+
+
+@require_POST
+def run_undo(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _visible_run(request, run_id)
+    try:
+        undo = restore_run_undo(actor=request.user, run=run)
+    except RestoreRunRefused as exc:
+        return _refused(request, exc.reasons, run=run)
+    except RestoreRunError as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(_run_url(run))
+    messages.success(
+        request,
+        f"Undo of restore #{run.pk} started as restore #{undo.pk} from the pre-restore snapshot: "
+        "walk it through the steps like any restore.",
+    )
+    return HttpResponseRedirect(_step_url(undo, "scope"))
