@@ -374,6 +374,7 @@ def test_a_second_claim_of_the_same_run_returns_false(queued_run):
     assert first and first.claimed
     assert not second
     assert second.reason == "The run is running, not queued."
+    assert second.code == "not_queued"
     run = fresh(run)
     assert (run.status, run.worker_id) == (RestoreStatus.RUNNING, "w1")
     assert run.started_at is not None and run.heartbeat_at is not None
@@ -386,6 +387,7 @@ def test_one_running_run_per_tenant_the_second_claim_is_refused_with_the_reason(
     outcome = runs.restore_run_claim(run_id=second.pk, worker_id="w2")
 
     assert not outcome
+    assert outcome.code == "lock_busy"
     assert outcome.reason == (
         f"Another restore is running on tenant 'Contoso Test' (run #{first.pk}): "
         "this run stays queued until it finishes."
@@ -418,6 +420,7 @@ def test_a_claim_rechecks_the_gates_and_fails_a_forged_queued_run(
     outcome = runs.restore_run_claim(run_id=run.pk, worker_id="w1")
 
     assert not outcome
+    assert outcome.code == "gates_unmet"
     assert "Dry-run is on: turn it off to write to the tenant." in outcome.reason
     run = fresh(run)
     assert run.status == RestoreStatus.FAILED

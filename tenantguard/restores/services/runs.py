@@ -141,7 +141,7 @@ def _input_change_status(run: RestoreRun, before_parts: dict[str, str]) -> str:
     that checks or preview depend on actually changed."""
     if run.status in (RestoreStatus.CHECKED, RestoreStatus.PREVIEWED):
         if restore_run_fingerprint_parts(run) != before_parts:
-            return RestoreStatus.SCOPED
+            return str(RestoreStatus.SCOPED)
     return run.status
 
 
@@ -728,10 +728,17 @@ def restore_run_resume(*, actor: Any, run: RestoreRun) -> RestoreRun:
 
 @dataclass(frozen=True)
 class ClaimOutcome:
-    """Result of ``restore_run_claim``: truthy when this worker now holds the run."""
+    """Result of ``restore_run_claim``: truthy when this worker now holds the run.
+
+    ``code`` says why not, for callers that act on it (match on it, not on ``reason``):
+    ``claimed``, ``lock_busy`` (another run of the tenant is running; this one stays queued),
+    ``not_queued`` (someone else claimed it, or it was cancelled/finished) or ``gates_unmet``
+    (the run no longer meets the execution gates; it was marked failed).
+    """
 
     claimed: bool
     reason: str = ""
+    code: str = "claimed"
 
     def __bool__(self) -> bool:
         return self.claimed
@@ -752,7 +759,9 @@ def restore_run_claim(*, run_id: int, worker_id: str) -> ClaimOutcome:
         locked = _lock(run_id)
         decision = RestoreRunPolicy(locked, None, now=now).can(Action.CLAIM)
         if not decision.allowed:
+            code = "not_queued"
             if locked.status == RestoreStatus.QUEUED:
+                code = "gates_unmet"
                 locked.status = RestoreStatus.FAILED
                 locked.finished_at = now
                 locked.results = {
@@ -762,7 +771,7 @@ def restore_run_claim(*, run_id: int, worker_id: str) -> ClaimOutcome:
                 }
                 _save(
                     locked,
-                    expected_status=RestoreStatus.QUEUED,
+                    expected_status=str(RestoreStatus.QUEUED),
                     fields=("status", "finished_at", "results"),
                 )
                 _audit(
@@ -771,7 +780,7 @@ def restore_run_claim(*, run_id: int, worker_id: str) -> ClaimOutcome:
                     locked,
                     {"worker_id": worker_id, "reasons": decision.reasons, "status": locked.status},
                 )
-            return ClaimOutcome(claimed=False, reason=" ".join(decision.reasons))
+            return ClaimOutcome(claimed=False, reason=" ".join(decision.reasons), code=code)
         try:
             with transaction.atomic():
                 updated = RestoreRun.objects.filter(pk=run_id, status=RestoreStatus.QUEUED).update(
@@ -799,10 +808,12 @@ def restore_run_claim(*, run_id: int, worker_id: str) -> ClaimOutcome:
                 locked,
                 {"worker_id": worker_id, "reasons": [reason], "status": locked.status},
             )
-            return ClaimOutcome(claimed=False, reason=reason)
+            return ClaimOutcome(claimed=False, reason=reason, code="lock_busy")
         if not updated:
             return ClaimOutcome(
-                claimed=False, reason=f"Restore run #{run_id} was claimed by another worker."
+                claimed=False,
+                reason=f"Restore run #{run_id} was claimed by another worker.",
+                code="not_queued",
             )
         locked.refresh_from_db()
         _audit(
@@ -838,7 +849,7 @@ def restore_run_finish(
     """
     if status not in FINISH_STATUSES:
         raise RestoreRunError(
-            f"A run cannot finish as '{status}': use {', '.join(sorted(FINISH_STATUSES))}."
+            f"A run cannot finish as '{status}': use {', '.join(sorted(str(s) for s in FINISH_STATUSES))}."
         )
     with transaction.atomic():
         locked = _lock(run.pk)
