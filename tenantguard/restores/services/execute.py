@@ -628,10 +628,7 @@ def restore_run_execute(
         if claim:
             break
         run = RestoreRun.objects.get(pk=run_id)
-        waiting_for_lock = (
-            run.status == RestoreStatus.QUEUED and "Another restore is running" in claim.reason
-        )
-        if not waiting_for_lock or waited >= lock_wait_seconds:
+        if claim.code != "lock_busy" or waited >= lock_wait_seconds:
             logger.info("Restore run %s not executed: %s", run_id, claim.reason)
             return run
         sleep(LOCK_POLL_SECONDS)
