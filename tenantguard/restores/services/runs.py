@@ -378,17 +378,17 @@ def restore_run_update_options(
     *, actor: Any, run: RestoreRun, options: Mapping[str, bool]
 ) -> RestoreRun:
     """Change options (``create_missing``, ``include_assignments``); unnamed ones stay as they are."""
-    unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
-    if unknown:
-        raise RestoreRunError(
-            f"Unknown option(s) {', '.join(unknown)}: use {', '.join(DEFAULT_OPTIONS)}."
-        )
-    not_bool = sorted(key for key, value in options.items() if not isinstance(value, bool))
-    if not_bool:
-        raise RestoreRunError(f"Option(s) {', '.join(not_bool)} must be true or false.")
     with transaction.atomic():
         locked = _lock(run.pk)
         _require(locked, actor, Action.EDIT_OPTIONS)
+        unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
+        if unknown:
+            raise RestoreRunError(
+                f"Unknown option(s) {', '.join(unknown)}: use {', '.join(DEFAULT_OPTIONS)}."
+            )
+        not_bool = sorted(key for key, value in options.items() if not isinstance(value, bool))
+        if not_bool:
+            raise RestoreRunError(f"Option(s) {', '.join(not_bool)} must be true or false.")
         before_parts = restore_run_fingerprint_parts(locked)
         previous_status = locked.status
         locked.options = {**(locked.options or {}), **options}
