@@ -15,7 +15,7 @@ from tenantguard.accounts.permissions import Capability, ensure_capability
 from tenantguard.audit.services import audit_event_record
 from tenantguard.backups.models import BackupItem, BackupKind, BackupSet, BackupStatus
 from tenantguard.graph import GraphClient, GraphError
-from tenantguard.intune import capture, normalize, registry
+from tenantguard.intune import capture, normalize, registry, target
 from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
 from tenantguard.tenants.models import Tenant
 
@@ -85,6 +85,27 @@ def _item_from_capture(backup_set: BackupSet, captured: Any) -> BackupItem:
     )
 
 
+def _group_names(client: GraphClient, group_ids: set[str]) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """Names of the groups assignments use, and a warning when some are gone or unreadable."""
+    if not group_ids:
+        return {}, None
+    try:
+        found = {g["id"]: g.get("displayName", "") for g in target.find_groups(client, ids=sorted(group_ids))}
+    except GraphError as exc:
+        return {}, {
+            "type_key": "groups", "source_id": None, "permission": "Group.Read.All",
+            "message": f"Group names could not be read ({exc}). Assignments are captured with group ids only; "
+                       "grant the app Group.Read.All to see names.",
+        }
+    missing = sorted(group_ids - set(found))
+    if not missing:
+        return found, None
+    return found, {
+        "type_key": "groups", "source_id": None, "permission": None,
+        "message": f"{len(missing)} assigned group(s) no longer exist in the tenant: " + ", ".join(missing[:10]),
+    }
+
+
 def backup_set_capture(
     *,
     backup_set: BackupSet,
@@ -147,12 +168,9 @@ def backup_set_capture(
             if counts["items"] % _PROGRESS_EVERY == 0:
                 save_progress()
         flush()
-        group_names = capture.resolve_group_names(client, sorted(group_ids)) if group_ids else {}
-        missing_groups = sorted(group_ids - set(group_names))
-        if missing_groups:
-            warnings.append({"type_key": "groups", "source_id": None, "permission": None,
-                             "message": f"{len(missing_groups)} assigned group(s) no longer exist in the tenant: "
-                                        + ", ".join(missing_groups[:10])})
+        group_names, group_warning = _group_names(client, group_ids)
+        if group_warning:
+            warnings.append(group_warning)
         status = BackupStatus.PARTIAL if warnings else BackupStatus.COMPLETED
         error = ""
     except (GraphError, TenantConfigurationError) as exc:

@@ -100,3 +100,13 @@ def test_secrets_are_encrypted_and_never_logged_or_audited(personas, tenant, see
         assert secret not in raw_tenants
         assert secret not in caplog.text
         assert secret not in audit_text
+
+
+def test_missing_group_permission_is_not_reported_as_deleted_groups(personas, tenant, seeded):
+    seeded.denied_permissions = {"Group.Read.All"}
+    backup_set = _backup(personas["operator"], tenant)
+    assert backup_set.status == "partial"
+    group_warnings = [w for w in backup_set.warnings if w["type_key"] == "groups"]
+    assert len(group_warnings) == 1
+    assert group_warnings[0]["permission"] == "Group.Read.All"
+    assert "no longer exist" not in group_warnings[0]["message"]
