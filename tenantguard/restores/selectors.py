@@ -7,6 +7,7 @@ what the pages display (runs visible to a user, the stepper's state, outcome cou
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final
@@ -122,7 +123,8 @@ def wizard_steps(policy: RestoreRunPolicy, *, current: str) -> list[StepState]:
             states[key] = ("todo", "")
     if finished:
         states["confirm"] = ("done", "")
-    elif preview.present and preview.current:
+    elif run.backup_set_id:
+        # Reachable early on purpose: the page lists what is still missing before Execute.
         states["confirm"] = ("todo", "")
     else:
         states["confirm"] = ("locked", "")
@@ -281,3 +283,48 @@ def next_step(steps: list[StepState]) -> str:
         if step.state in ("todo", "stale"):
             return step.key
     return steps[-1].key
+
+
+_SETTING_PATH = re.compile(r"^settings\[(?P<setting>[^\]]+)\]\.?(?P<rest>.*)$")
+_NOISE = ("settingInstance.", "choiceSettingValue.", "simpleSettingValue.")
+
+
+def _short_value(value: Any, setting: str) -> Any:
+    if isinstance(value, str) and setting and value.startswith(setting + "_"):
+        return "option " + value[len(setting) + 1 :]
+    return value
+
+
+def diff_rows(diff: dict[str, Any]) -> list[dict[str, Any]]:
+    """A preview diff's changes as rows a person reads: settings catalog changes per setting
+    (its definition id, then what changed inside it), other paths as they are."""
+    rows = []
+    for change in diff.get("changes") or []:
+        path = str(change.get("path", ""))
+        match = _SETTING_PATH.match(path)
+        setting, detail = (match["setting"], match["rest"]) if match else ("", path)
+        for noise in _NOISE:
+            detail = detail.replace(noise, "")
+        rows.append(
+            {
+                "setting": setting,
+                "detail": detail,
+                "path": path,
+                "before": _short_value(change.get("before"), setting),
+                "after": _short_value(change.get("after"), setting),
+            }
+        )
+    return rows
+
+
+def with_type_labels(items: Any) -> list[Any]:
+    """Items (preview rows, outcomes) with ``type_label`` from the registry."""
+    from tenantguard.restores.services.scope import type_info
+
+    result = []
+    for item in items:
+        item.type_label = type_info(item.policy_type).label
+        if hasattr(item, "diff"):
+            item.rows = diff_rows(item.diff or {})
+        result.append(item)
+    return result

@@ -303,13 +303,26 @@ SEVERITY_SECTIONS = (
 )
 
 
+def _by_code(rows: list[Any]) -> list[tuple[str, list[Any]]]:
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.code, []).append(row)
+    return list(grouped.items())
+
+
 def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
     needs = restore_run_mapping_needs(run) if run.backup_set_id else {}
     results = selectors.check_results_by_severity(run)
     checks_state = RestoreRunPolicy(run, request.user).checks_state()
     return {
         "result_sections": [
-            (severity, icon, heading, results.get(severity, []))
+            (
+                severity,
+                icon,
+                heading,
+                results.get(severity, []),
+                _by_code(results.get(severity, [])),
+            )
             for severity, icon, heading in SEVERITY_SECTIONS
         ],
         "mapping_sections": [
@@ -428,6 +441,7 @@ def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
         action=action if action in PreviewAction.values else "",
         action_filters=[(value, label, counts[value]) for value, label in PreviewAction.choices],
         page_obj=page,
+        preview_rows=selectors.with_type_labels(page),
         can_preview=policy.can(Action.RUN_PREVIEW),
         stale_text=selectors.stale_text(policy.preview_state().changes),
     )
@@ -551,11 +565,13 @@ def _run_page_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
     outcome = request.GET.get("outcome", "")
     paginator = Paginator(selectors.item_outcomes(run, outcome=outcome), OUTCOME_PAGE_SIZE)
     policy = RestoreRunPolicy(run, request.user)
+    outcome_page = paginator.get_page(request.GET.get("page"))
     return {
         "outcome": outcome if outcome in ItemOutcome.values else "",
+        "outcome_rows": selectors.with_type_labels(outcome_page),
         "outcomes": ItemOutcome.choices,
         "outcome_counts": selectors.outcome_counts(run),
-        "outcome_page": paginator.get_page(request.GET.get("page")),
+        "outcome_page": outcome_page,
         "progress": selectors.restore_run_progress(run),
         "snapshot": selectors.pre_restore_snapshot(run),
         "can_prepare": selectors.can_prepare(request.user, run).allowed,

@@ -96,6 +96,7 @@ def screenshot(page, name: str) -> None:
     if not os.environ.get("TENANTGUARD_SCREENSHOTS"):
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
