@@ -7,11 +7,12 @@ their reasons; the server re-checks everything whatever the page showed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -88,13 +89,32 @@ def _refused(
     return render(request, template, context, status=status)
 
 
+class _NotAllowed(Exception):
+    def __init__(self, run: RestoreRun, reasons: list[str]) -> None:
+        super().__init__(" ".join(reasons))
+        self.run, self.reasons = run, reasons
+
+
 def _wizard_run(request: HttpRequest, run_id: int) -> RestoreRun:
     """The run, if ``request.user`` may prepare it (viewers never reach the wizard)."""
     run = _visible_run(request, run_id)
     decision = selectors.can_prepare(request.user, run)
     if not decision.allowed:
-        raise PermissionDenied(" ".join(decision.reasons))
+        raise _NotAllowed(run, decision.reasons)
     return run
+
+
+def _refusals_shown(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A wizard page the user may not use answers 403 with the policy's reasons."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _NotAllowed as exc:
+            return _refused(request, exc.reasons, run=exc.run)
+
+    return wrapper
 
 
 def _context(request: HttpRequest, run: RestoreRun, step: str, **extra: Any) -> dict[str, Any]:
@@ -173,6 +193,7 @@ def run_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@_refusals_shown
 def step_source(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
@@ -247,6 +268,7 @@ def _scope_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "POST"])
+@_refusals_shown
 def step_scope(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
@@ -336,6 +358,7 @@ def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
 
 
 @require_GET
+@_refusals_shown
 def step_checks(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
@@ -345,6 +368,7 @@ def step_checks(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
+@_refusals_shown
 def checks_run(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     try:
@@ -366,6 +390,7 @@ def checks_run(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
+@_refusals_shown
 def mapping_update(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     form = MappingEntryForm(request.POST)
@@ -383,6 +408,7 @@ def mapping_update(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
+@_refusals_shown
 def options_update(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     form = OptionsForm(request.POST)
@@ -396,6 +422,7 @@ def options_update(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_GET
+@_refusals_shown
 def mapping_targets(request: HttpRequest, run_id: int) -> HttpResponse:
     """Target objects to map a missing reference to (htmx fragment: a labelled select)."""
     run = _wizard_run(request, run_id)
@@ -425,6 +452,7 @@ def mapping_targets(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_GET
+@_refusals_shown
 def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
@@ -449,6 +477,7 @@ def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
+@_refusals_shown
 def preview_run(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     try:
@@ -494,6 +523,7 @@ def _panel_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
 
 
 @require_GET
+@_refusals_shown
 def step_confirm(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
@@ -503,6 +533,7 @@ def step_confirm(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
+@_refusals_shown
 def confirm_check(request: HttpRequest, run_id: int) -> HttpResponse:
     """The unmet conditions for the values being typed (asked of the policy; nothing saved)."""
     run = _wizard_run(request, run_id)
@@ -511,6 +542,7 @@ def confirm_check(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
+@_refusals_shown
 def dry_run_set(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     form = DryRunForm(request.POST)
@@ -548,6 +580,7 @@ def execute(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
+@_refusals_shown
 def finish_dry_run(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     try:

@@ -66,7 +66,9 @@ def test_viewer_sees_the_run_but_cannot_reach_the_wizard(personas, tenant, basel
     assert page.status_code == 200
     assert b"Continue the wizard" not in page.content
     for step in STEPS:
-        assert client.get(_url(step, run)).status_code == 403, step
+        refused = client.get(_url(step, run))
+        assert refused.status_code == 403, step
+        assert b"to prepare restores you need the Operator role" in refused.content
     assert client.get(reverse("restores:new")).status_code == 403
     assert client.get(_url("mapping_targets", run, "kind=group")).status_code == 403
 
