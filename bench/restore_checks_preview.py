@@ -1,0 +1,315 @@
+"""Restore benchmark: safety checks + preview of a whole backup set against a changed tenant.
+
+    python bench/restore_checks_preview.py                    # 1,000 and 5,000 policies
+    python bench/restore_checks_preview.py --count 1000
+    python bench/restore_checks_preview.py --count 5000 --no-tracemalloc
+
+For each count: seeds a loopback Graph emulator (throttling off) with ``generate_bulk_objects``,
+backs the tenant up through TenantGuard's backup service (scratch SQLite database), changes the
+tenant through the emulator's Python API (deletes ~10 % of the policies, modifies ~20 %),
+creates a restore run with scope ``all``, then times ``restore_run_run_checks`` and
+``restore_run_run_preview`` separately and together. Prints wall time, Graph requests
+(``client.request_count`` as the services record it, and the emulator's request log) and memory
+(tracemalloc heap peak in a second, traced pass; process peak RSS).
+
+Targets (issue 3): checks + preview under 10 s for 1,000 and under 60 s for 5,000 items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _harness import loopback_emulator, max_rss_bytes, measure, mib, print_table, require
+
+TOKEN_PREFIX = "bench-token"
+FOUNDATION_TYPES = ("scope_tag", "assignment_filter", "notification_template")
+TARGETS = {1000: 10.0, 5000: 60.0}
+
+
+# ------------------------------------------------------------------------------------------
+# Product set-up shared with restore_execute_1000.py
+# ------------------------------------------------------------------------------------------
+
+
+def setup_django(scratch: Path) -> None:
+    """Django on a scratch SQLite database (migrated), tasks only queued, never run inline."""
+    data = scratch / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    os.environ["TENANTGUARD_DATA_DIR"] = str(data)
+    os.environ["DATABASE_URL"] = f"sqlite:///{data / 'bench.sqlite3'}"
+    os.environ["TENANTGUARD_TASK_BACKEND"] = "django_tasks_db.DatabaseBackend"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def bench_admin() -> Any:
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    existing = user_model.objects.filter(username="bench").first()
+    return existing or user_model.objects.create_superuser("bench", password="bench-only")
+
+
+def new_emulator(*, throttle: Any = None) -> Any:
+    emulator_module = require("tenantguard.emulator", what="the Graph emulator")
+    return emulator_module.GraphEmulator(
+        config=emulator_module.EmulatorConfig(
+            throttle=throttle or emulator_module.ThrottleConfig(enabled=False)
+        )
+    )
+
+
+def seed_tenant(emulator: Any, *, tenant_id: str, count: int, seed: int, label: str) -> Any:
+    """Register ``tenant_id`` in the emulator, seeded with ``count`` bulk policies."""
+    demo = require("tenantguard.emulator.demo", what="the emulator demo data")
+    objects = demo.generate_bulk_objects(count=count, seed=seed, tenant_label=label)
+    return emulator.add_tenant(
+        tenant_id=tenant_id, token=f"{TOKEN_PREFIX}-{tenant_id}", seed_objects=objects
+    )
+
+
+def product_tenant(*, tenant_id: str, label: str, base_url: str) -> Any:
+    """A Tenant row (cloud ``custom``) pointing at the loopback emulator."""
+    from tenantguard.tenants.models import Tenant
+
+    return Tenant.objects.create(
+        display_name=label,
+        entra_tenant_id=tenant_id,
+        cloud="custom",
+        graph_url=base_url,
+        auth_method="static_token",
+        static_token=f"{TOKEN_PREFIX}-{tenant_id}",
+    )
+
+
+def take_backup(*, actor: Any, tenant: Any, client: Any = None) -> Any:
+    from tenantguard.backups.services import backup_set_capture, backup_set_start
+
+    backup_set = backup_set_start(actor=actor, tenant=tenant, enqueue=False)
+    return backup_set_capture(backup_set=backup_set, client=client)
+
+
+def policy_items(backup_set: Any) -> list[Any]:
+    """The backup's writable policies (foundations and preview-only types left out), by pk."""
+    from tenantguard.intune import registry
+
+    items = []
+    for item in backup_set.items.exclude(policy_type__in=FOUNDATION_TYPES).order_by("pk"):
+        ptype = registry.POLICY_TYPES.get(item.policy_type)
+        if ptype is None or ptype.is_preview_only or ptype.is_foundation:
+            continue
+        items.append(item)
+    return items
+
+
+def modify_live(emulated: Any, item: Any, *, note: str) -> bool:
+    """Change the live object of ``item`` as an admin in the portal would (description)."""
+    from tenantguard.intune import registry
+
+    collection = registry.get(item.policy_type).collection
+    live = emulated.get_object(collection, item.source_id)
+    if live is None:
+        return False
+    live["description"] = note
+    emulated.put_object(collection, live)
+    return True
+
+
+def delete_live(emulated: Any, item: Any) -> bool:
+    from tenantguard.intune import registry
+
+    return bool(emulated.delete_object(registry.get(item.policy_type).collection, item.source_id))
+
+
+def log_split(entries: list[Any]) -> tuple[Counter[str], Counter[str]]:
+    """(by method, by status) of emulator request-log entries."""
+    methods: Counter[str] = Counter(
+        f"{entry.method} $batch" if entry.path.endswith("/$batch") else entry.method
+        for entry in entries
+    )
+    statuses: Counter[str] = Counter(str(entry.status) for entry in entries)
+    return methods, statuses
+
+
+def fmt_counter(counter: Counter[str]) -> str:
+    return ", ".join(f"{key}: {value:,}" for key, value in counter.most_common()) or "-"
+
+
+def current_rss_bytes() -> int | None:
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+# ------------------------------------------------------------------------------------------
+# The benchmark
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    wall: float
+    client_requests: int
+    log: list[Any]
+
+
+def _phase(emulator: Any, tenant_id: str, action: Any) -> tuple[Any, Phase]:
+    start = len(emulator.request_log)
+    started = time.perf_counter()
+    run = action()
+    wall = time.perf_counter() - started
+    entries = [e for e in emulator.request_log[start:] if e.tenant_id == tenant_id]
+    return run, Phase(wall=wall, client_requests=0, log=entries)
+
+
+def bench_count(args: argparse.Namespace, count: int, admin: Any) -> list[tuple[str, object]]:
+    from tenantguard.restores.services.checks import restore_run_run_checks
+    from tenantguard.restores.services.diff import restore_run_run_preview
+    from tenantguard.restores.services.runs import restore_run_create, restore_run_set_scope
+
+    tenant_id = f"bench-{count}"
+    label = f"Contoso Bench {count}"
+    emulator = new_emulator()
+    print(f"[{count:,}] seeding the emulator ...", flush=True)
+    emulated = seed_tenant(emulator, tenant_id=tenant_id, count=count, seed=args.seed, label=label)
+    rows: list[tuple[str, object]] = []
+    with loopback_emulator(emulator) as running:
+        tenant = product_tenant(tenant_id=tenant_id, label=label, base_url=running.base_url)
+        print(f"[{count:,}] backing up through the backup service ...", flush=True)
+        started = time.perf_counter()
+        backup_set = take_backup(actor=admin, tenant=tenant)
+        backup_wall = time.perf_counter() - started
+        policies = policy_items(backup_set)
+        rng = random.Random(args.seed)
+        rng.shuffle(policies)
+        n_delete = round(len(policies) * args.delete_share)
+        n_modify = round(len(policies) * args.modify_share)
+        deleted = sum(delete_live(emulated, item) for item in policies[:n_delete])
+        modified = sum(
+            modify_live(emulated, item, note="changed after the backup (bench)")
+            for item in policies[n_delete : n_delete + n_modify]
+        )
+        print(
+            f"[{count:,}] backup: {backup_set.items.count():,} items in {backup_wall:.1f} s; "
+            f"deleted {deleted:,}, modified {modified:,} in the tenant",
+            flush=True,
+        )
+
+        def new_run() -> Any:
+            run = restore_run_create(actor=admin, tenant=tenant, backup_set=backup_set)
+            return restore_run_set_scope(actor=admin, run=run, mode="all")
+
+        # Pass 1: clean timing (no tracemalloc).
+        run = new_run()
+        rss_before = max_rss_bytes()
+        print(f"[{count:,}] checks ...", flush=True)
+        run, checks = _phase(
+            emulator, tenant_id, lambda: restore_run_run_checks(actor=admin, run=run)
+        )
+        checks.client_requests = int(
+            run.metadata.get("checks", {}).get("summary", {}).get("graph_requests", 0)
+        )
+        print(f"[{count:,}] preview ...", flush=True)
+        run, preview = _phase(
+            emulator, tenant_id, lambda: restore_run_run_preview(actor=admin, run=run)
+        )
+        preview_summary = run.metadata.get("preview", {}).get("summary", {})
+        preview.client_requests = int(preview_summary.get("graph_requests", 0))
+        rss_after = max_rss_bytes()
+        actions = run.metadata.get("preview", {}).get("actions", {})
+        severities = Counter(run.check_results.values_list("severity", flat=True))
+
+        # Pass 2: the same two steps on a fresh run, under tracemalloc (slower; heap peak only).
+        traced = None
+        if not args.no_tracemalloc:
+            print(f"[{count:,}] checks + preview again under tracemalloc ...", flush=True)
+            second = new_run()
+            with measure(trace_memory=True) as traced:
+                second = restore_run_run_checks(actor=admin, run=second)
+                second = restore_run_run_preview(actor=admin, run=second)
+
+    together = checks.wall + preview.wall
+    target = TARGETS.get(count)
+    verdict = ""
+    if target is not None:
+        verdict = f" (target < {target:g} s: {'met' if together < target else 'MISSED'})"
+    for name, phase in (("checks", checks), ("preview", preview)):
+        methods, statuses = log_split(phase.log)
+        rows += [
+            (f"{name}: wall time", f"{phase.wall:,.2f} s"),
+            (f"{name}: Graph requests (client.request_count)", f"{phase.client_requests:,}"),
+            (f"{name}: emulator log (batch parts each)", f"{len(phase.log):,}"),
+            (f"{name}:   by method / status", f"{fmt_counter(methods)} / {fmt_counter(statuses)}"),
+        ]
+    rows = [
+        ("backup items (policies + foundations)", f"{backup_set.items.count():,}"),
+        ("policies deleted / modified in tenant", f"{deleted:,} / {modified:,}"),
+        ("backup wall time (setup, not measured)", f"{backup_wall:,.1f} s"),
+        *rows,
+        ("checks + preview: wall time", f"{together:,.2f} s{verdict}"),
+        (
+            "checks + preview: Graph requests",
+            f"{checks.client_requests + preview.client_requests:,} client, "
+            f"{len(checks.log) + len(preview.log):,} emulator log",
+        ),
+        ("check results by severity", fmt_counter(severities)),
+        ("preview actions", ", ".join(f"{k}: {v:,}" for k, v in actions.items() if v)),
+        (
+            "tracemalloc peak (checks + preview, pass 2)",
+            "skipped" if traced is None else mib(traced.tracemalloc_peak_bytes),
+        ),
+        (
+            "wall time under tracemalloc (pass 2)",
+            "skipped" if traced is None else f"{traced.wall_seconds:,.2f} s",
+        ),
+        ("peak RSS before / after pass 1", f"{mib(rss_before)} / {mib(rss_after)}"),
+        ("RSS now", mib(current_rss_bytes())),
+    ]
+    emulator.close()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--count", type=int, nargs="+", default=[1000, 5000], help="policies (default 1000 5000)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed of data and changes")
+    parser.add_argument("--delete-share", type=float, default=0.10)
+    parser.add_argument("--modify-share", type=float, default=0.20)
+    parser.add_argument("--no-tracemalloc", action="store_true", help="skip the traced second pass")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="tg-bench-restore-") as scratch:
+        setup_django(Path(scratch))
+        require("tenantguard.restores.services.diff", what="the restore preview")
+        admin = bench_admin()
+        for count in args.count:
+            rows = bench_count(args, count, admin)
+            print_table(
+                f"Restore checks + preview of {count:,} policies (loopback emulator, "
+                "throttling off)",
+                rows,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
