@@ -85,6 +85,38 @@ def _item_from_capture(backup_set: BackupSet, captured: Any) -> BackupItem:
     )
 
 
+def _backup_set_finish(
+    *, backup_set: BackupSet, status: str, warnings: list[dict[str, Any]], group_names: dict[str, str],
+    error: str, progress: dict[str, Any],
+) -> None:
+    with transaction.atomic():
+        backup_set.status = status
+        backup_set.captured_at = timezone.now()
+        backup_set.item_count = BackupItem.objects.filter(backup_set=backup_set).count()
+        backup_set.warnings = warnings
+        backup_set.group_names = group_names
+        backup_set.progress = dict(progress)
+        backup_set.error = error
+        backup_set.save()
+        audit_event_record(
+            actor=backup_set.created_by, action=f"backup.{status}", subject=backup_set, tenant=backup_set.tenant,
+            details={"item_count": backup_set.item_count, "warning_count": len(warnings), "error": error},
+        )
+
+
+def backup_set_store_captured(
+    *, backup_set: BackupSet, items: list[Any], warnings: list[dict[str, Any]], group_names: dict[str, str]
+) -> BackupSet:
+    """Finish ``backup_set`` from objects already read: the pre-restore snapshot reuses the
+    executor's read of the target instead of reading the tenant a second time."""
+    BackupItem.objects.bulk_create([_item_from_capture(backup_set, item) for item in items], batch_size=_BULK_SIZE)
+    _backup_set_finish(
+        backup_set=backup_set, status=BackupStatus.PARTIAL if warnings else BackupStatus.COMPLETED,
+        warnings=warnings, group_names=group_names, error="", progress={"items": len(items)},
+    )
+    return backup_set
+
+
 def _group_names(client: GraphClient, group_ids: set[str]) -> tuple[dict[str, str], dict[str, Any] | None]:
     """Names of the groups assignments use, and a warning when some are gone or unreadable."""
     if not group_ids:
@@ -111,14 +143,12 @@ def backup_set_capture(
     backup_set: BackupSet,
     client: GraphClient | None = None,
     type_keys: list[str] | None = None,
-    only_source_ids: set[str] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> BackupSet:
     """Read the tenant into ``backup_set``; finishes completed, partial (warnings) or failed.
 
-    ``type_keys`` limits the capture to those types and ``only_source_ids`` to those objects
-    (the pre-restore snapshot keeps just the objects a restore may touch). Items are written in
-    chunks so a 5,000-object tenant never sits in memory at once.
+    ``type_keys`` limits the capture to those types. Items are written in chunks so a
+    5,000-object tenant never sits in memory at once.
     """
     tenant = backup_set.tenant
     warnings: list[dict[str, Any]] = []
@@ -155,8 +185,6 @@ def backup_set_capture(
                      "message": captured.message, "permission": captured.permission}
                 )
                 continue
-            if only_source_ids is not None and captured.source_id not in only_source_ids:
-                continue
             pending.append(_item_from_capture(backup_set, captured))
             group_ids.update(captured.group_refs or ())
             for message in captured.warnings or []:
@@ -182,19 +210,10 @@ def backup_set_capture(
 
     counts["types_done"] = counts["types_total"] or counts["types_done"]
     counts["current_type"] = ""
-    with transaction.atomic():
-        backup_set.status = status
-        backup_set.captured_at = timezone.now()
-        backup_set.item_count = BackupItem.objects.filter(backup_set=backup_set).count()
-        backup_set.warnings = warnings
-        backup_set.group_names = group_names
-        backup_set.progress = dict(counts)
-        backup_set.error = error
-        backup_set.save()
-        audit_event_record(
-            actor=backup_set.created_by, action=f"backup.{status}", subject=backup_set, tenant=tenant,
-            details={"item_count": backup_set.item_count, "warning_count": len(warnings), "error": error},
-        )
+    _backup_set_finish(
+        backup_set=backup_set, status=status, warnings=warnings, group_names=group_names,
+        error=error, progress=counts,
+    )
     if on_progress is not None:
         on_progress(dict(counts))
     return backup_set

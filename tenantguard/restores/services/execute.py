@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
-from tenantguard.backups.services import backup_set_capture
+from tenantguard.backups.services import backup_set_store_captured
 from tenantguard.graph import GraphClient, GraphError
 from tenantguard.intune import normalize, references, registry, target, write
 from tenantguard.intune.capture import CapturedItem
@@ -177,7 +177,7 @@ class RestoreExecutor:
                     return self._finish(cancelled=True)
                 outcome = outcomes[(item.type_key, item.source_id)]
                 if outcome.needs_assignments:
-                    self._restore_assignments(item, outcome, mapping)
+                    self._restore_assignments(item, outcome, mapping, options)
 
         for item in work:
             outcome = outcomes[(item.type_key, item.source_id)]
@@ -228,8 +228,15 @@ class RestoreExecutor:
                 created_by=self.run.requested_by,
                 name=f"Before restore #{self.run.pk} to {self.run.tenant_label} ({timezone.now():%Y-%m-%d %H:%M} UTC)",
             )
-        backup_set_capture(
-            backup_set=snapshot, client=self.client, type_keys=type_keys, only_source_ids=target_ids
+        # The target was read moments ago for this execution: the snapshot is that read.
+        backup_set_store_captured(
+            backup_set=snapshot,
+            items=[c for key in type_keys for c in state.items(key) if c.source_id in target_ids],
+            warnings=[
+                {"type_key": key, "source_id": None, "message": message, "permission": None}
+                for key, message in state.unreadable.items()
+            ],
+            group_names=dict(state.group_names),
         )
 
     @property
@@ -466,7 +473,11 @@ class RestoreExecutor:
     # ---- phase 3: assignments ----------------------------------------------------------------
 
     def _restore_assignments(
-        self, item: _WorkItem, outcome: RestoreItemOutcome, mapping: dict[str, Any]
+        self,
+        item: _WorkItem,
+        outcome: RestoreItemOutcome,
+        mapping: dict[str, Any],
+        options: dict[str, bool],
     ) -> None:
         intended = self._intended(item, mapping)
         if intended.assignments is None or not item.ptype.assign:
@@ -500,6 +511,9 @@ class RestoreExecutor:
                     stage="assigned",
                     skipped_assignments=intended.skipped_assignments,
                 )
+                if current is not None:
+                    # Nothing was written since this read: it is the read-back as well.
+                    self._verify(item, outcome, mapping, options, current=current)
         except GraphError as exc:
             self._record(
                 item,
@@ -518,12 +532,14 @@ class RestoreExecutor:
         outcome: RestoreItemOutcome,
         mapping: dict[str, Any],
         options: dict[str, bool],
+        current: CapturedItem | None = None,
     ) -> None:
         intended = self._intended(item, mapping)
         try:
-            current = target.read_one(
-                self.client, type_key=item.type_key, object_id=outcome.target_id
-            )
+            if current is None:
+                current = target.read_one(
+                    self.client, type_key=item.type_key, object_id=outcome.target_id
+                )
         except GraphError as exc:
             self._record(
                 item,
