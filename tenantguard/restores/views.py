@@ -302,7 +302,14 @@ def step_scope(request: HttpRequest, run_id: int) -> HttpResponse:
             query = ("?" + urlencode(keep)) if keep else ""
             return HttpResponseRedirect(_step_url(run, "scope") + query)
         context = _context(request, run, "scope", scope_error=error, **_scope_context(request, run))
-        return render(request, "restores/_scope_body.html", context)
+        if request.POST.get("op") == "page" and not request.POST.get("group_action") and not error:
+            # The ticks are already right in the browser: only the counts and the stepper
+            # change (redrawing the list under the user's keyboard would race with them).
+            return render(request, "restores/_scope_saved.html", context)
+        response = render(request, "restores/_scope_body.html", context)
+        response["HX-Retarget"] = "#scope-body"
+        response["HX-Reswap"] = "outerHTML"
+        return response
     context = _context(request, run, "scope", **_scope_context(request, run))
     if request.htmx and request.GET.get("fragment") == "list":
         return render(request, "restores/_scope_body.html", context)

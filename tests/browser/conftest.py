@@ -90,13 +90,16 @@ def url(live_server):
     return make
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, *, at=None) -> None:
     """Save a README screenshot of the current page (only when TENANTGUARD_SCREENSHOTS is set,
     so a normal test run never rewrites the committed PNGs)."""
     if not os.environ.get("TENANTGUARD_SCREENSHOTS"):
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
+    if at is None:
+        page.evaluate("window.scrollTo(0, 0)")
+    else:
+        at.evaluate("el => el.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 

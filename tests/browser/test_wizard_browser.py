@@ -215,7 +215,10 @@ def test_story_3_the_preview_summary_survives_a_reload_and_a_second_tab(
     page.locator(
         ".tg-preview-item summary", has_text="WIN - SC - Microsoft Edge - Security"
     ).click()
-    screenshot(page, "step4-preview")
+    pilot = page.locator(".tg-preview-item", has_text="WIN - Update Ring - Pilot")
+    pilot.locator("summary").click()
+    expect(pilot).to_contain_text("SG-Update-Ring-Fast")
+    screenshot(page, "step4-preview", at=page.locator("#items-title"))
     page.reload()
     expect(summary).to_contain_text("policies to create")
     second_tab = page.context.new_page()
@@ -413,6 +416,25 @@ def test_every_step_is_labelled_and_step_5_works_from_the_keyboard(
         if step == "scope":
             page.goto(url("restores:scope", run.pk, query="mode=selected"))
         assert _unlabelled_controls(page) == [], step
+
+    # Step 2 by keyboard: type a search, Tab from the search to the list, Space ticks an item.
+    page.goto(url("restores:scope", run.pk, query="mode=selected"))
+    page.get_by_label("Search items").focus()
+    page.keyboard.type("Kiosk")
+    expect(page.locator("#scope-summary")).to_contain_text("match")
+    kiosk = page.get_by_label("WIN - Update Ring - Kiosk")
+    kiosk.focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#scope-summary")).to_contain_text("1 item selected")
+    expect(kiosk).to_be_focused()
+    page.keyboard.press("Space")
+    expect(page.locator("#scope-body .tg-error")).to_contain_text("Select at least one item")
+    expect(kiosk).to_be_checked()  # refused: the run keeps its one item, and the page says so
+    page.get_by_label("All items of the backup set").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#scope-summary")).to_contain_text("All items")
 
     # Step 5 by keyboard only: Tab to each control, Space to toggle, type the label.
     from tenantguard.restores.services.runs import restore_run_update_mapping
