@@ -60,7 +60,7 @@ def restore_target_tenants(user: Any) -> list[Tenant]:
     return [t for t in tenants_visible_to(user) if create_decision(user, t).allowed]
 
 
-def restore_source_choices(user: Any, tenant: Tenant) -> QuerySet[BackupSet]:
+def restore_source_choices(user: Any) -> QuerySet[BackupSet]:
     """Backup sets that can be picked as a source: completed or partial, of tenants the user sees.
 
     A set of another tenant is a cross-tenant restore; the policy judges it when it is picked.

@@ -55,6 +55,7 @@ from tenantguard.restores.services.runs import (
 )
 from tenantguard.restores.services.scope import RestoreScopeBuilder
 from tenantguard.restores.services.undo import restore_run_undo
+from tenantguard.tenants.models import Tenant
 
 SCOPE_PAGE_SIZE = 100
 PREVIEW_PAGE_SIZE = 50
@@ -160,8 +161,8 @@ def run_new(request: HttpRequest) -> HttpResponse:
                 "Ask a tenant admin for the Operator role."
             ],
         )
-    tenant_qs = type(tenants[0]).objects.filter(pk__in=[t.pk for t in tenants])
-    backup_sets = selectors.restore_source_choices(request.user, tenants[0])
+    tenant_qs = Tenant.objects.filter(pk__in=[t.pk for t in tenants])
+    backup_sets = selectors.restore_source_choices(request.user)
     initial: dict[str, Any] = {}
     if request.GET.get("backup_set", "").isdigit():
         chosen = backup_sets.filter(pk=int(request.GET["backup_set"])).first()
@@ -198,7 +199,7 @@ def step_source(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
         return redirect
-    backup_sets = selectors.restore_source_choices(request.user, run.tenant)
+    backup_sets = selectors.restore_source_choices(request.user)
     form = SourceForm(
         request.POST or None,
         initial={"backup_set": run.backup_set_id},

@@ -462,3 +462,78 @@ def test_every_step_is_labelled_and_step_5_works_from_the_keyboard(
     expect(page.locator("#run-live")).to_have_attribute("data-status", "completed")
     run.refresh_from_db()
     assert run.status == RestoreStatus.COMPLETED
+
+
+@pytest.mark.parametrize("situation", ["dry_run", "no_preview", "blocking"])
+def test_a_forged_execute_post_from_the_page_is_refused_and_audited(
+    situation, personas, tenant, baseline, open_as, url
+):
+    from tenantguard.audit.models import AuditEvent
+
+    operator = personas["operator"]
+    if situation == "blocking":
+        delete_group(tenant, "SG-Update-Ring-Fast")
+    run = walk(
+        operator,
+        tenant,
+        baseline,
+        upto="checks" if situation == "no_preview" else "preview",
+        dry_run=situation == "dry_run",
+    )
+    page = open_as(operator)
+    page.goto(url("restores:confirm", run.pk))
+    expect(execute_button(page)).to_be_disabled()
+    # What a user with the developer tools could send: the disabled button's form, filled in.
+    status = page.evaluate(
+        """async (action) => {
+            const form = document.getElementById('confirm-form');
+            const data = new FormData(form);
+            data.set('acknowledged', 'on');
+            data.set('typed_label', 'Contoso Test');
+            const response = await fetch(action, {method: 'POST', body: data});
+            return response.status;
+        }""",
+        url("restores:execute", run.pk),
+    )
+    assert status == 403
+    run.refresh_from_db()
+    assert run.status in (RestoreStatus.CHECKED, RestoreStatus.PREVIEWED)
+    refusal = AuditEvent.objects.get(
+        subject_type="restores.restorerun", subject_id=str(run.pk), action="restore.execute_refused"
+    )
+    assert refusal.actor_label == "operator" and refusal.details["reasons"]
+
+
+def test_steps_1_3_and_4_work_from_the_keyboard(personas, tenant, baseline, open_as, url):
+    operator = personas["operator"]
+    run = restore_run_create(actor=operator, tenant=tenant)
+    page = open_as(operator)
+    page.goto(url("restores:source", run.pk))
+    picker = page.get_by_label("Backup set", exact=True)
+    picker.focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#source-details")).to_contain_text("Snapshot time")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Use this backup set")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#scope-summary")).to_contain_text("All items")
+    page.get_by_role("radio", name="All items of the backup set").focus()
+    page.keyboard.press("Tab")  # a radio group is one tab stop
+    expect(page.get_by_role("button", name="Apply")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name=re.compile("Continue to step 3"))).to_be_visible()
+
+    page.get_by_role("link", name=re.compile("Continue to step 3")).focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Run the checks").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#checks-summary")).to_contain_text("0 blocking")
+    page.get_by_role("link", name=re.compile("Continue to step 4")).focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Run the preview").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#preview-summary")).to_contain_text("policies to create")
+    item = page.locator(".tg-preview-item", has_text="WIN - Compliance - Baseline")
+    item.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(item.locator("table")).to_contain_text("osMinimumVersion")
