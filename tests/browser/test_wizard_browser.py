@@ -194,6 +194,15 @@ def test_story_2_blocking_check_then_warnings_only_then_execute_with_outcomes(
     run.refresh_from_db()
     assert run.status == RestoreStatus.COMPLETED
 
+    # The restore-runs list: status, target, environment, who and when.
+    page.goto(url("admin:restores_restorerun_changelist"))
+    row = page.locator("#result_list tbody tr").first
+    expect(row).to_contain_text(f"Restore #{run.pk}")
+    expect(row).to_contain_text("Completed")
+    expect(row).to_contain_text("TEST")
+    expect(row).to_contain_text("operator")
+    screenshot(page, "restore-runs-list")
+
 
 # ---- user story 3 ------------------------------------------------------------------------------
 
@@ -310,6 +319,7 @@ def test_operator_cannot_execute_on_prod(personas, prod_tenant, demo_objects, op
     page.get_by_label(re.compile("Type the target tenant")).fill("Contoso")
     expect(unmet(page)).to_contain_text(re.compile("admin", re.IGNORECASE))
     expect(execute_button(page)).to_be_disabled()
+    screenshot(page, "step5-confirm-prod-operator")
 
 
 # ---- scale, live progress, keyboard ------------------------------------------------------------
