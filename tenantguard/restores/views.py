@@ -333,11 +333,18 @@ SEVERITY_SECTIONS = (
 )
 
 
-def _by_code(rows: list[Any]) -> list[tuple[str, list[Any]]]:
+#: Results shown per check code; the rest are counted (a 10,000-item run stays a usable page).
+RESULTS_SHOWN_PER_CODE = 200
+
+
+def _by_code(rows: list[Any]) -> list[tuple[str, int, list[Any]]]:
     grouped: dict[str, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row.code, []).append(row)
-    return list(grouped.items())
+    return [
+        (code, len(code_rows), code_rows[:RESULTS_SHOWN_PER_CODE])
+        for code, code_rows in grouped.items()
+    ]
 
 
 def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
