@@ -122,6 +122,13 @@ class RestoreExecutor:
     client: GraphClient
     sleep: Callable[[float], None] = time.sleep
     foundation_ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Reads saved for later steps of the same item (never persisted: a resumed run reads again).
+    # The target's assignments as read before a body write (a PATCH/PUT of the body leaves
+    # them as they are), and reads after which nothing was written (they are the read-back).
+    _assignments_read: dict[tuple[str, str], list[dict[str, Any]] | None] = field(
+        default_factory=dict
+    )
+    _unchanged_reads: dict[tuple[str, str], CapturedItem] = field(default_factory=dict)
 
     # ---- setup ---------------------------------------------------------------------------
 
@@ -162,27 +169,22 @@ class RestoreExecutor:
         state = target.read_target(self.client, type_keys=writable_types)
         self._ensure_snapshot(work, state, writable_types)
 
+        # Work items are in restore order (foundations first), so by the time a policy is
+        # written its scope tags, filters and templates exist and their ids are known.
         for item in work:
             if self._should_stop():
                 return self._finish(cancelled=True)
-            existing = outcomes.get((item.type_key, item.source_id))
-            if existing is not None and existing.is_final_for_object:
-                continue
-            outcome = self._restore_object(item, state, mapping, options, existing)
-            outcomes[(item.type_key, item.source_id)] = outcome
-
-        if options["include_assignments"]:
-            for item in work:
-                if self._should_stop():
-                    return self._finish(cancelled=True)
-                outcome = outcomes[(item.type_key, item.source_id)]
-                if outcome.needs_assignments:
-                    self._restore_assignments(item, outcome, mapping, options)
-
-        for item in work:
-            outcome = outcomes[(item.type_key, item.source_id)]
+            key = (item.type_key, item.source_id)
+            outcome = outcomes.get(key)
+            if outcome is None or not outcome.is_final_for_object:
+                outcome = self._restore_object(item, state, mapping, options, outcome)
+                outcomes[key] = outcome
+            if options["include_assignments"] and outcome.needs_assignments:
+                self._restore_assignments(item, outcome, mapping)
             if outcome.needs_verification:
-                self._verify(item, outcome, mapping, options)
+                self._verify(
+                    item, outcome, mapping, options, current=self._unchanged_reads.pop(key, None)
+                )
         return self._finish(cancelled=False)
 
     def _should_stop(self) -> bool:
@@ -353,6 +355,13 @@ class RestoreExecutor:
         backup_item = item.backup_item
         intended = self._intended(item, mapping)
         kind = _kind_of_foundation(item.type_key)
+        key = (item.type_key, item.source_id)
+
+        def remember(current: CapturedItem | None, *, written: bool) -> None:
+            if current is not None and current.assignments is not None:
+                self._assignments_read[key] = current.assignments
+            if current is not None and not written:
+                self._unchanged_reads[key] = current
 
         if planned.action == PreviewAction.CREATE:
             # Re-read: has an object of this name appeared since the preview?
@@ -373,6 +382,7 @@ class RestoreExecutor:
                     if current is not None
                     else False
                 )
+                remember(current, written=changed)
                 outcome = self._record(
                     item,
                     existing,
@@ -411,6 +421,7 @@ class RestoreExecutor:
                     payload=intended.payload,
                     secrets=backup_item.secrets,
                 )
+                self._assignments_read[key] = []  # a new object has no assignments yet
                 outcome = self._record(
                     item,
                     existing,
@@ -436,6 +447,7 @@ class RestoreExecutor:
                     target_id=target_id,
                 )
             if planned.action == PreviewAction.NO_CHANGE:
+                remember(current, written=False)
                 outcome = self._record(
                     item,
                     existing,
@@ -457,6 +469,7 @@ class RestoreExecutor:
                     secrets=backup_item.secrets,
                     current=current,
                 )
+                remember(current, written=changed)
                 outcome = self._record(
                     item,
                     existing,
@@ -473,30 +486,33 @@ class RestoreExecutor:
     # ---- phase 3: assignments ----------------------------------------------------------------
 
     def _restore_assignments(
-        self,
-        item: _WorkItem,
-        outcome: RestoreItemOutcome,
-        mapping: dict[str, Any],
-        options: dict[str, bool],
+        self, item: _WorkItem, outcome: RestoreItemOutcome, mapping: dict[str, Any]
     ) -> None:
+        key = (item.type_key, item.source_id)
         intended = self._intended(item, mapping)
         if intended.assignments is None or not item.ptype.assign:
             self._record(item, outcome, stage="assigned")
             return
         try:
-            current = target.read_one(
-                self.client, type_key=item.type_key, object_id=outcome.target_id
-            )
-            current_assignments = normalize.normalize_assignments(
-                (current.assignments if current else None) or []
-            )
-            if current_assignments != normalize.normalize_assignments(intended.assignments):
+            if key in self._assignments_read:
+                current_assignments = self._assignments_read.pop(key)
+            else:
+                current = target.read_one(
+                    self.client, type_key=item.type_key, object_id=outcome.target_id
+                )
+                current_assignments = current.assignments if current else None
+                if current is not None:
+                    self._unchanged_reads[key] = current
+            if normalize.normalize_assignments(
+                current_assignments or []
+            ) != normalize.normalize_assignments(intended.assignments):
                 write.assign_object(
                     self.client,
                     type_key=item.type_key,
                     target_id=outcome.target_id,
                     assignments=intended.assignments,
                 )
+                self._unchanged_reads.pop(key, None)
                 self._record(
                     item,
                     outcome,
@@ -511,10 +527,8 @@ class RestoreExecutor:
                     stage="assigned",
                     skipped_assignments=intended.skipped_assignments,
                 )
-                if current is not None:
-                    # Nothing was written since this read: it is the read-back as well.
-                    self._verify(item, outcome, mapping, options, current=current)
         except GraphError as exc:
+            self._unchanged_reads.pop(key, None)
             self._record(
                 item,
                 outcome,
