@@ -234,6 +234,16 @@ def step_source(request: HttpRequest, run_id: int) -> HttpResponse:
         form=form,
         has_later_steps=has_later_steps,
         picked=picked,
+        source_groups=[
+            (
+                f"Backups of {run.tenant_label}",
+                [b for b in backup_sets if b.tenant_id == run.tenant_id],
+            ),
+            (
+                f"Other tenants (a cross-tenant restore into {run.tenant_label})",
+                [b for b in backup_sets if b.tenant_id != run.tenant_id],
+            ),
+        ],
         picked_types=selectors.backup_set_type_summary(picked) if picked else [],
         picked_summary=RestoreScopeBuilder(picked).summary() if picked else {},
     )

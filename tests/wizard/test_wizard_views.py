@@ -537,3 +537,16 @@ def test_run_page_polls_while_queued(personas, tenant, baseline, login, walk):
     assert 'hx-trigger="every 1s"' in page and "Queued" in page
     live = client.get(_url("live", run)).content.decode()
     assert 'id="run-live"' in live and "of 60 items done" in live
+
+
+def test_source_step_lists_the_target_tenants_backups_first(
+    personas, tenant, baseline, prod_baseline, login, walk
+):
+    run = walk(personas["owner"], tenant, baseline, upto="draft")
+    page = login(personas["owner"]).get(_url("source", run)).content.decode()
+    own = page.index('<optgroup label="Backups of Contoso Test">')
+    other = page.index(
+        '<optgroup label="Other tenants (a cross-tenant restore into Contoso Test)">'
+    )
+    assert own < page.index(f'<option value="{baseline.pk}"') < other
+    assert other < page.index(f'<option value="{prod_baseline.pk}"')
