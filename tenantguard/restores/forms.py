@@ -27,7 +27,13 @@ class NewRunForm(forms.Form):
     def __init__(self, *args: Any, tenants: Any, backup_sets: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["tenant"].queryset = tenants
+        self.fields["tenant"].label_from_instance = lambda tenant: (
+            f"{tenant.display_name} ({tenant.get_environment_display()})"
+        )
         self.fields["backup_set"].queryset = backup_sets
+        self.fields["backup_set"].label_from_instance = lambda backup_set: (
+            f"{backup_set.tenant.display_name} · {backup_set.name}"
+        )
 
 
 class SourceForm(forms.Form):

@@ -119,6 +119,7 @@ def test_starting_from_a_backup_set_creates_a_draft_and_opens_the_scope(
     client = login(personas["operator"])
     form = client.get(reverse("restores:new"), {"backup_set": baseline.pk})
     assert form.status_code == 200
+    assert b"Contoso Test (TEST)" in form.content and b"Contoso (PROD)" in form.content
     response = client.post(
         reverse("restores:new"), {"tenant": tenant.pk, "backup_set": baseline.pk}
     )
