@@ -180,7 +180,9 @@ class RestoreItemOutcome(models.Model):
     display_name = models.CharField(max_length=500, blank=True)
     target_id = models.CharField(max_length=200, blank=True)
     stage = models.CharField(max_length=20, choices=ExecutionStage.choices, blank=True)
-    outcome = models.CharField(max_length=20, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
+    outcome = models.CharField(
+        max_length=20, choices=ItemOutcome.choices, default=ItemOutcome.PENDING
+    )
     reason = models.TextField(blank=True)
     skip_code = models.CharField(max_length=50, blank=True)  # e.g. changed_since_preview
     error_code = models.CharField(max_length=100, blank=True)
@@ -213,4 +215,7 @@ class RestoreItemOutcome(models.Model):
 
     @property
     def needs_verification(self) -> bool:
-        return self.stage in (ExecutionStage.WRITTEN, ExecutionStage.ASSIGNED) and self.outcome in OUTCOMES_WITH_TARGET
+        return (
+            self.stage in (ExecutionStage.WRITTEN, ExecutionStage.ASSIGNED)
+            and self.outcome in OUTCOMES_WITH_TARGET
+        )
