@@ -7,6 +7,7 @@ what the pages display (runs visible to a user, the stepper's state, outcome cou
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -224,10 +225,16 @@ def pre_restore_snapshot(run: RestoreRun) -> BackupSet | None:
     return run.snapshots.filter(kind=BackupKind.PRE_RESTORE).order_by("-created_at").first()
 
 
-def restore_run_audit_events(run: RestoreRun) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(
-        subject_type=RUN_SUBJECT_TYPE, subject_id=str(run.pk)
-    ).order_by("created_at", "id")
+def restore_run_audit_events(run: RestoreRun) -> list[AuditEvent]:
+    """The run's audit trail, oldest first, each with ``details_text`` (compact JSON)."""
+    events = list(
+        AuditEvent.objects.filter(subject_type=RUN_SUBJECT_TYPE, subject_id=str(run.pk)).order_by(
+            "created_at", "id"
+        )
+    )
+    for event in events:
+        event.details_text = json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True)
+    return events
 
 
 #: Registry type keys of the foundations a mapping can point at.
