@@ -40,7 +40,9 @@ if not SECRET_KEY:
 
 # Fernet key(s) for secrets at rest, comma separated: the first encrypts, all decrypt (rotation).
 TENANTGUARD_ENCRYPTION_KEYS = [
-    key.strip() for key in os.environ.get("TENANTGUARD_ENCRYPTION_KEY", "").split(",") if key.strip()
+    key.strip()
+    for key in os.environ.get("TENANTGUARD_ENCRYPTION_KEY", "").split(",")
+    if key.strip()
 ]
 if not TENANTGUARD_ENCRYPTION_KEYS and not DEBUG:
     raise ImproperlyConfigured(
@@ -48,7 +50,11 @@ if not TENANTGUARD_ENCRYPTION_KEYS and not DEBUG:
         "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
     )
 
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
@@ -149,7 +155,11 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("TENANTGUARD_LOG_LEVEL", "INFO")},
     # httpx logs every request at INFO; TenantGuard's own graph logger already records them.
@@ -170,27 +180,51 @@ UNFOLD = {
             {
                 "title": "Tenants",
                 "items": [
-                    {"title": "Tenants", "icon": "domain", "link": reverse_lazy("admin:tenants_tenant_changelist")},
-                    {"title": "Memberships", "icon": "group", "link": reverse_lazy("admin:accounts_membership_changelist")},
+                    {
+                        "title": "Tenants",
+                        "icon": "domain",
+                        "link": reverse_lazy("admin:tenants_tenant_changelist"),
+                    },
+                    {
+                        "title": "Memberships",
+                        "icon": "group",
+                        "link": reverse_lazy("admin:accounts_membership_changelist"),
+                    },
                 ],
             },
             {
                 "title": "Backups",
                 "items": [
-                    {"title": "Backup sets", "icon": "inventory_2", "link": reverse_lazy("admin:backups_backupset_changelist")},
-                    {"title": "Backup items", "icon": "description", "link": reverse_lazy("admin:backups_backupitem_changelist")},
+                    {
+                        "title": "Backup sets",
+                        "icon": "inventory_2",
+                        "link": reverse_lazy("admin:backups_backupset_changelist"),
+                    },
+                    {
+                        "title": "Backup items",
+                        "icon": "description",
+                        "link": reverse_lazy("admin:backups_backupitem_changelist"),
+                    },
                 ],
             },
             {
                 "title": "Restores",
                 "items": [
-                    {"title": "Restore runs", "icon": "settings_backup_restore", "link": reverse_lazy("admin:restores_restorerun_changelist")},
+                    {
+                        "title": "Restore runs",
+                        "icon": "settings_backup_restore",
+                        "link": reverse_lazy("admin:restores_restorerun_changelist"),
+                    },
                 ],
             },
             {
                 "title": "Audit",
                 "items": [
-                    {"title": "Audit events", "icon": "policy", "link": reverse_lazy("admin:audit_auditevent_changelist")},
+                    {
+                        "title": "Audit events",
+                        "icon": "policy",
+                        "link": reverse_lazy("admin:audit_auditevent_changelist"),
+                    },
                 ],
             },
         ],

@@ -3,7 +3,9 @@
 import os
 import tempfile
 
-os.environ.setdefault("TENANTGUARD_DATA_DIR", os.path.join(tempfile.gettempdir(), "tenantguard-tests"))
+os.environ.setdefault(
+    "TENANTGUARD_DATA_DIR", os.path.join(tempfile.gettempdir(), "tenantguard-tests")
+)
 
 from config.settings import *  # noqa: F403
 
@@ -13,7 +15,13 @@ if os.environ.get("TEST_DATABASE_URL"):
 
     DATABASES = {"default": dj_database_url.parse(os.environ["TEST_DATABASE_URL"])}
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:", "TEST": {"NAME": ":memory:"}}}
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+            "TEST": {"NAME": ":memory:"},
+        }
+    }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -56,7 +56,9 @@ def _tenant_by_name(name: str) -> Any:
     tenant = Tenant.objects.filter(display_name=name).first()
     if tenant is None:
         known = ", ".join(Tenant.objects.values_list("display_name", flat=True)) or "none yet"
-        raise CommandError(f"No tenant named '{name}' (known tenants: {known}). Names are case-sensitive.")
+        raise CommandError(
+            f"No tenant named '{name}' (known tenants: {known}). Names are case-sensitive."
+        )
     return tenant
 
 
@@ -87,12 +89,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = serve_app(embedded_emulator(), host="127.0.0.1", port=args.emulator_port)
     emulator_url = f"http://127.0.0.1:{server.server_port}"
     threading.Thread(target=server.serve_forever, daemon=True, name="graph-emulator").start()
-    env = {**os.environ, "TENANTGUARD_EMULATOR_URL": emulator_url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "TENANTGUARD_EMULATOR_URL": emulator_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     manage = [sys.executable, "-m", "django"]
     children = []
     if not args.no_worker:
         children.append(subprocess.Popen([*manage, "db_worker", "--interval", "0.5"], env=env))  # noqa: S603
-    children.append(subprocess.Popen([*manage, "runserver", "--noreload", "--insecure", f"127.0.0.1:{args.port}"], env=env))  # noqa: S603
+    web = [*manage, "runserver", "--noreload", "--insecure", f"127.0.0.1:{args.port}"]
+    children.append(subprocess.Popen(web, env=env))  # noqa: S603
     console.print(
         f"\n[bold green]TenantGuard is running on http://127.0.0.1:{args.port}/[/bold green]\n"
         f"  Log in as [bold]admin[/bold] / [bold]{os.environ.get('TENANTGUARD_DEMO_PASSWORD', 'tenantguard-demo')}[/bold]"
@@ -129,10 +136,15 @@ def cmd_emulator_serve(args: argparse.Namespace) -> int:
     tenants = [parse_tenant_spec(spec) for spec in args.tenant]
     if not tenants:
         raise CommandError("Give at least one --tenant ID:TOKEN:SEED_DIR (SEED_DIR may be empty).")
-    console.print(f"Graph emulator on http://{args.host}:{args.port} for {len(tenants)} tenant(s). Ctrl+C stops it.")
+    console.print(
+        f"Graph emulator on http://{args.host}:{args.port} for {len(tenants)} tenant(s). Ctrl+C stops it."
+    )
     serve(
-        host=args.host, port=args.port, tenants=tenants,
-        state_dir=Path(args.state_dir) if args.state_dir else None, throttle=not args.no_throttle,
+        host=args.host,
+        port=args.port,
+        tenants=tenants,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+        throttle=not args.no_throttle,
     )
     return 0
 
@@ -145,8 +157,12 @@ def cmd_tenant_add(args: argparse.Namespace) -> int:
     from tenantguard.tenants.services import tenant_create
 
     fields: dict[str, Any] = {
-        "display_name": args.name, "entra_tenant_id": args.tenant_id, "environment": args.environment,
-        "cloud": args.cloud, "graph_url": args.graph_url or "", "login_url": args.login_url or "",
+        "display_name": args.name,
+        "entra_tenant_id": args.tenant_id,
+        "environment": args.environment,
+        "cloud": args.cloud,
+        "graph_url": args.graph_url or "",
+        "login_url": args.login_url or "",
         "client_id": args.client_id or "",
     }
     if args.token_env:
@@ -160,21 +176,29 @@ def cmd_tenant_add(args: argparse.Namespace) -> int:
         fields["certificate_private_key"] = Path(args.certificate_key_file).read_text()
         fields["certificate_thumbprint"] = args.certificate_thumbprint or ""
     else:
-        raise CommandError("Say how to authenticate: --token-env VAR, --client-secret-env VAR or --certificate-key-file PEM.")
+        raise CommandError(
+            "Say how to authenticate: --token-env VAR, --client-secret-env VAR or --certificate-key-file PEM."
+        )
     from django.core.exceptions import ValidationError
 
     try:
         tenant = tenant_create(actor=_cli_user(args), **fields)
     except ValidationError as exc:
-        raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
-    console.print(f"Added tenant [bold]{tenant.display_name}[/bold] ({tenant.get_environment_display()}).")
+        raise CommandError(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        ) from exc
+    console.print(
+        f"Added tenant [bold]{tenant.display_name}[/bold] ({tenant.get_environment_display()})."
+    )
     return 0
 
 
 def _secret_from_env(variable: str) -> str:
     value = os.environ.get(variable, "")
     if not value:
-        raise CommandError(f"Environment variable {variable} is empty; set it to the secret (secrets are never passed as arguments).")
+        raise CommandError(
+            f"Environment variable {variable} is empty; set it to the secret (secrets are never passed as arguments)."
+        )
     return value
 
 
@@ -184,8 +208,13 @@ def cmd_tenant_list(args: argparse.Namespace) -> int:
 
     table = Table("Name", "Environment", "Cloud", "Connection", "Entra tenant")
     for tenant in tenants_visible_to(_cli_user(args)):
-        table.add_row(tenant.display_name, tenant.get_environment_display(), tenant.cloud,
-                      tenant.get_connection_status_display(), tenant.entra_tenant_id)
+        table.add_row(
+            tenant.display_name,
+            tenant.get_environment_display(),
+            tenant.cloud,
+            tenant.get_connection_status_display(),
+            tenant.entra_tenant_id,
+        )
     console.print(table)
     return 0
 
@@ -201,7 +230,11 @@ def cmd_tenant_test(args: argparse.Namespace) -> int:
         return 1
     table = Table("Permission", "Resource", "Result")
     for check in details["checks"]:
-        table.add_row(check["permission"], check["resource"], "[green]works[/green]" if check["ok"] else f"[red]{check['message']}[/red]")
+        table.add_row(
+            check["permission"],
+            check["resource"],
+            "[green]works[/green]" if check["ok"] else f"[red]{check['message']}[/red]",
+        )
     console.print(table)
     return 0 if not details["missing_permissions"] else 2
 
@@ -214,18 +247,33 @@ def cmd_backup_create(args: argparse.Namespace) -> int:
     from tenantguard.backups.services import backup_set_capture, backup_set_start
 
     tenant = _tenant_by_name(args.tenant)
-    backup_set = backup_set_start(actor=_cli_user(args), tenant=tenant, name=args.name or "", enqueue=False)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[items]} objects"),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
+    backup_set = backup_set_start(
+        actor=_cli_user(args), tenant=tenant, name=args.name or "", enqueue=False
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[items]} objects"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         bar = progress.add_task(f"Backing up {tenant.display_name}", total=None, items=0)
 
         def on_progress(state: dict[str, Any]) -> None:
             total = state.get("types_total") or None
-            progress.update(bar, total=total, completed=state.get("types_done", 0), items=state.get("items", 0),
-                            description=f"Backing up {tenant.display_name}: {state.get('current_type') or 'finishing'}")
+            progress.update(
+                bar,
+                total=total,
+                completed=state.get("types_done", 0),
+                items=state.get("items", 0),
+                description=f"Backing up {tenant.display_name}: {state.get('current_type') or 'finishing'}",
+            )
 
         backup_set = backup_set_capture(backup_set=backup_set, on_progress=on_progress)
-    console.print(f"Backup set #{backup_set.pk} [bold]{backup_set.get_status_display()}[/bold]: {backup_set.item_count} objects.")
+    console.print(
+        f"Backup set #{backup_set.pk} [bold]{backup_set.get_status_display()}[/bold]: {backup_set.item_count} objects."
+    )
     for warning in backup_set.warnings:
         console.print(f"  [yellow]warning[/yellow] {warning['type_key']}: {warning['message']}")
     if backup_set.error:
@@ -242,9 +290,15 @@ def cmd_backup_list(args: argparse.Namespace) -> int:
         backup_sets = backup_sets.filter(tenant=_tenant_by_name(args.tenant))
     table = Table("ID", "Tenant", "Name", "Status", "Kind", "Items", "Captured")
     for backup_set in backup_sets[: args.limit]:
-        table.add_row(str(backup_set.pk), backup_set.tenant.display_name, backup_set.name, backup_set.status,
-                      backup_set.kind, str(backup_set.item_count),
-                      f"{backup_set.captured_at:%Y-%m-%d %H:%M}" if backup_set.captured_at else "—")
+        table.add_row(
+            str(backup_set.pk),
+            backup_set.tenant.display_name,
+            backup_set.name,
+            backup_set.status,
+            backup_set.kind,
+            str(backup_set.item_count),
+            f"{backup_set.captured_at:%Y-%m-%d %H:%M}" if backup_set.captured_at else "—",
+        )
     console.print(table)
     return 0
 
@@ -259,25 +313,42 @@ def cmd_backup_show(args: argparse.Namespace) -> int:
 
     backup_set = backup_sets_visible_to(_cli_user(args)).filter(pk=args.id).first()
     if backup_set is None:
-        raise CommandError(f"No backup set #{args.id} that you can see. `tenantguard backup list` shows them.")
+        raise CommandError(
+            f"No backup set #{args.id} that you can see. `tenantguard backup list` shows them."
+        )
     tags = scope_tag_names(backup_set=backup_set)
     items = backup_set.items.defer("secrets").order_by("category", "policy_type", "display_name")
     if args.json:
         document = {
-            "id": backup_set.pk, "tenant": backup_set.tenant.display_name, "name": backup_set.name,
-            "status": backup_set.status, "kind": backup_set.kind,
+            "id": backup_set.pk,
+            "tenant": backup_set.tenant.display_name,
+            "name": backup_set.name,
+            "status": backup_set.status,
+            "kind": backup_set.kind,
             "captured_at": backup_set.captured_at.isoformat() if backup_set.captured_at else None,
-            "item_count": backup_set.item_count, "warnings": backup_set.warnings,
-            "items": [backup_item_export(item=item, group_names=backup_set.group_names, tag_names=tags) for item in items.iterator()],
+            "item_count": backup_set.item_count,
+            "warnings": backup_set.warnings,
+            "items": [
+                backup_item_export(item=item, group_names=backup_set.group_names, tag_names=tags)
+                for item in items.iterator()
+            ],
         }
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
         return 0
-    console.print(f"Backup set #{backup_set.pk} of [bold]{backup_set.tenant.display_name}[/bold]: {backup_set.status}, {backup_set.item_count} objects")
+    console.print(
+        f"Backup set #{backup_set.pk} of [bold]{backup_set.tenant.display_name}[/bold]: {backup_set.status}, {backup_set.item_count} objects"
+    )
     table = Table("Category", "Type", "Platform", "Name", "Assignments", "Scope tags")
     for item in items.iterator():
         assigned = "not captured" if item.assignments is None else str(len(item.assignments))
-        table.add_row(item.category, item.policy_type, item.platform or "—", item.display_name, assigned,
-                      ", ".join(tags.get(t, t) for t in item.scope_tag_ids))
+        table.add_row(
+            item.category,
+            item.policy_type,
+            item.platform or "—",
+            item.display_name,
+            assigned,
+            ", ".join(tags.get(t, t) for t in item.scope_tag_ids),
+        )
     console.print(table)
     return 0
 
@@ -297,19 +368,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenantguard", description=__doc__.splitlines()[0])
-    parser.add_argument("--user", help="TenantGuard user to act as (default: $TENANTGUARD_CLI_USER or admin)")
+    parser.add_argument(
+        "--user", help="TenantGuard user to act as (default: $TENANTGUARD_CLI_USER or admin)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="start TenantGuard with its demo, emulator and task worker")
+    run = commands.add_parser(
+        "run", help="start TenantGuard with its demo, emulator and task worker"
+    )
     run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--emulator-port", type=int, default=0, help="loopback port of the Graph emulator (0 = any free port)")
+    run.add_argument(
+        "--emulator-port",
+        type=int,
+        default=0,
+        help="loopback port of the Graph emulator (0 = any free port)",
+    )
     run.add_argument("--no-worker", action="store_true")
     run.add_argument("--no-demo", action="store_true")
     run.set_defaults(handler=cmd_run)
 
-    commands.add_parser("demo", help="create or refresh the demo data only").set_defaults(handler=cmd_demo)
+    commands.add_parser("demo", help="create or refresh the demo data only").set_defaults(
+        handler=cmd_demo
+    )
 
-    emulator = commands.add_parser("emulator", help="the Graph emulator").add_subparsers(dest="emulator_command", required=True)
+    emulator = commands.add_parser("emulator", help="the Graph emulator").add_subparsers(
+        dest="emulator_command", required=True
+    )
     serve = emulator.add_parser("serve", help="serve the Graph emulator on loopback")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
@@ -318,26 +402,44 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-throttle", action="store_true", help="switch Intune throttling off")
     serve.set_defaults(handler=cmd_emulator_serve)
 
-    tenant = commands.add_parser("tenant", help="tenants").add_subparsers(dest="tenant_command", required=True)
+    tenant = commands.add_parser("tenant", help="tenants").add_subparsers(
+        dest="tenant_command", required=True
+    )
     add = tenant.add_parser("add", help="add a tenant")
     add.add_argument("--name", required=True, help="display name (typed to confirm restores)")
     add.add_argument("--tenant-id", required=True, help="Entra tenant id or domain")
     add.add_argument("--environment", choices=["prod", "test"], default="test")
-    add.add_argument("--cloud", choices=["global", "usgov", "usgov_dod", "china", "custom", "emulator"], default="global")
-    add.add_argument("--graph-url", help="Graph root for --cloud custom, e.g. http://127.0.0.1:8765")
-    add.add_argument("--login-url", help="login authority root for --cloud custom (default: the Graph URL)")
+    add.add_argument(
+        "--cloud",
+        choices=["global", "usgov", "usgov_dod", "china", "custom", "emulator"],
+        default="global",
+    )
+    add.add_argument(
+        "--graph-url", help="Graph root for --cloud custom, e.g. http://127.0.0.1:8765"
+    )
+    add.add_argument(
+        "--login-url", help="login authority root for --cloud custom (default: the Graph URL)"
+    )
     add.add_argument("--client-id")
-    add.add_argument("--client-secret-env", metavar="VAR", help="read the client secret from this environment variable")
+    add.add_argument(
+        "--client-secret-env",
+        metavar="VAR",
+        help="read the client secret from this environment variable",
+    )
     add.add_argument("--certificate-key-file", metavar="PEM")
     add.add_argument("--certificate-thumbprint")
-    add.add_argument("--token-env", metavar="VAR", help="static bearer token from this environment variable")
+    add.add_argument(
+        "--token-env", metavar="VAR", help="static bearer token from this environment variable"
+    )
     add.set_defaults(handler=cmd_tenant_add)
     tenant.add_parser("list", help="list tenants").set_defaults(handler=cmd_tenant_list)
     test = tenant.add_parser("test", help="test a tenant's connection and permissions")
     test.add_argument("name")
     test.set_defaults(handler=cmd_tenant_test)
 
-    backup = commands.add_parser("backup", help="backups").add_subparsers(dest="backup_command", required=True)
+    backup = commands.add_parser("backup", help="backups").add_subparsers(
+        dest="backup_command", required=True
+    )
     create = backup.add_parser("create", help="back up a tenant now")
     create.add_argument("--tenant", required=True)
     create.add_argument("--name")
@@ -348,7 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_backup_list)
     show = backup.add_parser("show", help="show a backup set")
     show.add_argument("id", type=int)
-    show.add_argument("--json", action="store_true", help="print items with payloads, assignments and scope tags")
+    show.add_argument(
+        "--json", action="store_true", help="print items with payloads, assignments and scope tags"
+    )
     show.set_defaults(handler=cmd_backup_show)
     return parser
 

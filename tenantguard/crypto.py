@@ -89,7 +89,9 @@ class EncryptedJSONField(models.TextField):
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str):
-            return json.loads(decrypt_str(value)) if value.startswith(_PREFIX) else json.loads(value)
+            return (
+                json.loads(decrypt_str(value)) if value.startswith(_PREFIX) else json.loads(value)
+            )
         return value if value is not None else {}
 
     def get_prep_value(self, value: Any) -> str:

@@ -23,7 +23,11 @@ DEMO_TENANTS = (
     ("Contoso Test", "contoso-test.onmicrosoft.com", Environment.TEST, 101),
     ("Contoso", "contoso.onmicrosoft.com", Environment.PROD, 202),
 )
-DEMO_USERS = (("admin", Role.ADMIN, True), ("operator", Role.OPERATOR, False), ("viewer", Role.VIEWER, False))
+DEMO_USERS = (
+    ("admin", Role.ADMIN, True),
+    ("operator", Role.OPERATOR, False),
+    ("viewer", Role.VIEWER, False),
+)
 
 
 @dataclass
@@ -59,8 +63,11 @@ def demo_setup() -> DemoReport:
         if tenant is None:
             with transaction.atomic():
                 tenant = Tenant.objects.create(
-                    display_name=label, entra_tenant_id=entra_id, environment=environment,
-                    cloud=Cloud.EMULATOR, auth_method=AuthMethod.STATIC_TOKEN,
+                    display_name=label,
+                    entra_tenant_id=entra_id,
+                    environment=environment,
+                    cloud=Cloud.EMULATOR,
+                    auth_method=AuthMethod.STATIC_TOKEN,
                     static_token=secrets.token_urlsafe(32),
                 )
             report.created.append(f"tenant {label}")
@@ -73,7 +80,9 @@ def demo_setup() -> DemoReport:
             report.created.append(f"emulated configuration of {label}")
         if not BackupSet.objects.filter(tenant=tenant, name=DEMO_BASELINE_NAME).exists():
             admin_user = users["admin"][0]
-            backup_set = backup_set_start(actor=admin_user, tenant=tenant, name=DEMO_BASELINE_NAME, enqueue=False)
+            backup_set = backup_set_start(
+                actor=admin_user, tenant=tenant, name=DEMO_BASELINE_NAME, enqueue=False
+            )
             backup_set_capture(backup_set=backup_set)
             report.drift[label] = apply_demo_drift(emulated, seed=seed)
             report.created.append(f"baseline backup of {label} ({backup_set.item_count} objects)")

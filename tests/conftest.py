@@ -46,8 +46,12 @@ def _tenant(name: str, environment: str):
     from tenantguard.tenants.models import Tenant
 
     return Tenant.objects.create(
-        display_name=name, entra_tenant_id=f"{name.lower().replace(' ', '-')}.example", environment=environment,
-        cloud="emulator", auth_method="static_token", static_token=f"token-{name.lower().replace(' ', '-')}",
+        display_name=name,
+        entra_tenant_id=f"{name.lower().replace(' ', '-')}.example",
+        environment=environment,
+        cloud="emulator",
+        auth_method="static_token",
+        static_token=f"token-{name.lower().replace(' ', '-')}",
     )
 
 

@@ -38,7 +38,12 @@ class MembershipAdmin(ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         tenants = tenants_with_capability(request.user, Capability.VIEW)
-        return super().get_queryset(request).filter(tenant__in=tenants).select_related("user", "tenant")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(tenant__in=tenants)
+            .select_related("user", "tenant")
+        )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
@@ -77,8 +82,11 @@ class MembershipAdmin(ModelAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             audit_event_record(
-                actor=request.user, action="membership.changed" if change else "membership.granted",
-                subject=obj, tenant=obj.tenant, details={"user": obj.user.get_username(), "role": obj.role},
+                actor=request.user,
+                action="membership.changed" if change else "membership.granted",
+                subject=obj,
+                tenant=obj.tenant,
+                details={"user": obj.user.get_username(), "role": obj.role},
             )
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
@@ -86,7 +94,10 @@ class MembershipAdmin(ModelAdmin):
 
         with transaction.atomic():
             audit_event_record(
-                actor=request.user, action="membership.revoked", subject=obj, tenant=obj.tenant,
+                actor=request.user,
+                action="membership.revoked",
+                subject=obj,
+                tenant=obj.tenant,
                 details={"user": obj.user.get_username(), "role": obj.role},
             )
             super().delete_model(request, obj)

@@ -40,7 +40,9 @@ def role_on(user: Any, tenant: Any) -> Role | None:
         return None
     if user.is_superuser:
         return Role.ADMIN
-    role = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
+    role = (
+        Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
+    )
     return Role(role) if role else None
 
 
@@ -62,7 +64,11 @@ def ensure_capability(user: Any, tenant: Any, capability: Capability) -> None:
     role = role_on(user, tenant)
     who = getattr(user, "get_username", lambda: "anonymous")() if user is not None else "anonymous"
     current = f"is {role.label}" if role else "has no role"
-    suffix = " (PROD tenants need the Admin role to execute restores)" if capability is Capability.EXECUTE_RESTORE and tenant.is_prod else ""
+    suffix = (
+        " (PROD tenants need the Admin role to execute restores)"
+        if capability is Capability.EXECUTE_RESTORE and tenant.is_prod
+        else ""
+    )
     raise AccessDenied(
         f"{who} {current} on tenant '{tenant.display_name}'; this needs {needed.label} or higher{suffix}. "
         "Ask a tenant admin to change your membership."

@@ -17,11 +17,28 @@ from tenantguard.common.json_view import pretty_json
 class AuditEventAdmin(TenantRoleAdminMixin, ModelAdmin):
     """The audit trail, read-only for everyone (it is append-only in the database too)."""
 
-    list_display = ("created_at", "actor_label", "action", "tenant_label", "subject_label", "request_id")
+    list_display = (
+        "created_at",
+        "actor_label",
+        "action",
+        "tenant_label",
+        "subject_label",
+        "request_id",
+    )
     list_filter = ("action", "tenant")
     search_fields = ("action", "actor_label", "subject_label", "subject_id", "request_id")
     date_hierarchy = "created_at"
-    fields = ("created_at", "actor_label", "action", "tenant_label", "subject_type", "subject_id", "subject_label", "request_id", "details_pretty")
+    fields = (
+        "created_at",
+        "actor_label",
+        "action",
+        "tenant_label",
+        "subject_type",
+        "subject_id",
+        "subject_label",
+        "request_id",
+        "details_pretty",
+    )
     readonly_fields = fields
     list_per_page = 50
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextvars
 import uuid
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("tenantguard_request_id", default="-")
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "tenantguard_request_id", default="-"
+)
 
 
 def current_request_id() -> str:

@@ -28,7 +28,11 @@ class AuditEvent(models.Model):
     # A snapshot, so the trail still reads right after the user is renamed or removed.
     actor_label = models.CharField(max_length=200)
     tenant = models.ForeignKey(
-        "tenants.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        "tenants.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
     )
     tenant_label = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=100, db_index=True)

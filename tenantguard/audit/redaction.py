@@ -16,7 +16,13 @@ def redact(value: Any) -> Any:
     """Return ``value`` with the values of secret-looking keys replaced, recursively."""
     if isinstance(value, dict):
         return {
-            key: (REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) and item not in (None, "", False) else redact(item))
+            key: (
+                REDACTED
+                if isinstance(key, str)
+                and _SECRET_KEY.search(key)
+                and item not in (None, "", False)
+                else redact(item)
+            )
             for key, item in value.items()
         }
     if isinstance(value, list):

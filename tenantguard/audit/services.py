@@ -39,7 +39,13 @@ def audit_event_record(
         action=action,
         subject_type=subject._meta.label_lower if subject is not None else "",
         subject_id=str(subject.pk) if subject is not None else "",
-        subject_label=(subject_label if subject_label is not None else str(subject) if subject is not None else "")[:300],
+        subject_label=(
+            subject_label
+            if subject_label is not None
+            else str(subject)
+            if subject is not None
+            else ""
+        )[:300],
         details=redact(details or {}),
         request_id=current_request_id(),
     )

@@ -21,16 +21,42 @@ from tenantguard.backups.selectors import (
 )
 from tenantguard.common.json_view import pretty_json
 
-STATUS_LABELS = {"Running": "info", "Completed": "success", "Partial (see warnings)": "warning", "Failed": "danger"}
+STATUS_LABELS = {
+    "Running": "info",
+    "Completed": "success",
+    "Partial (see warnings)": "warning",
+    "Failed": "danger",
+}
 
 
 @admin.register(BackupSet)
 class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
-    list_display = ("name", "tenant", "status_badge", "kind", "item_count", "captured_at", "created_by")
+    list_display = (
+        "name",
+        "tenant",
+        "status_badge",
+        "kind",
+        "item_count",
+        "captured_at",
+        "created_by",
+    )
     list_filter = (("tenant", RelatedDropdownFilter), "status", "kind")
     search_fields = ("name", "tenant__display_name")
     change_form_outer_before_template = "tenantguard/admin/backup_set_progress.html"
-    fields = ("name", "tenant", "status", "kind", "created_by", "created_at", "captured_at", "item_count", "restore_run", "error", "warnings_list", "contents")
+    fields = (
+        "name",
+        "tenant",
+        "status",
+        "kind",
+        "created_by",
+        "created_at",
+        "captured_at",
+        "item_count",
+        "restore_run",
+        "error",
+        "warnings_list",
+        "contents",
+    )
     readonly_fields = fields
 
     @display(description="Status", label=STATUS_LABELS)
@@ -43,7 +69,11 @@ class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
             return "None: everything was captured."
         return format_html(
             "<ul class='list-disc pl-5'>{}</ul>",
-            format_html_join("", "<li><strong>{}</strong>: {}</li>", ((w.get("type_key"), w.get("message")) for w in obj.warnings)),
+            format_html_join(
+                "",
+                "<li><strong>{}</strong>: {}</li>",
+                ((w.get("type_key"), w.get("message")) for w in obj.warnings),
+            ),
         )
 
     @admin.display(description="Contents (by category, type and platform)")
@@ -57,37 +87,88 @@ class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
             format_html_join(
                 "",
                 "<tr><td class='pr-4'>{}</td><td class='pr-4'><a class='underline' href='../../../backupitem/?backup_set__id__exact={}&policy_type={}&platform={}'>{}</a></td><td class='pr-4'>{}</td><td class='text-right'>{}</td></tr>",
-                ((r["category"], obj.pk, r["policy_type"], r["platform"], r["policy_type"], r["platform"] or "—", r["count"]) for r in rows),
+                (
+                    (
+                        r["category"],
+                        obj.pk,
+                        r["policy_type"],
+                        r["platform"],
+                        r["policy_type"],
+                        r["platform"] or "—",
+                        r["count"],
+                    )
+                    for r in rows
+                ),
             ),
         )
 
     def get_urls(self) -> list[Any]:
         return [
-            path("<int:backup_set_id>/progress/", self.admin_site.admin_view(self.progress_view), name="backups_backupset_progress"),
+            path(
+                "<int:backup_set_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="backups_backupset_progress",
+            ),
             *super().get_urls(),
         ]
 
     def progress_view(self, request: HttpRequest, backup_set_id: int) -> HttpResponse:
         backup_set = get_object_or_404(backup_sets_visible_to(request.user), pk=backup_set_id)
-        return render(request, "tenantguard/admin/_backup_progress.html", {"backup_set": backup_set})
+        return render(
+            request, "tenantguard/admin/_backup_progress.html", {"backup_set": backup_set}
+        )
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
         backup_set = get_object_or_404(backup_sets_visible_to(request.user), pk=object_id)
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "backup_set": backup_set})
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "backup_set": backup_set}
+        )
 
 
 @admin.register(BackupItem)
 class BackupItemAdmin(TenantRoleAdminMixin, ModelAdmin):
     tenant_path = "backup_set__tenant"
-    list_display = ("display_name", "policy_type", "category", "platform", "backup_set", "has_warnings")
+    list_display = (
+        "display_name",
+        "policy_type",
+        "category",
+        "platform",
+        "backup_set",
+        "has_warnings",
+    )
     list_filter = ("category", "policy_type", "platform", ("backup_set", RelatedDropdownFilter))
     search_fields = ("display_name", "source_id", "policy_type")
     list_per_page = 100
-    fields = ("display_name", "policy_type", "category", "platform", "source_id", "backup_set", "source_modified_at", "content_hash", "warnings_list", "scope_tags", "assignments_view", "secret_note", "payload_view")
+    fields = (
+        "display_name",
+        "policy_type",
+        "category",
+        "platform",
+        "source_id",
+        "backup_set",
+        "source_modified_at",
+        "content_hash",
+        "warnings_list",
+        "scope_tags",
+        "assignments_view",
+        "secret_note",
+        "payload_view",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).select_related("backup_set", "backup_set__tenant").defer("payload", "secrets")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("backup_set", "backup_set__tenant")
+            .defer("payload", "secrets")
+        )
 
     @display(description="Warnings", boolean=True)
     def has_warnings(self, obj: BackupItem) -> bool:
@@ -97,7 +178,11 @@ class BackupItemAdmin(TenantRoleAdminMixin, ModelAdmin):
         cache = getattr(self, "_export_cache", None)
         if cache is None or cache[0] != obj.pk:
             backup_set = obj.backup_set
-            data = backup_item_export(item=obj, group_names=backup_set.group_names, tag_names=scope_tag_names(backup_set=backup_set))
+            data = backup_item_export(
+                item=obj,
+                group_names=backup_set.group_names,
+                tag_names=scope_tag_names(backup_set=backup_set),
+            )
             self._export_cache = (obj.pk, data)
             return data
         return cache[1]
@@ -106,7 +191,10 @@ class BackupItemAdmin(TenantRoleAdminMixin, ModelAdmin):
     def warnings_list(self, obj: BackupItem) -> str:
         if not obj.warnings:
             return "None"
-        return format_html("<ul class='list-disc pl-5'>{}</ul>", format_html_join("", "<li>{}</li>", ((w,) for w in obj.warnings)))
+        return format_html(
+            "<ul class='list-disc pl-5'>{}</ul>",
+            format_html_join("", "<li>{}</li>", ((w,) for w in obj.warnings)),
+        )
 
     @admin.display(description="Scope tags")
     def scope_tags(self, obj: BackupItem) -> str:
@@ -124,18 +212,33 @@ class BackupItemAdmin(TenantRoleAdminMixin, ModelAdmin):
         for assignment in assignments:
             target = assignment.get("target", {})
             kind = str(target.get("@odata.type", "")).rsplit(".", 1)[-1]
-            who = target.get("groupDisplayName") or {"allDevicesAssignmentTarget": "All devices", "allLicensedUsersAssignmentTarget": "All users"}.get(kind, "")
+            who = target.get("groupDisplayName") or {
+                "allDevicesAssignmentTarget": "All devices",
+                "allLicensedUsersAssignmentTarget": "All users",
+            }.get(kind, "")
             filter_id = target.get("deviceAndAppManagementAssignmentFilterId")
-            filter_text = f"{target.get('deviceAndAppManagementAssignmentFilterType')} filter {filter_id}" if filter_id else ""
+            filter_text = (
+                f"{target.get('deviceAndAppManagementAssignmentFilterType')} filter {filter_id}"
+                if filter_id
+                else ""
+            )
             rows.append((kind, who, target.get("groupId", ""), filter_text))
         return format_html(
             "<table class='text-sm'><thead><tr><th class='text-left pr-4'>Target</th><th class='text-left pr-4'>Group</th><th class='text-left pr-4'>Group id</th><th class='text-left'>Filter</th></tr></thead><tbody>{}</tbody></table>",
-            format_html_join("", "<tr><td class='pr-4'>{}</td><td class='pr-4'>{}</td><td class='pr-4'>{}</td><td>{}</td></tr>", rows),
+            format_html_join(
+                "",
+                "<tr><td class='pr-4'>{}</td><td class='pr-4'>{}</td><td class='pr-4'>{}</td><td>{}</td></tr>",
+                rows,
+            ),
         )
 
     @admin.display(description="Secret values")
     def secret_note(self, obj: BackupItem) -> str:
-        return "Captured and stored encrypted (never shown)." if self._export(obj)["has_secret_values"] else "None"
+        return (
+            "Captured and stored encrypted (never shown)."
+            if self._export(obj)["has_secret_values"]
+            else "None"
+        )
 
     @admin.display(description="Payload (as captured)")
     def payload_view(self, obj: BackupItem) -> str:

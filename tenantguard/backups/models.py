@@ -22,19 +22,29 @@ class BackupKind(models.TextChoices):
 class BackupSet(models.Model):
     """One snapshot of a tenant's configuration."""
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="backup_sets")
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="backup_sets"
+    )
     name = models.CharField(max_length=200)
-    status = models.CharField(max_length=20, choices=BackupStatus.choices, default=BackupStatus.RUNNING)
+    status = models.CharField(
+        max_length=20, choices=BackupStatus.choices, default=BackupStatus.RUNNING
+    )
     kind = models.CharField(max_length=20, choices=BackupKind.choices, default=BackupKind.MANUAL)
     restore_run = models.ForeignKey(
-        "restores.RestoreRun", null=True, blank=True, on_delete=models.PROTECT, related_name="snapshots",
+        "restores.RestoreRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="snapshots",
         help_text="For pre-restore snapshots: the restore run that took it.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    captured_at = models.DateTimeField(null=True, blank=True, help_text="When the capture finished.")
+    captured_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the capture finished."
+    )
     item_count = models.PositiveIntegerField(default=0)
     # [{"type_key", "source_id" | None, "message", "permission" | None}]
     warnings = models.JSONField(default=list, blank=True)
@@ -61,7 +71,9 @@ class BackupItem(models.Model):
     display_name = models.CharField(max_length=500, db_index=True)
     platform = models.CharField(max_length=40, blank=True)
     payload = models.JSONField(default=dict)
-    assignments = models.JSONField(null=True, blank=True, help_text="Null when they could not be captured.")
+    assignments = models.JSONField(
+        null=True, blank=True, help_text="Null when they could not be captured."
+    )
     scope_tag_ids = models.JSONField(default=list, blank=True)
     source_modified_at = models.DateTimeField(null=True, blank=True)
     content_hash = models.CharField(max_length=64)

@@ -11,7 +11,9 @@ from tenantguard.backups.models import BackupItem, BackupSet
 
 
 def backup_sets_visible_to(user: Any) -> QuerySet[BackupSet]:
-    return BackupSet.objects.filter(tenant__in=tenants_visible_to(user)).select_related("tenant", "created_by")
+    return BackupSet.objects.filter(tenant__in=tenants_visible_to(user)).select_related(
+        "tenant", "created_by"
+    )
 
 
 def backup_set_type_counts(*, backup_set: BackupSet) -> list[dict[str, Any]]:
@@ -26,12 +28,16 @@ def backup_set_type_counts(*, backup_set: BackupSet) -> list[dict[str, Any]]:
 def scope_tag_names(*, backup_set: BackupSet) -> dict[str, str]:
     """Scope tag id -> name, from the scope tags captured in the same backup set."""
     names = {"0": "Default"}
-    for source_id, name in backup_set.items.filter(policy_type="scope_tag").values_list("source_id", "display_name"):
+    for source_id, name in backup_set.items.filter(policy_type="scope_tag").values_list(
+        "source_id", "display_name"
+    ):
         names[source_id] = name
     return names
 
 
-def backup_item_export(*, item: BackupItem, group_names: dict[str, str], tag_names: dict[str, str]) -> dict[str, Any]:
+def backup_item_export(
+    *, item: BackupItem, group_names: dict[str, str], tag_names: dict[str, str]
+) -> dict[str, Any]:
     """An item as `backup show --json` and the payload viewer present it (secrets never included)."""
     assignments = None
     if item.assignments is not None:
@@ -40,7 +46,9 @@ def backup_item_export(*, item: BackupItem, group_names: dict[str, str], tag_nam
             target = dict(assignment.get("target") or {})
             group_id = target.get("groupId")
             if group_id:
-                target["groupDisplayName"] = group_names.get(group_id, "(group not found in tenant)")
+                target["groupDisplayName"] = group_names.get(
+                    group_id, "(group not found in tenant)"
+                )
             assignments.append({**assignment, "target": target})
     return {
         "policy_type": item.policy_type,
@@ -48,9 +56,14 @@ def backup_item_export(*, item: BackupItem, group_names: dict[str, str], tag_nam
         "source_id": item.source_id,
         "display_name": item.display_name,
         "platform": item.platform,
-        "source_modified_at": item.source_modified_at.isoformat() if item.source_modified_at else None,
+        "source_modified_at": item.source_modified_at.isoformat()
+        if item.source_modified_at
+        else None,
         "content_hash": item.content_hash,
-        "scope_tags": [{"id": tag, "name": tag_names.get(tag, "(unknown scope tag)")} for tag in item.scope_tag_ids],
+        "scope_tags": [
+            {"id": tag, "name": tag_names.get(tag, "(unknown scope tag)")}
+            for tag in item.scope_tag_ids
+        ],
         "assignments": assignments,
         "warnings": item.warnings,
         "has_secret_values": bool(item.secrets),

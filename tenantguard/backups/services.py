@@ -28,7 +28,12 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 
 def backup_set_start(
-    *, actor: Any, tenant: Tenant, name: str = "", kind: str = BackupKind.MANUAL, enqueue: bool = True
+    *,
+    actor: Any,
+    tenant: Tenant,
+    name: str = "",
+    kind: str = BackupKind.MANUAL,
+    enqueue: bool = True,
 ) -> BackupSet:
     """Create a running backup set and (by default) queue its capture on the task worker."""
     ensure_capability(actor, tenant, Capability.BACKUP)
@@ -40,7 +45,13 @@ def backup_set_start(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             progress={"types_done": 0, "types_total": 0, "current_type": "", "items": 0},
         )
-        audit_event_record(actor=actor, action="backup.started", subject=backup_set, tenant=tenant, details={"kind": kind})
+        audit_event_record(
+            actor=actor,
+            action="backup.started",
+            subject=backup_set,
+            tenant=tenant,
+            details={"kind": kind},
+        )
         if enqueue:
             from tenantguard.backups.tasks import capture_backup_set_task
 
@@ -78,7 +89,10 @@ def _item_from_capture(backup_set: BackupSet, captured: Any) -> BackupItem:
         scope_tag_ids=list(captured.scope_tag_ids or []),
         source_modified_at=_parse_modified(captured.source_modified_at),
         content_hash=normalize.content_hash(
-            captured.type_key, captured.payload, captured.assignments, list(captured.scope_tag_ids or [])
+            captured.type_key,
+            captured.payload,
+            captured.assignments,
+            list(captured.scope_tag_ids or []),
         ),
         warnings=list(captured.warnings or []),
         secrets=dict(captured.secrets or {}),
@@ -86,8 +100,13 @@ def _item_from_capture(backup_set: BackupSet, captured: Any) -> BackupItem:
 
 
 def _backup_set_finish(
-    *, backup_set: BackupSet, status: str, warnings: list[dict[str, Any]], group_names: dict[str, str],
-    error: str, progress: dict[str, Any],
+    *,
+    backup_set: BackupSet,
+    status: str,
+    warnings: list[dict[str, Any]],
+    group_names: dict[str, str],
+    error: str,
+    progress: dict[str, Any],
 ) -> None:
     with transaction.atomic():
         backup_set.status = status
@@ -99,42 +118,69 @@ def _backup_set_finish(
         backup_set.error = error
         backup_set.save()
         audit_event_record(
-            actor=backup_set.created_by, action=f"backup.{status}", subject=backup_set, tenant=backup_set.tenant,
-            details={"item_count": backup_set.item_count, "warning_count": len(warnings), "error": error},
+            actor=backup_set.created_by,
+            action=f"backup.{status}",
+            subject=backup_set,
+            tenant=backup_set.tenant,
+            details={
+                "item_count": backup_set.item_count,
+                "warning_count": len(warnings),
+                "error": error,
+            },
         )
 
 
 def backup_set_store_captured(
-    *, backup_set: BackupSet, items: list[Any], warnings: list[dict[str, Any]], group_names: dict[str, str]
+    *,
+    backup_set: BackupSet,
+    items: list[Any],
+    warnings: list[dict[str, Any]],
+    group_names: dict[str, str],
 ) -> BackupSet:
     """Finish ``backup_set`` from objects already read: the pre-restore snapshot reuses the
     executor's read of the target instead of reading the tenant a second time."""
-    BackupItem.objects.bulk_create([_item_from_capture(backup_set, item) for item in items], batch_size=_BULK_SIZE)
+    BackupItem.objects.bulk_create(
+        [_item_from_capture(backup_set, item) for item in items], batch_size=_BULK_SIZE
+    )
     _backup_set_finish(
-        backup_set=backup_set, status=BackupStatus.PARTIAL if warnings else BackupStatus.COMPLETED,
-        warnings=warnings, group_names=group_names, error="", progress={"items": len(items)},
+        backup_set=backup_set,
+        status=BackupStatus.PARTIAL if warnings else BackupStatus.COMPLETED,
+        warnings=warnings,
+        group_names=group_names,
+        error="",
+        progress={"items": len(items)},
     )
     return backup_set
 
 
-def _group_names(client: GraphClient, group_ids: set[str]) -> tuple[dict[str, str], dict[str, Any] | None]:
+def _group_names(
+    client: GraphClient, group_ids: set[str]
+) -> tuple[dict[str, str], dict[str, Any] | None]:
     """Names of the groups assignments use, and a warning when some are gone or unreadable."""
     if not group_ids:
         return {}, None
     try:
-        found = {g["id"]: g.get("displayName", "") for g in target.find_groups(client, ids=sorted(group_ids))}
+        found = {
+            g["id"]: g.get("displayName", "")
+            for g in target.find_groups(client, ids=sorted(group_ids))
+        }
     except GraphError as exc:
         return {}, {
-            "type_key": "groups", "source_id": None, "permission": "Group.Read.All",
+            "type_key": "groups",
+            "source_id": None,
+            "permission": "Group.Read.All",
             "message": f"Group names could not be read ({exc}). Assignments are captured with group ids only; "
-                       "grant the app Group.Read.All to see names.",
+            "grant the app Group.Read.All to see names.",
         }
     missing = sorted(group_ids - set(found))
     if not missing:
         return found, None
     return found, {
-        "type_key": "groups", "source_id": None, "permission": None,
-        "message": f"{len(missing)} assigned group(s) no longer exist in the tenant: " + ", ".join(missing[:10]),
+        "type_key": "groups",
+        "source_id": None,
+        "permission": None,
+        "message": f"{len(missing)} assigned group(s) no longer exist in the tenant: "
+        + ", ".join(missing[:10]),
     }
 
 
@@ -162,13 +208,21 @@ def backup_set_capture(
             pending.clear()
 
     def save_progress() -> None:
-        BackupSet.objects.filter(pk=backup_set.pk).update(progress=dict(counts), item_count=counts["items"])
+        BackupSet.objects.filter(pk=backup_set.pk).update(
+            progress=dict(counts), item_count=counts["items"]
+        )
         if on_progress is not None:
             on_progress(dict(counts))
 
     def progress(event: Any) -> None:
-        type_key = event.get("type_key") if isinstance(event, dict) else getattr(event, "type_key", "")
-        counts["types_total"] = (event.get("types_total") if isinstance(event, dict) else getattr(event, "types_total", 0)) or counts["types_total"]
+        type_key = (
+            event.get("type_key") if isinstance(event, dict) else getattr(event, "type_key", "")
+        )
+        counts["types_total"] = (
+            event.get("types_total")
+            if isinstance(event, dict)
+            else getattr(event, "types_total", 0)
+        ) or counts["types_total"]
         if type_key and type_key != counts["current_type"]:
             if counts["current_type"]:
                 counts["types_done"] += 1
@@ -181,15 +235,25 @@ def backup_set_capture(
         for captured in capture.iter_capture(client, type_keys=type_keys, progress=progress):
             if isinstance(captured, capture.CaptureWarning):
                 warnings.append(
-                    {"type_key": captured.type_key, "source_id": captured.source_id,
-                     "message": captured.message, "permission": captured.permission}
+                    {
+                        "type_key": captured.type_key,
+                        "source_id": captured.source_id,
+                        "message": captured.message,
+                        "permission": captured.permission,
+                    }
                 )
                 continue
             pending.append(_item_from_capture(backup_set, captured))
             group_ids.update(captured.group_refs or ())
             for message in captured.warnings or []:
-                warnings.append({"type_key": captured.type_key, "source_id": captured.source_id,
-                                 "message": f"{captured.display_name}: {message}", "permission": None})
+                warnings.append(
+                    {
+                        "type_key": captured.type_key,
+                        "source_id": captured.source_id,
+                        "message": f"{captured.display_name}: {message}",
+                        "permission": None,
+                    }
+                )
             counts["items"] += 1
             if len(pending) >= _BULK_SIZE:
                 flush()
@@ -211,8 +275,12 @@ def backup_set_capture(
     counts["types_done"] = counts["types_total"] or counts["types_done"]
     counts["current_type"] = ""
     _backup_set_finish(
-        backup_set=backup_set, status=status, warnings=warnings, group_names=group_names,
-        error=error, progress=counts,
+        backup_set=backup_set,
+        status=status,
+        warnings=warnings,
+        group_names=group_names,
+        error=error,
+        progress=counts,
     )
     if on_progress is not None:
         on_progress(dict(counts))

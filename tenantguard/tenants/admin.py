@@ -33,24 +33,50 @@ from tenantguard.tenants.services import (
 @admin.register(Tenant)
 class TenantAdmin(ModelAdmin):
     form = TenantForm
-    list_display = ("display_name", "environment_badge", "cloud", "connection", "connection_checked_at")
+    list_display = (
+        "display_name",
+        "environment_badge",
+        "cloud",
+        "connection",
+        "connection_checked_at",
+    )
     search_fields = ("display_name", "entra_tenant_id")
     change_form_outer_before_template = "tenantguard/admin/tenant_actions.html"
     fieldsets = (
         (None, {"fields": ("display_name", "entra_tenant_id", "environment")}),
         ("Graph endpoint", {"fields": ("cloud", "graph_url", "login_url")}),
-        ("App registration", {"fields": ("auth_method", "client_id", "client_secret", "certificate_private_key", "certificate_thumbprint", "static_token")}),
+        (
+            "App registration",
+            {
+                "fields": (
+                    "auth_method",
+                    "client_id",
+                    "client_secret",
+                    "certificate_private_key",
+                    "certificate_thumbprint",
+                    "static_token",
+                )
+            },
+        ),
     )
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return tenants_visible_to(request.user)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        if self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request)):
+        if self.has_change_permission(request, obj) or (
+            obj is None and self.has_add_permission(request)
+        ):
             return self.fieldsets
         # Read-only viewers never get secret fields, not even as a rendered read-only value.
         return tuple(
-            (title, {**options, "fields": tuple(f for f in options["fields"] if f not in SECRET_FIELDS)})
+            (
+                title,
+                {
+                    **options,
+                    "fields": tuple(f for f in options["fields"] if f not in SECRET_FIELDS),
+                },
+            )
             for title, options in self.fieldsets
         )
 
@@ -68,7 +94,8 @@ class TenantAdmin(ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is None:
             return bool(request.user.is_superuser) or any(
-                has_capability(request.user, t, Capability.MANAGE_TENANT) for t in tenants_visible_to(request.user)
+                has_capability(request.user, t, Capability.MANAGE_TENANT)
+                for t in tenants_visible_to(request.user)
             )
         return has_capability(request.user, obj, Capability.MANAGE_TENANT)
 
@@ -79,12 +106,22 @@ class TenantAdmin(ModelAdmin):
     def environment_badge(self, obj: Tenant) -> str:
         return obj.get_environment_display()
 
-    @display(description="Connection", label={"Connected": "success", "Connected, some permissions missing": "warning", "Cannot connect": "danger", "Not tested": "info"})
+    @display(
+        description="Connection",
+        label={
+            "Connected": "success",
+            "Connected, some permissions missing": "warning",
+            "Cannot connect": "danger",
+            "Not tested": "info",
+        },
+    )
     def connection(self, obj: Tenant) -> str:
         return obj.get_connection_status_display()
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
-        fields = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
+        fields = {
+            name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data
+        }
         try:
             if change:
                 original = Tenant.objects.get(pk=obj.pk)
@@ -97,12 +134,26 @@ class TenantAdmin(ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         return [
-            path("<int:tenant_id>/backup/", self.admin_site.admin_view(require_POST(self.backup_now_view)), name="tenants_tenant_backup"),
-            path("<int:tenant_id>/test-connection/", self.admin_site.admin_view(require_POST(self.test_connection_view)), name="tenants_tenant_test_connection"),
+            path(
+                "<int:tenant_id>/backup/",
+                self.admin_site.admin_view(require_POST(self.backup_now_view)),
+                name="tenants_tenant_backup",
+            ),
+            path(
+                "<int:tenant_id>/test-connection/",
+                self.admin_site.admin_view(require_POST(self.test_connection_view)),
+                name="tenants_tenant_test_connection",
+            ),
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
         tenant = get_object_or_404(tenants_visible_to(request.user), pk=object_id)
         extra_context = {
             **(extra_context or {}),
@@ -119,7 +170,9 @@ class TenantAdmin(ModelAdmin):
         except AccessDenied as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
-        messages.success(request, f"Backup of {tenant.display_name} started. This page shows its progress.")
+        messages.success(
+            request, f"Backup of {tenant.display_name} started. This page shows its progress."
+        )
         return HttpResponseRedirect(reverse("admin:backups_backupset_change", args=[backup_set.pk]))
 
     def test_connection_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
@@ -130,13 +183,19 @@ class TenantAdmin(ModelAdmin):
             messages.error(request, str(exc))
         else:
             if details["error"]:
-                messages.error(request, f"Cannot connect to {tenant.display_name}: {details['error']}")
+                messages.error(
+                    request, f"Cannot connect to {tenant.display_name}: {details['error']}"
+                )
             elif details["missing_permissions"]:
                 messages.warning(
                     request,
-                    format_html("Connected, but these permissions do not work: {}. Grant them to the app registration and admin-consent.",
-                                ", ".join(details["missing_permissions"])),
+                    format_html(
+                        "Connected, but these permissions do not work: {}. Grant them to the app registration and admin-consent.",
+                        ", ".join(details["missing_permissions"]),
+                    ),
                 )
             else:
-                messages.success(request, f"Connected to {tenant.display_name}: every required permission works.")
+                messages.success(
+                    request, f"Connected to {tenant.display_name}: every required permission works."
+                )
         return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))

@@ -14,14 +14,29 @@ class TenantForm(forms.ModelForm):
     class Meta:
         model = Tenant
         fields = (
-            "display_name", "entra_tenant_id", "environment", "cloud", "graph_url", "login_url",
-            "auth_method", "client_id", "client_secret", "certificate_private_key",
-            "certificate_thumbprint", "static_token",
+            "display_name",
+            "entra_tenant_id",
+            "environment",
+            "cloud",
+            "graph_url",
+            "login_url",
+            "auth_method",
+            "client_id",
+            "client_secret",
+            "certificate_private_key",
+            "certificate_thumbprint",
+            "static_token",
         )
         widgets = {
-            "client_secret": forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-            "static_token": forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-            "certificate_private_key": forms.Textarea(attrs={"rows": 4, "placeholder": "Paste a new PEM key to replace the stored one"}),
+            "client_secret": forms.PasswordInput(
+                render_value=False, attrs={"autocomplete": "new-password"}
+            ),
+            "static_token": forms.PasswordInput(
+                render_value=False, attrs={"autocomplete": "new-password"}
+            ),
+            "certificate_private_key": forms.Textarea(
+                attrs={"rows": 4, "placeholder": "Paste a new PEM key to replace the stored one"}
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -32,7 +47,9 @@ class TenantForm(forms.ModelForm):
             field = self.fields[name]
             field.required = False
             stored = bool(self.instance.pk and getattr(self.instance, name))
-            field.help_text = "A value is stored (hidden). Leave blank to keep it." if stored else "Not set."
+            field.help_text = (
+                "A value is stored (hidden). Leave blank to keep it." if stored else "Not set."
+            )
             self.initial[name] = ""
 
     def clean(self) -> dict[str, Any]:
@@ -42,13 +59,22 @@ class TenantForm(forms.ModelForm):
                 data[name] = getattr(self.instance, name)
         cloud, method = data.get("cloud"), data.get("auth_method")
         if cloud == Cloud.CUSTOM and not data.get("graph_url"):
-            self.add_error("graph_url", "A custom cloud needs its Graph URL, e.g. http://127.0.0.1:8765.")
+            self.add_error(
+                "graph_url", "A custom cloud needs its Graph URL, e.g. http://127.0.0.1:8765."
+            )
         if method == AuthMethod.CLIENT_SECRET and not data.get("client_secret"):
             self.add_error("client_secret", "Enter the app registration's client secret.")
-        if method in (AuthMethod.CLIENT_SECRET, AuthMethod.CERTIFICATE) and not data.get("client_id"):
+        if method in (AuthMethod.CLIENT_SECRET, AuthMethod.CERTIFICATE) and not data.get(
+            "client_id"
+        ):
             self.add_error("client_id", "Enter the app registration's application (client) ID.")
-        if method == AuthMethod.CERTIFICATE and not (data.get("certificate_private_key") and data.get("certificate_thumbprint")):
-            self.add_error("certificate_private_key", "A certificate login needs the private key (PEM) and its thumbprint.")
+        if method == AuthMethod.CERTIFICATE and not (
+            data.get("certificate_private_key") and data.get("certificate_thumbprint")
+        ):
+            self.add_error(
+                "certificate_private_key",
+                "A certificate login needs the private key (PEM) and its thumbprint.",
+            )
         if method == AuthMethod.STATIC_TOKEN and not data.get("static_token"):
             self.add_error("static_token", "Enter the bearer token to use.")
         return data

@@ -46,7 +46,9 @@ def embedded_emulator() -> Any:
             if state_dir is not None:
                 state_dir.mkdir(parents=True, exist_ok=True)
             _embedded_emulator = GraphEmulator(
-                config=EmulatorConfig(throttle=ThrottleConfig(enabled=settings.TENANTGUARD_EMULATOR_THROTTLE)),
+                config=EmulatorConfig(
+                    throttle=ThrottleConfig(enabled=settings.TENANTGUARD_EMULATOR_THROTTLE)
+                ),
                 state_dir=state_dir,
             )
         return _embedded_emulator
@@ -71,7 +73,11 @@ def tenant_cloud(tenant: Tenant) -> Cloud:
             raise TenantConfigurationError(
                 f"Tenant '{tenant.display_name}' uses a custom cloud but has no Graph URL. Set it on the tenant page."
             )
-        return Cloud("custom", graph_url=tenant.graph_url.rstrip("/"), login_url=(tenant.login_url or tenant.graph_url).rstrip("/"))
+        return Cloud(
+            "custom",
+            graph_url=tenant.graph_url.rstrip("/"),
+            login_url=(tenant.login_url or tenant.graph_url).rstrip("/"),
+        )
     if tenant.cloud == CloudChoice.EMULATOR:
         url = os.environ.get("TENANTGUARD_EMULATOR_URL", "").rstrip("/") or EMULATOR_GRAPH_URL
         return Cloud("emulator", graph_url=url, login_url=url)
@@ -88,10 +94,14 @@ def shared_pacer_for(tenant: Tenant) -> WritePacer:
 def token_provider_for(tenant: Tenant, cloud: Cloud, http_client: Any = None) -> Any:
     if tenant.auth_method == AuthMethod.STATIC_TOKEN:
         if not tenant.static_token:
-            raise TenantConfigurationError(f"Tenant '{tenant.display_name}' has no static token. Set one on the tenant page.")
+            raise TenantConfigurationError(
+                f"Tenant '{tenant.display_name}' has no static token. Set one on the tenant page."
+            )
         return StaticTokenProvider(tenant.static_token)
     if not tenant.client_id:
-        raise TenantConfigurationError(f"Tenant '{tenant.display_name}' has no application (client) ID. Set it on the tenant page.")
+        raise TenantConfigurationError(
+            f"Tenant '{tenant.display_name}' has no application (client) ID. Set it on the tenant page."
+        )
     if tenant.auth_method == AuthMethod.CERTIFICATE:
         if not tenant.certificate_private_key or not tenant.certificate_thumbprint:
             raise TenantConfigurationError(
@@ -107,7 +117,9 @@ def token_provider_for(tenant: Tenant, cloud: Cloud, http_client: Any = None) ->
             http_client=http_client,
         )
     if not tenant.client_secret:
-        raise TenantConfigurationError(f"Tenant '{tenant.display_name}' has no client secret. Set it on the tenant page.")
+        raise TenantConfigurationError(
+            f"Tenant '{tenant.display_name}' has no client secret. Set it on the tenant page."
+        )
     return MsalSecretTokenProvider(
         tenant_id=tenant.entra_tenant_id,
         client_id=tenant.client_id,

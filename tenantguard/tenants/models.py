@@ -43,15 +43,25 @@ class Tenant(models.Model):
     entra_tenant_id = models.CharField(
         "Entra tenant ID", max_length=100, help_text="Directory (tenant) ID or primary domain."
     )
-    environment = models.CharField(max_length=10, choices=Environment.choices, default=Environment.TEST)
+    environment = models.CharField(
+        max_length=10, choices=Environment.choices, default=Environment.TEST
+    )
     cloud = models.CharField(max_length=20, choices=Cloud.choices, default=Cloud.GLOBAL)
     graph_url = models.CharField(
-        "Graph URL", max_length=300, blank=True, help_text="Only for a custom cloud, e.g. http://127.0.0.1:8765"
+        "Graph URL",
+        max_length=300,
+        blank=True,
+        help_text="Only for a custom cloud, e.g. http://127.0.0.1:8765",
     )
     login_url = models.CharField(
-        "Login URL", max_length=300, blank=True, help_text="Only for a custom cloud; defaults to the Graph URL."
+        "Login URL",
+        max_length=300,
+        blank=True,
+        help_text="Only for a custom cloud; defaults to the Graph URL.",
     )
-    auth_method = models.CharField(max_length=20, choices=AuthMethod.choices, default=AuthMethod.CLIENT_SECRET)
+    auth_method = models.CharField(
+        max_length=20, choices=AuthMethod.choices, default=AuthMethod.CLIENT_SECRET
+    )
     client_id = models.CharField("Application (client) ID", max_length=100, blank=True)
     client_secret = EncryptedTextField(blank=True)
     certificate_private_key = EncryptedTextField("Certificate private key (PEM)", blank=True)

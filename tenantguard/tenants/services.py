@@ -17,8 +17,16 @@ from tenantguard.tenants.models import ConnectionStatus, Tenant
 
 SECRET_FIELDS = ("client_secret", "certificate_private_key", "static_token")
 EDITABLE_FIELDS = (
-    "display_name", "entra_tenant_id", "environment", "cloud", "graph_url", "login_url",
-    "auth_method", "client_id", "certificate_thumbprint", *SECRET_FIELDS,
+    "display_name",
+    "entra_tenant_id",
+    "environment",
+    "cloud",
+    "graph_url",
+    "login_url",
+    "auth_method",
+    "client_id",
+    "certificate_thumbprint",
+    *SECRET_FIELDS,
 )
 
 
@@ -34,9 +42,14 @@ def tenant_create(*, actor: Any, **fields: Any) -> Tenant:
         tenant.full_clean()
         tenant.save()
         if actor is not None:
-            Membership.objects.get_or_create(user=actor, tenant=tenant, defaults={"role": Role.ADMIN})
+            Membership.objects.get_or_create(
+                user=actor, tenant=tenant, defaults={"role": Role.ADMIN}
+            )
         audit_event_record(
-            actor=actor, action="tenant.created", subject=tenant, tenant=tenant,
+            actor=actor,
+            action="tenant.created",
+            subject=tenant,
+            tenant=tenant,
             details={"fields": {k: v for k, v in fields.items() if v not in ("", None)}},
         )
     return tenant
@@ -56,7 +69,10 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
         tenant.full_clean()
         tenant.save()
         audit_event_record(
-            actor=actor, action="tenant.updated", subject=tenant, tenant=tenant,
+            actor=actor,
+            action="tenant.updated",
+            subject=tenant,
+            tenant=tenant,
             details={"fields": changed},  # redacted by audit_event_record
         )
     return tenant
@@ -82,9 +98,13 @@ def tenant_test_connection(*, actor: Any, tenant: Tenant) -> dict[str, Any]:
         for permission, label, path in _permission_probes():
             try:
                 client.get(path, params={"$top": "1"})
-                checks.append({"permission": permission, "resource": label, "ok": True, "message": "Readable"})
+                checks.append(
+                    {"permission": permission, "resource": label, "ok": True, "message": "Readable"}
+                )
             except GraphError as exc:
-                checks.append({"permission": permission, "resource": label, "ok": False, "message": str(exc)})
+                checks.append(
+                    {"permission": permission, "resource": label, "ok": False, "message": str(exc)}
+                )
     except (TenantConfigurationError, GraphError) as exc:
         error = str(exc)
     if error or not checks:
@@ -101,9 +121,19 @@ def tenant_test_connection(*, actor: Any, tenant: Tenant) -> dict[str, Any]:
         tenant.connection_status = status
         tenant.connection_checked_at = timezone.now()
         tenant.connection_details = details
-        tenant.save(update_fields=["connection_status", "connection_checked_at", "connection_details", "updated_at"])
+        tenant.save(
+            update_fields=[
+                "connection_status",
+                "connection_checked_at",
+                "connection_details",
+                "updated_at",
+            ]
+        )
         audit_event_record(
-            actor=actor, action="tenant.connection_tested", subject=tenant, tenant=tenant,
+            actor=actor,
+            action="tenant.connection_tested",
+            subject=tenant,
+            tenant=tenant,
             details={"status": status, "missing_permissions": missing, "error": error},
         )
     return details

@@ -26,14 +26,18 @@ from tenantguard.accounts.permissions import (
         ("owner", Capability.MANAGE_TENANT, True, True),
     ],
 )
-def test_roles_decide_capabilities(personas, tenant, prod_tenant, persona, capability, on_test, on_prod):
+def test_roles_decide_capabilities(
+    personas, tenant, prod_tenant, persona, capability, on_test, on_prod
+):
     user = personas[persona]
     assert has_capability(user, tenant, capability) is on_test
     assert has_capability(user, prod_tenant, capability) is on_prod
 
 
 def test_refusal_says_what_role_is_needed(personas, prod_tenant):
-    with pytest.raises(AccessDenied, match=r"needs Admin or higher.*PROD tenants need the Admin role"):
+    with pytest.raises(
+        AccessDenied, match=r"needs Admin or higher.*PROD tenants need the Admin role"
+    ):
         ensure_capability(personas["operator"], prod_tenant, Capability.EXECUTE_RESTORE)
 
 

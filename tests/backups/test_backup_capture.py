@@ -34,7 +34,9 @@ def test_backup_captures_every_supported_type_and_completes(personas, tenant, se
     assert backup_set.item_count == backup_set.items.count() >= 60
     assert backup_set.group_names, "group names of assignments are resolved"
     assert all(len(h) == 64 for h in backup_set.items.values_list("content_hash", flat=True))
-    actions = list(AuditEvent.objects.filter(subject_id=str(backup_set.pk)).values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(subject_id=str(backup_set.pk)).values_list("action", flat=True)
+    )
     assert sorted(actions) == ["backup.completed", "backup.started"]
 
 
@@ -42,7 +44,9 @@ def test_one_type_answering_403_gives_partial_naming_type_and_permission(persona
     seeded.denied_permissions = {"DeviceManagementApps.Read.All"}
     backup_set = _backup(personas["operator"], tenant)
     assert backup_set.status == "partial"
-    app_warnings = [w for w in backup_set.warnings if w["permission"] == "DeviceManagementApps.Read.All"]
+    app_warnings = [
+        w for w in backup_set.warnings if w["permission"] == "DeviceManagementApps.Read.All"
+    ]
     assert app_warnings, backup_set.warnings
     assert any("protection" in w["message"].lower() for w in app_warnings)
     # the other types were still captured
@@ -58,7 +62,9 @@ def test_viewer_cannot_start_a_backup(personas, tenant):
     assert not BackupSet.objects.exists()
 
 
-def test_start_enqueues_the_capture_task_on_commit(personas, tenant, seeded, django_capture_on_commit_callbacks):
+def test_start_enqueues_the_capture_task_on_commit(
+    personas, tenant, seeded, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         backup_set = backup_set_start(actor=personas["operator"], tenant=tenant)
     backup_set.refresh_from_db()
@@ -74,7 +80,9 @@ def test_unreachable_tenant_fails_with_a_clear_error(personas, tenant):
     assert "Graph URL" in backup_set.error
 
 
-def test_secrets_are_encrypted_and_never_logged_or_audited(personas, tenant, seeded, demo_objects, caplog):
+def test_secrets_are_encrypted_and_never_logged_or_audited(
+    personas, tenant, seeded, demo_objects, caplog
+):
     """A tenant secret and an OMA-URI secret value: not in the database in plaintext, in no log
     line, in no audit event."""
     caplog.set_level(logging.DEBUG)

@@ -35,11 +35,27 @@ def cli_admin(superuser, monkeypatch):
 
 def _add_lab_tenant(url, monkeypatch):
     monkeypatch.setenv("LAB_TOKEN", "lab-token-123")
-    return main(["tenant", "add", "--name", "Lab", "--tenant-id", "lab", "--cloud", "custom",
-                 "--graph-url", url, "--token-env", "LAB_TOKEN"])
+    return main(
+        [
+            "tenant",
+            "add",
+            "--name",
+            "Lab",
+            "--tenant-id",
+            "lab",
+            "--cloud",
+            "custom",
+            "--graph-url",
+            url,
+            "--token-env",
+            "LAB_TOKEN",
+        ]
+    )
 
 
-def test_tenant_add_list_test_and_backup_over_loopback(db, cli_admin, loopback_emulator, monkeypatch, capsys):
+def test_tenant_add_list_test_and_backup_over_loopback(
+    db, cli_admin, loopback_emulator, monkeypatch, capsys
+):
     url, _ = loopback_emulator
     assert _add_lab_tenant(url, monkeypatch) == 0
     tenant = Tenant.objects.get(display_name="Lab")
@@ -58,16 +74,41 @@ def test_tenant_add_list_test_and_backup_over_loopback(db, cli_admin, loopback_e
     assert main(["backup", "show", str(backup_set.pk), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["item_count"] == backup_set.item_count
-    item = next(i for i in document["items"] if i["assignments"] and any(a["target"].get("groupId") for a in i["assignments"]))
+    item = next(
+        i
+        for i in document["items"]
+        if i["assignments"] and any(a["target"].get("groupId") for a in i["assignments"])
+    )
     assert all("payload" in i and "scope_tags" in i for i in document["items"])
-    assert any(a["target"].get("groupDisplayName", "").startswith("SG-") for a in item["assignments"])
+    assert any(
+        a["target"].get("groupDisplayName", "").startswith("SG-") for a in item["assignments"]
+    )
     assert "lab-token-123" not in json.dumps(document)
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"tenant.created", "tenant.connection_tested", "backup.started", "backup.completed"} <= actions
+    assert {
+        "tenant.created",
+        "tenant.connection_tested",
+        "backup.started",
+        "backup.completed",
+    } <= actions
 
 
 def test_secrets_are_never_taken_from_arguments(db, cli_admin, capsys):
-    assert main(["tenant", "add", "--name", "X", "--tenant-id", "x", "--token-env", "UNSET_VARIABLE_XYZ"]) == 2
+    assert (
+        main(
+            [
+                "tenant",
+                "add",
+                "--name",
+                "X",
+                "--tenant-id",
+                "x",
+                "--token-env",
+                "UNSET_VARIABLE_XYZ",
+            ]
+        )
+        == 2
+    )
     assert "UNSET_VARIABLE_XYZ is empty" in capsys.readouterr().err
     assert not Tenant.objects.exists()
 

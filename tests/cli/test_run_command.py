@@ -22,14 +22,21 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_run_serves_the_demo_and_a_second_run_reuses_it(tmp_path):
-    env = {**os.environ, "TENANTGUARD_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "TENANTGUARD_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     env.pop("TEST_DATABASE_URL", None)
     env.pop("DATABASE_URL", None)
     for attempt in range(2):
         port = _free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "tenantguard.cli", "run", "--port", str(port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             deadline = time.monotonic() + 60
@@ -43,12 +50,19 @@ def test_run_serves_the_demo_and_a_second_run_reuses_it(tmp_path):
                     pass
                 assert time.monotonic() < deadline, "TenantGuard did not start within 60 s"
                 time.sleep(0.5)
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True, timeout=10) as browser:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}", follow_redirects=True, timeout=10
+            ) as browser:
                 page = browser.get("/admin/login/")
                 token = browser.cookies["csrftoken"]
-                page = browser.post("/admin/login/?next=/admin/tenants/tenant/", data={
-                    "username": "admin", "password": "tenantguard-demo", "csrfmiddlewaretoken": token,
-                })
+                page = browser.post(
+                    "/admin/login/?next=/admin/tenants/tenant/",
+                    data={
+                        "username": "admin",
+                        "password": "tenantguard-demo",
+                        "csrfmiddlewaretoken": token,
+                    },
+                )
                 assert "Contoso Test" in page.text and "PROD" in page.text
                 if attempt == 0:
                     _back_up_through_the_worker(browser, page.text)
@@ -65,7 +79,10 @@ def test_run_serves_the_demo_and_a_second_run_reuses_it(tmp_path):
 def _back_up_through_the_worker(browser: httpx.Client, tenant_list_html: str) -> None:
     """Back up now on the web page; the task worker started by `run` completes it."""
     tenant_id = re.search(r"/admin/tenants/tenant/(\d+)/change/", tenant_list_html).group(1)
-    response = browser.post(f"/admin/tenants/tenant/{tenant_id}/backup/", data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    response = browser.post(
+        f"/admin/tenants/tenant/{tenant_id}/backup/",
+        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+    )
     assert "/admin/backups/backupset/" in str(response.url)
     progress_url = str(response.url).replace("/change/", "/progress/")
     deadline = time.monotonic() + 60

@@ -9,7 +9,9 @@ from tenantguard.audit.services import audit_event_record
 
 @pytest.fixture
 def event(db, tenant, superuser):
-    return audit_event_record(actor=superuser, action="test.happened", subject=tenant, details={"n": 1})
+    return audit_event_record(
+        actor=superuser, action="test.happened", subject=tenant, details={"n": 1}
+    )
 
 
 def test_event_snapshots_actor_tenant_and_request_id(db, tenant, superuser):
@@ -18,7 +20,11 @@ def test_event_snapshots_actor_tenant_and_request_id(db, tenant, superuser):
         event = audit_event_record(actor=superuser, action="tenant.updated", subject=tenant)
     finally:
         reset_request_id(token)
-    assert (event.actor_label, event.tenant_label, event.request_id) == ("root", "Contoso Test", "req-123")
+    assert (event.actor_label, event.tenant_label, event.request_id) == (
+        "root",
+        "Contoso Test",
+        "req-123",
+    )
     assert event.subject_type == "tenants.tenant" and event.subject_id == str(tenant.pk)
 
 
@@ -41,8 +47,14 @@ def test_audit_events_cannot_be_deleted(event):
 
 def test_secret_looking_details_are_redacted(db, tenant):
     event = audit_event_record(
-        actor=None, action="x", tenant=tenant,
+        actor=None,
+        action="x",
+        tenant=tenant,
         details={"client_secret": "abc", "nested": [{"accessToken": "tok", "ok": 1}], "name": "n"},
     )
-    assert event.details == {"client_secret": "[redacted]", "nested": [{"accessToken": "[redacted]", "ok": 1}], "name": "n"}
+    assert event.details == {
+        "client_secret": "[redacted]",
+        "nested": [{"accessToken": "[redacted]", "ok": 1}],
+        "name": "n",
+    }
     assert event.actor_label == "system"

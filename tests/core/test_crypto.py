@@ -21,14 +21,19 @@ def test_rotation_old_key_still_decrypts_after_a_new_key_is_prepended():
         stored = encrypt_str("s3cret")
     with override_settings(TENANTGUARD_ENCRYPTION_KEYS=[new, old]):
         assert decrypt_str(stored) == "s3cret"
-    with override_settings(TENANTGUARD_ENCRYPTION_KEYS=[new]), pytest.raises(DecryptionError, match="previous key"):
+    with (
+        override_settings(TENANTGUARD_ENCRYPTION_KEYS=[new]),
+        pytest.raises(DecryptionError, match="previous key"),
+    ):
         decrypt_str(stored)
 
 
 @pytest.mark.django_db
 def test_tenant_secret_is_not_stored_in_plaintext():
     Tenant.objects.create(
-        display_name="Fabrikam", entra_tenant_id="fabrikam.example", client_id="app",
+        display_name="Fabrikam",
+        entra_tenant_id="fabrikam.example",
+        client_id="app",
         client_secret="very-secret-client-secret",
     )
     with connection.cursor() as cursor:

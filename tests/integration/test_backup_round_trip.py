@@ -20,7 +20,9 @@ from tenantguard.intune import normalize, registry
 def _seed_and_back_up(emulated, personas, tenant, objects):
     for collection, obj in objects:
         emulated.put_object(collection, obj)
-    return backup_set_capture(backup_set=backup_set_start(actor=personas["operator"], tenant=tenant, enqueue=False))
+    return backup_set_capture(
+        backup_set=backup_set_start(actor=personas["operator"], tenant=tenant, enqueue=False)
+    )
 
 
 def _without_secrets(ptype_key, payload):
@@ -42,16 +44,20 @@ def _assert_round_trip(backup_set, objects):
             continue
         ptype = registry.classify(collection, seeded)
         item = items.get((ptype.key, str(seeded["id"])))
-        assert item is not None, f"{ptype.key} {seeded.get('displayName') or seeded.get('name')} was not captured"
+        assert item is not None, (
+            f"{ptype.key} {seeded.get('displayName') or seeded.get('name')} was not captured"
+        )
         expected, plaintexts = _without_secrets(ptype.key, seeded)
         actual = copy.deepcopy(item.payload)
         for setting in actual.get("omaSettings") or []:
             setting["value"] = None if setting.get("isEncrypted") else setting.get("value")
-        assert normalize.normalize_payload(ptype.key, actual) == normalize.normalize_payload(ptype.key, expected), (
-            f"{ptype.key} '{item.display_name}' differs after the round trip"
-        )
+        assert normalize.normalize_payload(ptype.key, actual) == normalize.normalize_payload(
+            ptype.key, expected
+        ), f"{ptype.key} '{item.display_name}' differs after the round trip"
         if "assignments" in seeded:
-            assert normalize.normalize_assignments(item.assignments or []) == normalize.normalize_assignments(seeded["assignments"])
+            assert normalize.normalize_assignments(
+                item.assignments or []
+            ) == normalize.normalize_assignments(seeded["assignments"])
         assert sorted(item.scope_tag_ids) == sorted(registry.scope_tag_ids_of(ptype, seeded))
         assert set(plaintexts.values()) <= set(item.secrets.values())
         checked += 1
@@ -68,7 +74,9 @@ def test_every_supported_type_round_trips(personas, tenant, emulated, demo_objec
     assert checked >= 55
 
 
-@pytest.mark.skipif(not os.environ.get("TENANTGUARD_CORPUS_DIR"), reason="set TENANTGUARD_CORPUS_DIR to the corpus")
+@pytest.mark.skipif(
+    not os.environ.get("TENANTGUARD_CORPUS_DIR"), reason="set TENANTGUARD_CORPUS_DIR to the corpus"
+)
 def test_every_corpus_object_round_trips(personas, tenant, emulated):
     objects = load_seed_dir(Path(os.environ["TENANTGUARD_CORPUS_DIR"]))
     assert len(objects) >= 20

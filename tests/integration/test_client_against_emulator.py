@@ -28,8 +28,13 @@ def _policy(n: int) -> dict:
     return {
         "@odata.context": f"{GRAPH}/beta/$metadata#deviceManagement/configurationPolicies/$entity",
         "@odata.type": "#microsoft.graph.deviceManagementConfigurationPolicy",
-        "id": str(uuid.UUID(int=n + 1)), "name": f"Policy {n:03d}", "description": "",
-        "platforms": "windows10", "technologies": "mdm", "roleScopeTagIds": ["0"], "settings": [],
+        "id": str(uuid.UUID(int=n + 1)),
+        "name": f"Policy {n:03d}",
+        "description": "",
+        "platforms": "windows10",
+        "technologies": "mdm",
+        "roleScopeTagIds": ["0"],
+        "settings": [],
     }
 
 
@@ -39,12 +44,20 @@ def clock():
 
 
 def _setup(clock, *, throttle=None, faults=None, objects=(), pacer=None, retry=None):
-    emulator = GraphEmulator(config=EmulatorConfig(throttle=throttle or ThrottleConfig(enabled=False), clock=clock))
-    tenant = emulator.add_tenant(tenant_id="t1", token="tok", seed_objects=list(objects), faults=faults)
+    emulator = GraphEmulator(
+        config=EmulatorConfig(throttle=throttle or ThrottleConfig(enabled=False), clock=clock)
+    )
+    tenant = emulator.add_tenant(
+        tenant_id="t1", token="tok", seed_objects=list(objects), faults=faults
+    )
     client = GraphClient(
-        graph_url=GRAPH, token_provider=StaticTokenProvider("tok"), transport=emulator.transport(), clock=clock,
+        graph_url=GRAPH,
+        token_provider=StaticTokenProvider("tok"),
+        transport=emulator.transport(),
+        clock=clock,
         pacer=pacer or WritePacer(max_writes=100, per_seconds=20.0),
-        retry=retry or RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=60.0, budget_seconds=300),
+        retry=retry
+        or RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=60.0, budget_seconds=300),
     )
     return emulator, tenant, client
 
@@ -62,9 +75,17 @@ def test_batch_with_200_404_and_429_answers(clock):
     _emulator, tenant, client = _setup(clock, objects=objects, faults=faults)
     missing = str(uuid.uuid4())
     requests = [
-        BatchRequest(id="ok", method="GET", url=f"/deviceManagement/configurationPolicies/{objects[0]['id']}"),
-        BatchRequest(id="gone", method="GET", url=f"/deviceManagement/configurationPolicies/{missing}"),
-        BatchRequest(id="busy", method="GET", url=f"/deviceManagement/configurationPolicies/{objects[2]['id']}"),
+        BatchRequest(
+            id="ok", method="GET", url=f"/deviceManagement/configurationPolicies/{objects[0]['id']}"
+        ),
+        BatchRequest(
+            id="gone", method="GET", url=f"/deviceManagement/configurationPolicies/{missing}"
+        ),
+        BatchRequest(
+            id="busy",
+            method="GET",
+            url=f"/deviceManagement/configurationPolicies/{objects[2]['id']}",
+        ),
     ]
     with pytest.raises(ThrottledError):
         # 'busy' answers 429 forever: retried with its own Retry-After until the budget ends.
@@ -82,9 +103,16 @@ def test_batch_with_200_404_and_429_answers(clock):
 
 def test_throttled_batch_sub_request_is_retried_after_its_retry_after(clock):
     objects = [_policy(n) for n in range(30)]
-    throttle = ThrottleConfig(enabled=True, window_seconds=20.0, app_request_limit=20, tenant_request_limit=2000)
+    throttle = ThrottleConfig(
+        enabled=True, window_seconds=20.0, app_request_limit=20, tenant_request_limit=2000
+    )
     _, _, client = _setup(clock, objects=objects, throttle=throttle)
-    requests = [BatchRequest(id=str(i), method="GET", url=f"/deviceManagement/configurationPolicies/{o['id']}") for i, o in enumerate(objects)]
+    requests = [
+        BatchRequest(
+            id=str(i), method="GET", url=f"/deviceManagement/configurationPolicies/{o['id']}"
+        )
+        for i, o in enumerate(objects)
+    ]
     responses = client.batch(requests)
     assert all(r.status == 200 for r in responses)
     assert clock.slept > 0  # the second chunk hit the limit and waited for the window
@@ -93,7 +121,9 @@ def test_throttled_batch_sub_request_is_retried_after_its_retry_after(clock):
 def test_retry_after_is_honoured(clock):
     objects = [_policy(0)]
     _emulator, tenant, client = _setup(clock, objects=objects)
-    tenant.faults = FaultConfig(error_rates={"GET": 1.0}, error_statuses=(429,), retry_after_seconds=7)
+    tenant.faults = FaultConfig(
+        error_rates={"GET": 1.0}, error_statuses=(429,), retry_after_seconds=7
+    )
     path = f"deviceManagement/configurationPolicies/{objects[0]['id']}"
     with pytest.raises(ThrottledError) as excinfo:
         client.get(path)
@@ -103,9 +133,13 @@ def test_retry_after_is_honoured(clock):
 
 def test_retry_budget_exhausted_gives_a_clear_error(clock):
     _emulator, tenant, client = _setup(
-        clock, objects=[_policy(0)], retry=RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=5.0, budget_seconds=10)
+        clock,
+        objects=[_policy(0)],
+        retry=RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=5.0, budget_seconds=10),
     )
-    tenant.faults = FaultConfig(error_rates={"GET": 1.0}, error_statuses=(429,), retry_after_seconds=4)
+    tenant.faults = FaultConfig(
+        error_rates={"GET": 1.0}, error_statuses=(429,), retry_after_seconds=4
+    )
     with pytest.raises(ThrottledError) as excinfo:
         client.get("deviceManagement/configurationPolicies")
     message = str(excinfo.value)
@@ -119,7 +153,13 @@ def test_writes_are_paced_under_the_intune_limit_and_never_throttled(clock):
     emulator, _, client = _setup(clock, objects=objects, throttle=throttle)
     write_times = []
     for obj in objects:
-        client.put(f"deviceManagement/configurationPolicies/{obj['id']}", json={**{k: v for k, v in obj.items() if not k.startswith("@odata.c") and k != "id"}, "description": "changed"})
+        client.put(
+            f"deviceManagement/configurationPolicies/{obj['id']}",
+            json={
+                **{k: v for k, v in obj.items() if not k.startswith("@odata.c") and k != "id"},
+                "description": "changed",
+            },
+        )
         write_times.append(clock.monotonic())
     statuses = [entry.status for entry in emulator.request_log]
     assert 429 not in statuses
@@ -133,7 +173,13 @@ def test_exception_types_from_the_emulator(clock):
     with pytest.raises(NotFoundError):
         client.get(f"deviceManagement/configurationPolicies/{uuid.uuid4()}")
     with pytest.raises(BadRequestError):
-        client.post("deviceManagement/deviceCompliancePolicies", json={"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "x"})
-    tenant.denied_permissions = {"DeviceManagementConfiguration.Read.All", "DeviceManagementConfiguration.ReadWrite.All"}
+        client.post(
+            "deviceManagement/deviceCompliancePolicies",
+            json={"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "x"},
+        )
+    tenant.denied_permissions = {
+        "DeviceManagementConfiguration.Read.All",
+        "DeviceManagementConfiguration.ReadWrite.All",
+    }
     with pytest.raises(PermissionDeniedError):
         client.get("deviceManagement/configurationPolicies")

@@ -28,10 +28,16 @@ def test_outsider_sees_no_tenant(client, personas, tenant):
     client.force_login(personas["outsider"])
     response = client.get(reverse("admin:tenants_tenant_changelist"))
     assert b"Contoso Test" not in response.content
-    assert client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk])).status_code in (302, 403, 404)
+    assert client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk])).status_code in (
+        302,
+        403,
+        404,
+    )
 
 
-def test_back_up_now_starts_a_backup_and_shows_its_page(client, personas, tenant, seeded, django_capture_on_commit_callbacks):
+def test_back_up_now_starts_a_backup_and_shows_its_page(
+    client, personas, tenant, seeded, django_capture_on_commit_callbacks
+):
     client.force_login(personas["operator"])
     page = client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
     assert b"Back up now" in page.content
@@ -63,7 +69,9 @@ def test_back_up_now_refuses_get(client, personas, tenant):
 def test_test_connection_reports_missing_permission(client, personas, tenant, seeded):
     seeded.denied_permissions = {"DeviceManagementRBAC.Read.All"}
     client.force_login(personas["viewer"])
-    response = client.post(reverse("admin:tenants_tenant_test_connection", args=[tenant.pk]), follow=True)
+    response = client.post(
+        reverse("admin:tenants_tenant_test_connection", args=[tenant.pk]), follow=True
+    )
     assert b"DeviceManagementRBAC.Read.All" in response.content
     tenant.refresh_from_db()
     assert tenant.connection_status == "limited"
@@ -73,7 +81,9 @@ def test_test_connection_reports_missing_permission(client, personas, tenant, se
 
 def test_test_connection_all_permissions_ok(client, personas, tenant, seeded):
     client.force_login(personas["viewer"])
-    response = client.post(reverse("admin:tenants_tenant_test_connection", args=[tenant.pk]), follow=True)
+    response = client.post(
+        reverse("admin:tenants_tenant_test_connection", args=[tenant.pk]), follow=True
+    )
     assert b"every required permission works" in response.content
     tenant.refresh_from_db()
     assert tenant.connection_status == "ok"
@@ -85,22 +95,43 @@ def test_admin_edits_tenant_and_blank_secret_keeps_stored_value(client, personas
     page = client.get(url)
     assert tenant.static_token.encode() not in page.content, "secrets are never rendered"
     data = {
-        "display_name": "Contoso Test", "entra_tenant_id": tenant.entra_tenant_id, "environment": "prod",
-        "cloud": "emulator", "graph_url": "", "login_url": "", "auth_method": "static_token", "client_id": "",
-        "client_secret": "", "certificate_private_key": "", "certificate_thumbprint": "", "static_token": "",
+        "display_name": "Contoso Test",
+        "entra_tenant_id": tenant.entra_tenant_id,
+        "environment": "prod",
+        "cloud": "emulator",
+        "graph_url": "",
+        "login_url": "",
+        "auth_method": "static_token",
+        "client_id": "",
+        "client_secret": "",
+        "certificate_private_key": "",
+        "certificate_thumbprint": "",
+        "static_token": "",
     }
     response = client.post(url, data)
     assert response.status_code == 302, response.content[:2000]
     old_token = tenant.static_token
     tenant.refresh_from_db()
     assert tenant.environment == "prod" and tenant.static_token == old_token
-    assert AuditEvent.objects.get(action="tenant.updated").details["fields"] == {"environment": "prod"}
+    assert AuditEvent.objects.get(action="tenant.updated").details["fields"] == {
+        "environment": "prod"
+    }
 
 
 def test_operator_cannot_edit_tenant(client, personas, tenant):
     client.force_login(personas["operator"])
     url = reverse("admin:tenants_tenant_change", args=[tenant.pk])
-    response = client.post(url, {"display_name": "Renamed", "entra_tenant_id": "x", "environment": "prod", "cloud": "global", "auth_method": "static_token", "static_token": "t"})
+    response = client.post(
+        url,
+        {
+            "display_name": "Renamed",
+            "entra_tenant_id": "x",
+            "environment": "prod",
+            "cloud": "global",
+            "auth_method": "static_token",
+            "static_token": "t",
+        },
+    )
     assert response.status_code == 403
     tenant.refresh_from_db()
     assert tenant.display_name == "Contoso Test"

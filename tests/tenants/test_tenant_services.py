@@ -10,8 +10,12 @@ from tenantguard.tenants.services import tenant_create, tenant_update
 
 def test_superuser_creates_tenant_and_becomes_its_admin(superuser):
     tenant = tenant_create(
-        actor=superuser, display_name="Fabrikam", entra_tenant_id="fabrikam.example", environment="prod",
-        client_id="app-id", client_secret="the-client-secret",
+        actor=superuser,
+        display_name="Fabrikam",
+        entra_tenant_id="fabrikam.example",
+        environment="prod",
+        client_id="app-id",
+        client_secret="the-client-secret",
     )
     assert tenant.memberships.get().role == "admin"
     event = AuditEvent.objects.get(action="tenant.created")
@@ -26,7 +30,9 @@ def test_non_superuser_cannot_create_tenants(personas):
 
 
 def test_update_is_audited_and_secrets_are_named_not_shown(personas, tenant):
-    tenant_update(actor=personas["owner"], tenant=tenant, environment="prod", static_token="new-token-value")
+    tenant_update(
+        actor=personas["owner"], tenant=tenant, environment="prod", static_token="new-token-value"
+    )
     event = AuditEvent.objects.get(action="tenant.updated")
     assert event.details["fields"] == {"environment": "prod", "static_token": "[redacted]"}
     assert event.actor_label == "owner"

@@ -8,7 +8,6 @@ import tenantguard.crypto
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,44 +16,96 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='BackupItem',
+            name="BackupItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('policy_type', models.CharField(db_index=True, max_length=80)),
-                ('category', models.CharField(blank=True, max_length=80)),
-                ('source_id', models.CharField(max_length=200)),
-                ('display_name', models.CharField(db_index=True, max_length=500)),
-                ('platform', models.CharField(blank=True, max_length=40)),
-                ('payload', models.JSONField(default=dict)),
-                ('assignments', models.JSONField(blank=True, help_text='Null when they could not be captured.', null=True)),
-                ('scope_tag_ids', models.JSONField(blank=True, default=list)),
-                ('source_modified_at', models.DateTimeField(blank=True, null=True)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('warnings', models.JSONField(blank=True, default=list)),
-                ('secrets', tenantguard.crypto.EncryptedJSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("policy_type", models.CharField(db_index=True, max_length=80)),
+                ("category", models.CharField(blank=True, max_length=80)),
+                ("source_id", models.CharField(max_length=200)),
+                ("display_name", models.CharField(db_index=True, max_length=500)),
+                ("platform", models.CharField(blank=True, max_length=40)),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "assignments",
+                    models.JSONField(
+                        blank=True, help_text="Null when they could not be captured.", null=True
+                    ),
+                ),
+                ("scope_tag_ids", models.JSONField(blank=True, default=list)),
+                ("source_modified_at", models.DateTimeField(blank=True, null=True)),
+                ("content_hash", models.CharField(max_length=64)),
+                ("warnings", models.JSONField(blank=True, default=list)),
+                ("secrets", tenantguard.crypto.EncryptedJSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['policy_type', 'display_name'],
+                "ordering": ["policy_type", "display_name"],
             },
         ),
         migrations.CreateModel(
-            name='BackupSet',
+            name="BackupSet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('completed', 'Completed'), ('partial', 'Partial (see warnings)'), ('failed', 'Failed')], default='running', max_length=20)),
-                ('kind', models.CharField(choices=[('manual', 'Manual'), ('scheduled', 'Scheduled'), ('pre_restore', 'Pre-restore snapshot')], default='manual', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('captured_at', models.DateTimeField(blank=True, help_text='When the capture finished.', null=True)),
-                ('item_count', models.PositiveIntegerField(default=0)),
-                ('warnings', models.JSONField(blank=True, default=list)),
-                ('group_names', models.JSONField(blank=True, default=dict)),
-                ('progress', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("completed", "Completed"),
+                            ("partial", "Partial (see warnings)"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Manual"),
+                            ("scheduled", "Scheduled"),
+                            ("pre_restore", "Pre-restore snapshot"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "captured_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When the capture finished.", null=True
+                    ),
+                ),
+                ("item_count", models.PositiveIntegerField(default=0)),
+                ("warnings", models.JSONField(blank=True, default=list)),
+                ("group_names", models.JSONField(blank=True, default=dict)),
+                ("progress", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

@@ -5,37 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('backups', '0001_initial'),
-        ('restores', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("backups", "0001_initial"),
+        ("restores", "0001_initial"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='backupset',
-            name='restore_run',
-            field=models.ForeignKey(blank=True, help_text='For pre-restore snapshots: the restore run that took it.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='snapshots', to='restores.restorerun'),
+            model_name="backupset",
+            name="restore_run",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="For pre-restore snapshots: the restore run that took it.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="snapshots",
+                to="restores.restorerun",
+            ),
         ),
         migrations.AddField(
-            model_name='backupset',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='backup_sets', to='tenants.tenant'),
+            model_name="backupset",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="backup_sets",
+                to="tenants.tenant",
+            ),
         ),
         migrations.AddField(
-            model_name='backupitem',
-            name='backup_set',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='backups.backupset'),
+            model_name="backupitem",
+            name="backup_set",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items",
+                to="backups.backupset",
+            ),
         ),
         migrations.AddIndex(
-            model_name='backupitem',
-            index=models.Index(fields=['backup_set', 'category', 'policy_type', 'platform'], name='backups_bac_backup__a82b82_idx'),
+            model_name="backupitem",
+            index=models.Index(
+                fields=["backup_set", "category", "policy_type", "platform"],
+                name="backups_bac_backup__a82b82_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='backupitem',
-            constraint=models.UniqueConstraint(fields=('backup_set', 'policy_type', 'source_id'), name='backupitem_unique_source'),
+            model_name="backupitem",
+            constraint=models.UniqueConstraint(
+                fields=("backup_set", "policy_type", "source_id"), name="backupitem_unique_source"
+            ),
         ),
     ]

@@ -5,37 +5,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('restores', '0002_run_lifecycle'),
+        ("restores", "0002_run_lifecycle"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RestoreItemOutcome',
+            name="RestoreItemOutcome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('policy_type', models.CharField(max_length=80)),
-                ('source_id', models.CharField(max_length=200)),
-                ('display_name', models.CharField(blank=True, max_length=500)),
-                ('target_id', models.CharField(blank=True, max_length=200)),
-                ('stage', models.CharField(blank=True, choices=[('creating', 'Create sent'), ('written', 'Object written'), ('assigned', 'Assignments written'), ('done', 'Done')], max_length=20)),
-                ('outcome', models.CharField(choices=[('pending', 'Pending'), ('created', 'Created'), ('updated', 'Updated'), ('unchanged', 'Unchanged'), ('skipped', 'Skipped'), ('failed', 'Failed')], default='pending', max_length=20)),
-                ('reason', models.TextField(blank=True)),
-                ('skip_code', models.CharField(blank=True, max_length=50)),
-                ('error_code', models.CharField(blank=True, max_length=100)),
-                ('error_message', models.TextField(blank=True)),
-                ('assignments_written', models.BooleanField(default=False)),
-                ('skipped_assignments', models.PositiveIntegerField(default=0)),
-                ('verified', models.BooleanField(null=True)),
-                ('differences', models.JSONField(blank=True, default=list)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='item_outcomes', to='restores.restorerun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("policy_type", models.CharField(max_length=80)),
+                ("source_id", models.CharField(max_length=200)),
+                ("display_name", models.CharField(blank=True, max_length=500)),
+                ("target_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("creating", "Create sent"),
+                            ("written", "Object written"),
+                            ("assigned", "Assignments written"),
+                            ("done", "Done"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("created", "Created"),
+                            ("updated", "Updated"),
+                            ("unchanged", "Unchanged"),
+                            ("skipped", "Skipped"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("skip_code", models.CharField(blank=True, max_length=50)),
+                ("error_code", models.CharField(blank=True, max_length=100)),
+                ("error_message", models.TextField(blank=True)),
+                ("assignments_written", models.BooleanField(default=False)),
+                ("skipped_assignments", models.PositiveIntegerField(default=0)),
+                ("verified", models.BooleanField(null=True)),
+                ("differences", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="item_outcomes",
+                        to="restores.restorerun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'policy_type', 'source_id'), name='restoreitemoutcome_unique_item')],
+                "ordering": ["run", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "policy_type", "source_id"),
+                        name="restoreitemoutcome_unique_item",
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('restores', '0003_item_outcomes'),
+        ("restores", "0003_item_outcomes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='restoreitemoutcome',
-            name='stage',
-            field=models.CharField(blank=True, choices=[('creating', 'Create sent'), ('updating', 'Update sent'), ('written', 'Object written'), ('assigned', 'Assignments written'), ('done', 'Done')], max_length=20),
+            model_name="restoreitemoutcome",
+            name="stage",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("creating", "Create sent"),
+                    ("updating", "Update sent"),
+                    ("written", "Object written"),
+                    ("assigned", "Assignments written"),
+                    ("done", "Done"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -467,7 +467,9 @@ class RestoreDiffGenerator:
         }
         current = {
             normalize.canonical_json(entry): entry
-            for entry in normalize.normalize_assignments((target.assignments or []) if target else [])
+            for entry in normalize.normalize_assignments(
+                (target.assignments or []) if target else []
+            )
         }
         added = [self._show_assignment(wanted[key]) for key in sorted(set(wanted) - set(current))]
         removed = [

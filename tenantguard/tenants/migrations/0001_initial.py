@@ -6,37 +6,125 @@ import tenantguard.crypto
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Tenant',
+            name="Tenant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('display_name', models.CharField(help_text='The name admins type to confirm a restore. Shown on every restore step.', max_length=200, unique=True)),
-                ('entra_tenant_id', models.CharField(help_text='Directory (tenant) ID or primary domain.', max_length=100, verbose_name='Entra tenant ID')),
-                ('environment', models.CharField(choices=[('prod', 'PROD'), ('test', 'TEST')], default='test', max_length=10)),
-                ('cloud', models.CharField(choices=[('global', 'Global (graph.microsoft.com)'), ('usgov', 'US Government GCC High (graph.microsoft.us)'), ('usgov_dod', 'US Government DoD (dod-graph.microsoft.us)'), ('china', 'China, operated by 21Vianet (microsoftgraph.chinacloudapi.cn)'), ('custom', 'Custom Graph URL (e.g. an emulator on loopback)'), ('emulator', 'Built-in Graph emulator (demo)')], default='global', max_length=20)),
-                ('graph_url', models.CharField(blank=True, help_text='Only for a custom cloud, e.g. http://127.0.0.1:8765', max_length=300, verbose_name='Graph URL')),
-                ('login_url', models.CharField(blank=True, help_text='Only for a custom cloud; defaults to the Graph URL.', max_length=300, verbose_name='Login URL')),
-                ('auth_method', models.CharField(choices=[('client_secret', 'App registration with client secret'), ('certificate', 'App registration with certificate'), ('static_token', 'Static bearer token (emulators and tests)')], default='client_secret', max_length=20)),
-                ('client_id', models.CharField(blank=True, max_length=100, verbose_name='Application (client) ID')),
-                ('client_secret', tenantguard.crypto.EncryptedTextField(blank=True)),
-                ('certificate_private_key', tenantguard.crypto.EncryptedTextField(blank=True, verbose_name='Certificate private key (PEM)')),
-                ('certificate_thumbprint', models.CharField(blank=True, max_length=100)),
-                ('static_token', tenantguard.crypto.EncryptedTextField(blank=True)),
-                ('connection_status', models.CharField(choices=[('unknown', 'Not tested'), ('ok', 'Connected'), ('limited', 'Connected, some permissions missing'), ('failed', 'Cannot connect')], default='unknown', max_length=20)),
-                ('connection_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('connection_details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "display_name",
+                    models.CharField(
+                        help_text="The name admins type to confirm a restore. Shown on every restore step.",
+                        max_length=200,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "entra_tenant_id",
+                    models.CharField(
+                        help_text="Directory (tenant) ID or primary domain.",
+                        max_length=100,
+                        verbose_name="Entra tenant ID",
+                    ),
+                ),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[("prod", "PROD"), ("test", "TEST")], default="test", max_length=10
+                    ),
+                ),
+                (
+                    "cloud",
+                    models.CharField(
+                        choices=[
+                            ("global", "Global (graph.microsoft.com)"),
+                            ("usgov", "US Government GCC High (graph.microsoft.us)"),
+                            ("usgov_dod", "US Government DoD (dod-graph.microsoft.us)"),
+                            (
+                                "china",
+                                "China, operated by 21Vianet (microsoftgraph.chinacloudapi.cn)",
+                            ),
+                            ("custom", "Custom Graph URL (e.g. an emulator on loopback)"),
+                            ("emulator", "Built-in Graph emulator (demo)"),
+                        ],
+                        default="global",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "graph_url",
+                    models.CharField(
+                        blank=True,
+                        help_text="Only for a custom cloud, e.g. http://127.0.0.1:8765",
+                        max_length=300,
+                        verbose_name="Graph URL",
+                    ),
+                ),
+                (
+                    "login_url",
+                    models.CharField(
+                        blank=True,
+                        help_text="Only for a custom cloud; defaults to the Graph URL.",
+                        max_length=300,
+                        verbose_name="Login URL",
+                    ),
+                ),
+                (
+                    "auth_method",
+                    models.CharField(
+                        choices=[
+                            ("client_secret", "App registration with client secret"),
+                            ("certificate", "App registration with certificate"),
+                            ("static_token", "Static bearer token (emulators and tests)"),
+                        ],
+                        default="client_secret",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "client_id",
+                    models.CharField(
+                        blank=True, max_length=100, verbose_name="Application (client) ID"
+                    ),
+                ),
+                ("client_secret", tenantguard.crypto.EncryptedTextField(blank=True)),
+                (
+                    "certificate_private_key",
+                    tenantguard.crypto.EncryptedTextField(
+                        blank=True, verbose_name="Certificate private key (PEM)"
+                    ),
+                ),
+                ("certificate_thumbprint", models.CharField(blank=True, max_length=100)),
+                ("static_token", tenantguard.crypto.EncryptedTextField(blank=True)),
+                (
+                    "connection_status",
+                    models.CharField(
+                        choices=[
+                            ("unknown", "Not tested"),
+                            ("ok", "Connected"),
+                            ("limited", "Connected, some permissions missing"),
+                            ("failed", "Cannot connect"),
+                        ],
+                        default="unknown",
+                        max_length=20,
+                    ),
+                ),
+                ("connection_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("connection_details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['display_name'],
+                "ordering": ["display_name"],
             },
         ),
     ]
