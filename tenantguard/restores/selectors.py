@@ -6,7 +6,6 @@ what the pages display (runs visible to a user, the stepper's state, outcome cou
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections import Counter
@@ -30,7 +29,6 @@ from tenantguard.restores.models import (
 from tenantguard.restores.services.errors import RestoreRunError
 from tenantguard.restores.services.policy import (
     EDITABLE_STATUSES,
-    Action,
     Decision,
     RestoreRunPolicy,
     create_decision,
@@ -133,27 +131,6 @@ def wizard_steps(policy: RestoreRunPolicy, *, current: str) -> list[StepState]:
         StepState(key=key, number=number, title=title, state=states[key][0], current=key == current)
         for key, number, title in STEPS
     ]
-
-
-def execute_outlook(*, policy: RestoreRunPolicy, acknowledged: bool, typed_label: str) -> Decision:
-    """What the execute gate would answer if the user confirmed now with these values.
-
-    Nothing is written: the policy is asked about an in-memory copy of the run carrying the
-    confirmation ``restore_run_confirm`` would record. The Execute request itself goes through
-    ``restore_run_confirm`` and ``restore_run_queue_execution``, which decide again.
-    """
-    run = copy.copy(policy.run)
-    run.metadata = {
-        **(policy.run.metadata or {}),
-        "confirmation": {
-            "acknowledged": bool(acknowledged),
-            "typed_label": typed_label,
-            "user_id": getattr(policy.user, "pk", None),
-            "username": getattr(policy.user, "username", ""),
-            "preview_token": (policy.preview or {}).get("token"),
-        },
-    }
-    return RestoreRunPolicy(run, policy.user, now=policy.now).can(Action.EXECUTE)
 
 
 def backup_set_type_summary(backup_set: BackupSet) -> list[dict[str, Any]]:

@@ -42,10 +42,9 @@ from tenantguard.restores.services.fingerprint import effective_options
 from tenantguard.restores.services.policy import EDITABLE_STATUSES, Action, RestoreRunPolicy
 from tenantguard.restores.services.runs import (
     restore_run_cancel,
-    restore_run_confirm,
     restore_run_create,
     restore_run_finish_dry_run,
-    restore_run_queue_execution,
+    restore_run_request_execution,
     restore_run_resume,
     restore_run_select_source,
     restore_run_set_dry_run,
@@ -535,8 +534,8 @@ def _confirm_values(request: HttpRequest, run: RestoreRun) -> tuple[bool, str]:
 def _panel_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
     acknowledged, typed_label = _confirm_values(request, run)
     policy = RestoreRunPolicy(run, request.user)
-    decision = selectors.execute_outlook(
-        policy=policy, acknowledged=acknowledged, typed_label=typed_label
+    decision = policy.execute_decision_if_confirmed(
+        acknowledged=acknowledged, typed_label=typed_label
     )
     return {
         "policy": policy,
@@ -586,16 +585,14 @@ def dry_run_set(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_POST
 def execute(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Record the confirmation, then queue. The queue service re-checks every gate and audits a
+    """Record the confirmation, then queue. The service re-checks every gate and audits a
     refusal, whatever this request carried."""
     run = _visible_run(request, run_id)
     acknowledged, typed_label = _confirm_values(request, run)
-    if RestoreRunPolicy(run, request.user).can(Action.CONFIRM).allowed:
-        run = restore_run_confirm(
+    try:
+        run = restore_run_request_execution(
             actor=request.user, run=run, acknowledged=acknowledged, typed_label=typed_label
         )
-    try:
-        run = restore_run_queue_execution(actor=request.user, run=run)
     except RestoreRunRefused as exc:
         return _refused(request, exc.reasons, run=run)
     except RestoreRunError as exc:

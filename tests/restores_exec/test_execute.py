@@ -220,3 +220,31 @@ def test_queueing_runs_the_executor_on_the_task_worker(
         run = prepare_run(owner, tenant, baseline)
     run.refresh_from_db()
     assert run.status == "completed", run.results
+
+
+def test_live_execute_conditions_save_nothing_and_one_service_confirms_and_queues(personas, tenant, seeded):
+    from tenantguard.restores.services.checks import restore_run_run_checks
+    from tenantguard.restores.services.diff import restore_run_run_preview
+    from tenantguard.restores.services.policy import RestoreRunPolicy
+    from tenantguard.restores.services.runs import (
+        restore_run_create,
+        restore_run_request_execution,
+        restore_run_set_dry_run,
+        restore_run_set_scope,
+    )
+
+    owner = personas["owner"]
+    baseline = take_backup(owner, tenant)
+    run = restore_run_create(actor=owner, tenant=tenant, backup_set=baseline)
+    run = restore_run_set_scope(actor=owner, run=run, mode="all")
+    run = restore_run_run_preview(actor=owner, run=restore_run_run_checks(actor=owner, run=run))
+    run = restore_run_set_dry_run(actor=owner, run=run, dry_run=False)
+    policy = RestoreRunPolicy(run, owner)
+    wrong_case = policy.execute_decision_if_confirmed(acknowledged=True, typed_label="contoso test")
+    assert not wrong_case.allowed and any("exactly" in r for r in wrong_case.reasons)
+    assert policy.execute_decision_if_confirmed(acknowledged=True, typed_label="Contoso Test").allowed
+    run.refresh_from_db()
+    assert "confirmation" not in run.metadata
+    run = restore_run_request_execution(actor=owner, run=run, acknowledged=True, typed_label="Contoso Test")
+    assert run.status == "queued"
+    assert run.metadata["confirmation"]["username"] == "owner"

@@ -24,6 +24,7 @@ everything about the run itself (dry-run, checks, preview, blockers, confirmatio
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -147,6 +148,21 @@ _EXECUTE_ACTIONS: Final = frozenset({Action.CONFIRM, Action.EXECUTE, Action.RESU
 _WORKER_ACTIONS: Final = frozenset({Action.CLAIM, Action.FINISH})
 
 
+def confirmation_record(
+    *, user: Any, acknowledged: bool, typed_label: str, preview_token: Any, at: datetime
+) -> dict[str, Any]:
+    """The confirmation step 5 records on the run (``metadata["confirmation"]``): it counts only
+    for this user and for the preview they saw."""
+    return {
+        "acknowledged": bool(acknowledged),
+        "typed_label": str(typed_label or ""),
+        "user_id": getattr(user, "pk", None),
+        "username": user.get_username() if getattr(user, "is_authenticated", False) else "system",
+        "preview_token": preview_token,
+        "at": at.isoformat(),
+    }
+
+
 class RestoreRunPolicy:
     """What ``user`` may do next with ``run``. Build a new one after the run changes."""
 
@@ -156,6 +172,26 @@ class RestoreRunPolicy:
         self.now = now or timezone.now()
 
     # ---- public ------------------------------------------------------------------------------
+
+    def execute_decision_if_confirmed(self, *, acknowledged: bool, typed_label: str) -> Decision:
+        """What ``can(EXECUTE)`` would answer if this user confirmed now with these values.
+
+        Nothing is saved: step 5 shows the unmet conditions live while the admin types and
+        ticks; the Execute request itself confirms and queues through the services, which decide
+        again.
+        """
+        run = copy.copy(self.run)
+        run.metadata = {
+            **(self.run.metadata or {}),
+            "confirmation": confirmation_record(
+                user=self.user,
+                acknowledged=acknowledged,
+                typed_label=typed_label,
+                preview_token=(self.preview or {}).get("token"),
+                at=self.now,
+            ),
+        }
+        return RestoreRunPolicy(run, self.user, now=self.now).can(Action.EXECUTE)
 
     def can(self, action: Action | str) -> Decision:
         action = Action(action)

@@ -57,6 +57,7 @@ from tenantguard.restores.services.policy import (
     FINISH_STATUSES,
     Action,
     RestoreRunPolicy,
+    confirmation_record,
     create_decision,
     source_reasons,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "restore_run_queue_execution",
     "restore_run_record_checks",
     "restore_run_record_preview",
+    "restore_run_request_execution",
     "restore_run_resume",
     "restore_run_select_source",
     "restore_run_set_dry_run",
@@ -564,14 +566,13 @@ def restore_run_confirm(
         policy = _require(locked, actor, Action.CONFIRM)
         locked.metadata = {
             **(locked.metadata or {}),
-            "confirmation": {
-                "acknowledged": bool(acknowledged),
-                "typed_label": str(typed_label or ""),
-                "user_id": getattr(actor, "pk", None),
-                "username": _username(actor),
-                "preview_token": (policy.preview or {}).get("token"),
-                "at": timezone.now().isoformat(),
-            },
+            "confirmation": confirmation_record(
+                user=actor,
+                acknowledged=acknowledged,
+                typed_label=typed_label,
+                preview_token=(policy.preview or {}).get("token"),
+                at=timezone.now(),
+            ),
         }
         _save(locked, expected_status=locked.status, fields=("metadata",))
         _audit(
@@ -628,6 +629,18 @@ def restore_run_queue_execution(*, actor: Any, run: RestoreRun) -> RestoreRun:
     if refused:
         raise RestoreRunRefused(refused, action=Action.EXECUTE.value)
     return locked
+
+
+def restore_run_request_execution(
+    *, actor: Any, run: RestoreRun, acknowledged: bool, typed_label: str
+) -> RestoreRun:
+    """Step 5's Execute button: record the confirmation (when the run may still be confirmed),
+    then queue under every gate. A refusal raises ``RestoreRunRefused`` and is audited."""
+    if RestoreRunPolicy(run, actor).can(Action.CONFIRM).allowed:
+        run = restore_run_confirm(
+            actor=actor, run=run, acknowledged=acknowledged, typed_label=typed_label
+        )
+    return restore_run_queue_execution(actor=actor, run=run)
 
 
 def restore_run_finish_dry_run(*, actor: Any, run: RestoreRun) -> RestoreRun:
