@@ -12,6 +12,7 @@ from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.decorators import display
 
 from tenantguard.accounts.admin_mixins import TenantRoleAdminMixin
+from tenantguard.accounts.permissions import Capability, tenants_with_capability
 from tenantguard.backups.models import BackupItem, BackupSet
 from tenantguard.backups.selectors import (
     backup_item_export,
@@ -126,9 +127,13 @@ class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
         extra_context: dict | None = None,
     ) -> HttpResponse:
         backup_set = get_object_or_404(backup_sets_visible_to(request.user), pk=object_id)
-        return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "backup_set": backup_set}
-        )
+        context = {
+            **(extra_context or {}),
+            "backup_set": backup_set,
+            # Restoring from a set means preparing a run on a tenant the user operates.
+            "tg_can_restore": bool(tenants_with_capability(request.user, Capability.PREPARE_RESTORE)),
+        }
+        return super().change_view(request, object_id, form_url, context)
 
 
 @admin.register(BackupItem)

@@ -159,6 +159,7 @@ class TenantAdmin(ModelAdmin):
             **(extra_context or {}),
             "tg_tenant": tenant,
             "tg_can_backup": has_capability(request.user, tenant, Capability.BACKUP),
+            "tg_can_restore": has_capability(request.user, tenant, Capability.PREPARE_RESTORE),
             "tg_recent_backups": tenant.backup_sets.all()[:5],
         }
         return super().change_view(request, object_id, form_url, extra_context)

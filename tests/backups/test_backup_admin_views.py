@@ -93,3 +93,11 @@ def test_items_are_read_only(client, personas, backup_set):
         reverse("admin:backups_backupitem_change", args=[item.pk]), {"display_name": "x"}
     )
     assert response.status_code == 403
+
+
+def test_restore_entry_point_follows_the_role(client, personas, backup_set):
+    url = reverse("admin:backups_backupset_change", args=[backup_set.pk])
+    client.force_login(personas["viewer"])
+    assert "Restore…" not in client.get(url).content.decode()
+    client.force_login(personas["operator"])
+    assert "Restore…" in client.get(url).content.decode()
