@@ -248,3 +248,22 @@ def test_live_execute_conditions_save_nothing_and_one_service_confirms_and_queue
     run = restore_run_request_execution(actor=owner, run=run, acknowledged=True, typed_label="Contoso Test")
     assert run.status == "queued"
     assert run.metadata["confirmation"]["username"] == "owner"
+
+
+def test_preview_only_types_are_never_written_even_if_the_plan_says_so(personas, tenant, seeded):
+    from tenantguard.restores.models import RestorePreviewItem
+    from tenantguard.tenants.graph_access import embedded_emulator
+
+    owner = personas["owner"]
+    baseline = take_backup(owner, tenant)
+    run = prepare_run(owner, tenant, baseline)
+    preview_only = [k for k, t in registry.POLICY_TYPES.items() if t.is_preview_only]
+    forged = RestorePreviewItem.objects.filter(run=run, policy_type__in=preview_only)
+    assert forged.exists()
+    forged.update(action="update")  # a tampered plan
+    run = restore_run_execute(run_id=run.pk)
+    for outcome in run.item_outcomes.filter(policy_type__in=preview_only):
+        assert outcome.outcome == "skipped" and "never writes" in outcome.reason
+    collections = {registry.get(k).collection for k in preview_only}
+    writes = [e for e in embedded_emulator().request_log if e.method in ("POST", "PATCH", "PUT") and "$batch" not in e.path]
+    assert not [e for e in writes if any(c in e.path for c in collections)]

@@ -289,17 +289,28 @@ class RestoreExecutor:
         existing: RestoreItemOutcome | None,
     ) -> RestoreItemOutcome:
         planned = item.planned
-        if (
-            not write.is_writable(item.type_key, item.backup_item.payload)
-            or registry.is_unsupported(item.ptype)
-            or item.ptype.is_preview_only
-        ):
+        if planned is not None and planned.action == PreviewAction.SKIP:
             return self._record(
                 item,
                 existing,
                 outcome=ItemOutcome.SKIPPED,
                 stage="done",
-                reason="Preview-only or unsupported type: TenantGuard never writes it.",
+                reason=planned.reason or "Skipped by the preview.",
+                target_id=planned.target_id,
+            )
+        if (
+            not write.is_writable(item.type_key, item.backup_item.payload)
+            or registry.is_unsupported(item.ptype)
+            or item.ptype.is_preview_only
+        ):
+            # Safety net: the preview plans these as skipped; whatever it said, never write them.
+            return self._record(
+                item,
+                existing,
+                outcome=ItemOutcome.SKIPPED,
+                stage="done",
+                reason="TenantGuard never writes this object (a preview-only or unsupported "
+                "type, or Intune's built-in scope tag).",
             )
         if planned is None:
             return self._record(
@@ -308,15 +319,6 @@ class RestoreExecutor:
                 outcome=ItemOutcome.SKIPPED,
                 stage="done",
                 reason="Not in the preview: run the preview again to restore it.",
-            )
-        if planned.action == PreviewAction.SKIP:
-            return self._record(
-                item,
-                existing,
-                outcome=ItemOutcome.SKIPPED,
-                stage="done",
-                reason=planned.reason or "Skipped by the preview.",
-                target_id=planned.target_id,
             )
         try:
             return self._write_object(item, state, mapping, options, existing)
