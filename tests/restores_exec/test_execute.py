@@ -267,3 +267,27 @@ def test_preview_only_types_are_never_written_even_if_the_plan_says_so(personas,
     collections = {registry.get(k).collection for k in preview_only}
     writes = [e for e in embedded_emulator().request_log if e.method in ("POST", "PATCH", "PUT") and "$batch" not in e.path]
     assert not [e for e in writes if any(c in e.path for c in collections)]
+
+
+def test_cancel_is_honoured_between_items(personas, tenant, seeded, monkeypatch):
+    from tenantguard.restores.services import execute as executor_module
+    from tenantguard.restores.services.runs import restore_run_cancel
+
+    owner = personas["owner"]
+    baseline = take_backup(owner, tenant)
+    apply_demo_drift(seeded, seed=1)
+    run = prepare_run(owner, tenant, baseline)
+    checked = {"n": 0}
+    real_cancel_requested = executor_module.restore_run_cancel_requested
+
+    def cancel_after_ten_items(*, run_id):
+        checked["n"] += 1
+        if checked["n"] == 10:  # the admin presses Cancel while the tenth item is next
+            restore_run_cancel(actor=owner, run=RestoreRun.objects.get(pk=run_id))
+        return real_cancel_requested(run_id=run_id)
+
+    monkeypatch.setattr(executor_module, "restore_run_cancel_requested", cancel_after_ten_items)
+    run = restore_run_execute(run_id=run.pk)
+    assert run.status == "cancelled"
+    assert run.item_outcomes.count() == 9
+    assert AuditEvent.objects.filter(action="restore.cancel_requested", subject_id=str(run.pk)).exists()
