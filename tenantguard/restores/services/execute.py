@@ -56,7 +56,7 @@ from tenantguard.restores.services.runs import (
     restore_run_finish,
     restore_run_heartbeat,
 )
-from tenantguard.restores.services.source import restore_order
+from tenantguard.restores.services.source import FOUNDATION_KINDS, policy_type_of, restore_order
 from tenantguard.tenants.graph_access import graph_client_for
 
 logger = logging.getLogger(__name__)
@@ -89,22 +89,12 @@ class _WorkItem:
 
     @property
     def ptype(self) -> registry.PolicyType:
-        return _ptype(self.type_key)
-
-
-def _ptype(type_key: str) -> registry.PolicyType:
-    try:
-        return registry.get(type_key)
-    except KeyError:
-        return registry.UNSUPPORTED
+        return policy_type_of(self.type_key)
 
 
 def _kind_of_foundation(type_key: str) -> str | None:
-    return (
-        type_key
-        if type_key in ("scope_tag", "assignment_filter", "notification_template")
-        else None
-    )
+    """The mapping kind a foundation type's ids belong to (its own key), None for policies."""
+    return type_key if type_key in FOUNDATION_KINDS else None
 
 
 @dataclass
@@ -120,7 +110,6 @@ class RestoreExecutor:
     run: RestoreRun
     worker_id: str
     client: GraphClient
-    sleep: Callable[[float], None] = time.sleep
     foundation_ids: dict[str, dict[str, str]] = field(default_factory=dict)
     # Reads saved for later steps of the same item (never persisted: a resumed run reads again).
     # The target's assignments as read before a body write (a PATCH/PUT of the body leaves
@@ -632,12 +621,12 @@ def verification_differences(
         type_key, current.payload
     ):
         differences.append("Settings differ from the backup after writing.")
-    if include_assignments and intended.assignments is not None and _ptype(type_key).assign:
+    if include_assignments and intended.assignments is not None and policy_type_of(type_key).assign:
         if normalize.normalize_assignments(intended.assignments) != normalize.normalize_assignments(
             current.assignments or []
         ):
             differences.append("Assignments differ from the backup after writing.")
-    if _ptype(type_key).scope_tag_property and sorted(intended.scope_tag_ids) != sorted(
+    if policy_type_of(type_key).scope_tag_property and sorted(intended.scope_tag_ids) != sorted(
         current.scope_tag_ids
     ):
         differences.append("Scope tags differ from the backup after writing.")
@@ -667,7 +656,7 @@ def restore_run_execute(
         waited += LOCK_POLL_SECONDS
     run = RestoreRun.objects.select_related("tenant", "backup_set", "requested_by").get(pk=run_id)
     executor = RestoreExecutor(
-        run=run, worker_id=worker_id, client=client or graph_client_for(run.tenant), sleep=sleep
+        run=run, worker_id=worker_id, client=client or graph_client_for(run.tenant)
     )
     try:
         return executor.execute()
