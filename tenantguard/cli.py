@@ -454,6 +454,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print items with payloads, assignments and scope tags"
     )
     show.set_defaults(handler=cmd_backup_show)
+
+    from tenantguard.cli_restore import add_restore_commands
+
+    add_restore_commands(commands)
     return parser
 
 
@@ -466,7 +470,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:
         from tenantguard.accounts.permissions import AccessDenied
+        from tenantguard.restores.services.errors import RestoreRunError
 
+        if isinstance(exc, RestoreRunError):
+            err_console.print(f"[red]error:[/red] {exc}")
+            return 2
         if isinstance(exc, AccessDenied | PermissionError):
             err_console.print(f"[red]refused:[/red] {exc}")
             return 3
