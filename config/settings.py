@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    # Serves the API docs (Swagger UI, Redoc) from the static files in the ninja wheel, not a CDN.
+    "ninja",
     "tenantguard.accounts",
     "tenantguard.audit",
     "tenantguard.tenants",
