@@ -34,7 +34,7 @@ def paged(
     """One page of ``rows`` (1-based; a page past the end is the last page)."""
     size = max(1, min(page_size, MAX_PAGE_SIZE))
     paginator = Paginator(rows, size)
-    current = paginator.get_page(page)
+    current = paginator.get_page(max(1, page))
     return {
         "count": paginator.count,
         "page": current.number,

@@ -28,6 +28,7 @@ from tenantguard.api.schemas import (
     ItemOutcomeOut,
     MappingIn,
     MappingNeedOut,
+    MappingTargetOut,
     OptionsIn,
     Page,
     PreviewItemOut,
@@ -42,7 +43,8 @@ from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.services import runs
 from tenantguard.restores.services.checks import restore_run_mapping_needs, restore_run_run_checks
 from tenantguard.restores.services.diff import restore_run_run_preview
-from tenantguard.restores.services.fingerprint import effective_options
+from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
+from tenantguard.restores.services.fingerprint import MAPPING_KINDS, effective_options
 from tenantguard.restores.services.policy import RestoreRunPolicy, ResultState
 from tenantguard.restores.services.undo import restore_run_undo
 
@@ -254,6 +256,32 @@ def run_checks(request: HttpRequest, run_id: int, filters: Query[CheckFilter]) -
 )
 def run_mapping_needs(request: HttpRequest, run_id: int) -> dict[str, Any]:
     return restore_run_mapping_needs(visible_run(request, run_id))
+
+
+class MappingTargetFilter(Schema):
+    kind: str
+    q: str = ""
+
+
+@router.get(
+    "/{run_id}/mapping-targets",
+    response={200: list[MappingTargetOut], **_ERRORS, 502: ErrorOut},
+    summary="Step 3: objects of the target tenant a missing reference can be mapped to",
+    description="Groups whose name starts with q (at most 20); filters, scope tags and "
+    "notification templates of the target containing q. Reads the live tenant.",
+)
+def run_mapping_targets(
+    request: HttpRequest, run_id: int, filters: Query[MappingTargetFilter]
+) -> list[dict[str, str]]:
+    run = visible_run(request, run_id)
+    decision = selectors.can_prepare(request.user, run)
+    if not decision.allowed:
+        raise RestoreRunRefused(decision.reasons, action="mapping_targets")
+    if filters.kind not in MAPPING_KINDS:
+        raise RestoreRunError(
+            f"Unknown mapping kind '{filters.kind}': use {', '.join(MAPPING_KINDS)}."
+        )
+    return selectors.mapping_target_options(run, kind=filters.kind, text=filters.q.strip())
 
 
 @router.post(

@@ -241,3 +241,19 @@ def test_dry_run_can_be_finished_and_a_draft_cancelled(
     assert (
         no_snapshot.status_code == 400 and "no pre-restore snapshot" in no_snapshot.json()["detail"]
     )
+
+
+def test_mapping_targets_for_preparers_only(personas, tenant, baseline, api_as):
+    operator = api_as(personas["operator"])
+    run_id = operator.post(
+        "/restore-runs", {"tenant_id": tenant.pk, "backup_set_id": baseline.pk}
+    ).json()["id"]
+    groups = operator.get(f"/restore-runs/{run_id}/mapping-targets", kind="group", q="SG-Intune")
+    assert groups.status_code == 200
+    assert groups.json() and all(g["name"].startswith("SG-Intune") for g in groups.json())
+    tags = operator.get(f"/restore-runs/{run_id}/mapping-targets", kind="scope_tag").json()
+    assert tags and {"id", "name"} <= set(tags[0])
+    unknown = operator.get(f"/restore-runs/{run_id}/mapping-targets", kind="device")
+    assert unknown.status_code == 400 and "Unknown mapping kind" in unknown.json()["detail"]
+    viewer = api_as(personas["viewer"]).get(f"/restore-runs/{run_id}/mapping-targets", kind="group")
+    assert viewer.status_code == 403 and "Viewer" in viewer.json()["reasons"][0]
