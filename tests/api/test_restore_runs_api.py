@@ -257,3 +257,37 @@ def test_mapping_targets_for_preparers_only(personas, tenant, baseline, api_as):
     assert unknown.status_code == 400 and "Unknown mapping kind" in unknown.json()["detail"]
     viewer = api_as(personas["viewer"]).get(f"/restore-runs/{run_id}/mapping-targets", kind="group")
     assert viewer.status_code == 403 and "Viewer" in viewer.json()["reasons"][0]
+
+
+def test_execute_body_cannot_smuggle_other_fields(personas, tenant, baseline, api_as, prepared):
+    run_id = prepared(personas["operator"], tenant, baseline)
+    api = api_as(personas["operator"])
+    forged = api.post(
+        f"/restore-runs/{run_id}/execute",
+        {"acknowledged": True, "typed_label": "Contoso Test", "dry_run": False},
+    )
+    assert forged.status_code == 422
+    detail = api.get(f"/restore-runs/{run_id}").json()
+    assert detail["status"] == "previewed" and detail["dry_run"] is True
+
+
+def test_a_tenant_without_credentials_answers_400_with_what_to_fix(
+    personas, tenant, baseline, api_as
+):
+    api = api_as(personas["operator"])
+    run_id = api.post(
+        "/restore-runs", {"tenant_id": tenant.pk, "backup_set_id": baseline.pk}
+    ).json()["id"]
+    api.put(f"/restore-runs/{run_id}/scope", {"mode": "all"})
+    tenant.static_token = ""
+    tenant.save()
+    response = api.post(f"/restore-runs/{run_id}/checks")
+    assert response.status_code == 400, response.json()
+    assert "token" in response.json()["detail"].lower()
+    assert api.get(f"/restore-runs/{run_id}").json()["status"] == "scoped"
+
+
+def test_anonymous_unsafe_requests_are_unauthorized(tenant, api_as):
+    response = api_as(None).post("/restore-runs", {"tenant_id": tenant.pk})
+    assert response.status_code == 401
+    assert not RestoreRun.objects.exists()
