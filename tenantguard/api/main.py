@@ -67,7 +67,7 @@ def _tenant_configuration(request: HttpRequest, exc: TenantConfigurationError) -
 
 @api.exception_handler(GraphError)
 def _graph_error(request: HttpRequest, exc: GraphError) -> HttpResponse:
-    return _error(request, 502, f"Microsoft Graph refused the request: {exc}. Try again later.")
+    return _error(request, 502, f"Microsoft Graph did not complete the request: {exc}")
 
 
 api.add_router("/tenants", tenants_router)

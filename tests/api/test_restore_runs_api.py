@@ -291,3 +291,21 @@ def test_anonymous_unsafe_requests_are_unauthorized(tenant, api_as):
     response = api_as(None).post("/restore-runs", {"tenant_id": tenant.pk})
     assert response.status_code == 401
     assert not RestoreRun.objects.exists()
+
+
+def test_graph_failure_answers_502_and_records_nothing(
+    personas, tenant, baseline, emulated, api_as
+):
+    from tenantguard.emulator.config import FaultConfig
+
+    api = api_as(personas["operator"])
+    run_id = api.post(
+        "/restore-runs", {"tenant_id": tenant.pk, "backup_set_id": baseline.pk}
+    ).json()["id"]
+    api.put(f"/restore-runs/{run_id}/scope", {"mode": "all"})
+    emulated.faults = FaultConfig(error_rates={"GET": 1.0}, error_statuses=(500,))
+    response = api.post(f"/restore-runs/{run_id}/checks")
+    emulated.faults = FaultConfig()
+    assert response.status_code == 502, response.json()
+    assert "Microsoft Graph" in response.json()["detail"], response.json()
+    assert api.get(f"/restore-runs/{run_id}").json()["checks"]["present"] is False
