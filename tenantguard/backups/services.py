@@ -200,7 +200,7 @@ def backup_set_capture(
     warnings: list[dict[str, Any]] = []
     pending: list[BackupItem] = []
     group_ids: set[str] = set()
-    counts = {"items": 0, "types_done": 0, "types_total": 0, "current_type": ""}
+    counts: dict[str, Any] = {"items": 0, "types_done": 0, "types_total": 0, "current_type": ""}
 
     def flush() -> None:
         if pending:

@@ -164,10 +164,11 @@ class RestoreExecutor:
             if self._should_stop():
                 return self._finish(cancelled=True)
             key = (item.type_key, item.source_id)
-            outcome = outcomes.get(key)
-            if outcome is None or not outcome.is_final_for_object:
-                outcome = self._restore_object(item, state, mapping, options, outcome)
-                outcomes[key] = outcome
+            checkpoint = outcomes.get(key)
+            if checkpoint is None or not checkpoint.is_final_for_object:
+                checkpoint = self._restore_object(item, state, mapping, options, checkpoint)
+                outcomes[key] = checkpoint
+            outcome = checkpoint
             if options["include_assignments"] and outcome.needs_assignments:
                 self._restore_assignments(item, outcome, mapping)
             if outcome.needs_verification:
