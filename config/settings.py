@@ -59,6 +59,14 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 
+# Served over HTTPS in production: secure cookies by default; redirect and HSTS when asked.
+TENANTGUARD_HTTPS = _env_bool("TENANTGUARD_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = TENANTGUARD_HTTPS
+SECURE_SSL_REDIRECT = _env_bool("TENANTGUARD_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("TENANTGUARD_HSTS_SECONDS", "0"))
+if _env_bool("TENANTGUARD_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "unfold",
     "unfold.contrib.filters",
