@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 from urllib.parse import quote
 
 from tenantguard.graph import BatchRequest, GraphClient
-from tenantguard.intune import capture
+from tenantguard.intune import capture, registry
 from tenantguard.intune.capture import CapturedItem, CaptureWarning
 
 MatchKind = Literal["id", "name", "ambiguous", "none"]
@@ -99,6 +99,26 @@ def read_target(client: GraphClient, *, type_keys: Iterable[str]) -> TargetState
     group_ids = {group_id for item in items for group_id in item.group_refs}
     group_names = capture.resolve_group_names(client, group_ids) if group_ids else {}
     return TargetState(items=items, unreadable=unreadable, group_names=group_names)
+
+
+def live_names(client: GraphClient, *, type_key: str) -> dict[str, list[str]]:
+    """Display name -> ids of the ``type_key`` objects in the target right now.
+
+    One paged listing with ``$select`` (no per-item reads), so the executor can re-check just
+    before a create that no object of that name appeared since it read the target.
+    """
+    ptype = registry.get(type_key)
+    select = {"id", ptype.display_name_property}
+    for candidate in registry.types_for_collection(ptype.collection):
+        if candidate.discriminator is not None:
+            select.add(candidate.discriminator.path.split(".", 1)[0])
+    names: dict[str, list[str]] = {}
+    path = f"/{ptype.api_version}/{ptype.collection}"
+    for obj in client.iter_collection(path, params={"$select": ",".join(sorted(select))}):
+        if registry.classify(ptype.collection, obj).key != type_key:
+            continue
+        names.setdefault(registry.display_name_of(ptype, obj), []).append(str(obj.get("id")))
+    return names
 
 
 def match_item(
@@ -188,6 +208,7 @@ __all__ = [
     "MatchKind",
     "TargetState",
     "find_groups",
+    "live_names",
     "match_item",
     "odata_string_literal",
     "read_one",

@@ -291,3 +291,36 @@ def test_cancel_is_honoured_between_items(personas, tenant, seeded, monkeypatch)
     assert run.status == "cancelled"
     assert run.item_outcomes.count() == 9
     assert AuditEvent.objects.filter(action="restore.cancel_requested", subject_id=str(run.pk)).exists()
+
+
+def test_an_object_appearing_during_execution_is_not_created_twice(personas, tenant, seeded, monkeypatch):
+    """Two settings-catalog policies are to be created; while the first is written, someone
+    creates the second one by hand. The re-check before the second create sees it."""
+    from tenantguard.intune import write as write_module
+    from tenantguard.restores.services import execute as executor_module
+
+    owner = personas["owner"]
+    baseline = take_backup(owner, tenant)
+    collection = "deviceManagement/configurationPolicies"
+    doomed = [o for o in seeded.list_objects(collection) if not o.get("templateReference", {}).get("templateFamily", "").startswith("endpointSecurity")][:2]
+    for obj in doomed:
+        seeded.delete_object(collection, obj["id"])
+    run = prepare_run(owner, tenant, baseline)
+    assert run.preview_items.filter(action="create", policy_type="settings_catalog").count() == 2
+    monkeypatch.setattr(executor_module, "CREATE_RECHECK_SECONDS", 0.0)
+    real_create = write_module.create_object
+    created_by_hand: list[str] = []
+
+    def create_and_race(client, *, type_key, payload, secrets):
+        new_id = real_create(client, type_key=type_key, payload=payload, secrets=secrets)
+        if type_key == "settings_catalog" and not created_by_hand:
+            other = next(o for o in doomed if o["name"] != payload["name"])
+            created_by_hand.append(seeded.put_object(collection, {**other, "id": None, "description": "made by hand"})["name"])
+        return new_id
+
+    monkeypatch.setattr(write_module, "create_object", create_and_race)
+    run = restore_run_execute(run_id=run.pk)
+    raced = run.item_outcomes.get(policy_type="settings_catalog", display_name=created_by_hand[0])
+    assert (raced.outcome, raced.skip_code) == ("skipped", "changed_since_preview")
+    names = [o["name"] for o in seeded.list_objects(collection)]
+    assert names.count(created_by_hand[0]) == 1

@@ -65,6 +65,10 @@ logger = logging.getLogger(__name__)
 #: (it then stays queued and can be queued again).
 LOCK_WAIT_SECONDS = 600.0
 LOCK_POLL_SECONDS = 2.0
+#: Before a create, the target's names of that type are listed again when the last listing is
+#: older than this: "re-read before each write" for objects that do not exist yet, at the cost
+#: of one paged ``$select`` listing per type and interval.
+CREATE_RECHECK_SECONDS = 15.0
 
 
 def default_worker_id() -> str:
@@ -118,6 +122,19 @@ class RestoreExecutor:
         default_factory=dict
     )
     _unchanged_reads: dict[tuple[str, str], CapturedItem] = field(default_factory=dict)
+    # Names of each type's live objects and when they were listed, for the check before a create.
+    create_recheck_seconds: float = field(default_factory=lambda: CREATE_RECHECK_SECONDS)
+    _live_names: dict[str, tuple[float, dict[str, list[str]]]] = field(default_factory=dict)
+
+    def _live_ids(self, type_key: str, display_name: str) -> list[str]:
+        """Ids of the target objects of this type and name, listed at most
+        ``create_recheck_seconds`` ago (one cheap ``$select`` listing per type)."""
+        read_at, names = self._live_names.get(type_key, (None, {}))
+        now = time.monotonic()
+        if read_at is None or now - read_at >= self.create_recheck_seconds:
+            names = target.live_names(self.client, type_key=type_key)
+            self._live_names[type_key] = (now, names)
+        return list(names.get(display_name, []))
 
     # ---- setup ---------------------------------------------------------------------------
 
@@ -166,7 +183,7 @@ class RestoreExecutor:
             key = (item.type_key, item.source_id)
             checkpoint = outcomes.get(key)
             if checkpoint is None or not checkpoint.is_final_for_object:
-                checkpoint = self._restore_object(item, state, mapping, options, checkpoint)
+                checkpoint = self._restore_object(item, mapping, options, checkpoint)
                 outcomes[key] = checkpoint
             outcome = checkpoint
             if options["include_assignments"] and outcome.needs_assignments:
@@ -273,7 +290,6 @@ class RestoreExecutor:
     def _restore_object(
         self,
         item: _WorkItem,
-        state: target.TargetState,
         mapping: dict[str, Any],
         options: dict[str, bool],
         existing: RestoreItemOutcome | None,
@@ -311,7 +327,7 @@ class RestoreExecutor:
                 reason="Not in the preview: run the preview again to restore it.",
             )
         try:
-            return self._write_object(item, state, mapping, options, existing)
+            return self._write_object(item, mapping, options, existing)
         except GraphError as exc:
             logger.warning(
                 "Restore run %s: %s %s failed: %s", self.run.pk, item.type_key, item.source_id, exc
@@ -337,7 +353,6 @@ class RestoreExecutor:
     def _write_object(
         self,
         item: _WorkItem,
-        state: target.TargetState,
         mapping: dict[str, Any],
         options: dict[str, bool],
         existing: RestoreItemOutcome | None,
@@ -357,10 +372,10 @@ class RestoreExecutor:
 
         if planned.action == PreviewAction.CREATE:
             # Re-read: has an object of this name appeared since the preview?
-            live = [c for c in state.by_name(item.type_key, backup_item.display_name)]
+            live = self._live_ids(item.type_key, backup_item.display_name)
             if existing is not None and existing.stage == "creating" and len(live) == 1:
                 # Our own create from an execution that died before recording it: adopt it.
-                target_id = live[0].source_id
+                target_id = live[0]
                 current = target.read_one(self.client, type_key=item.type_key, object_id=target_id)
                 changed = (
                     write.update_object(
@@ -393,7 +408,7 @@ class RestoreExecutor:
                     stage="done",
                     reason=CHANGED_SINCE_PREVIEW_REASON,
                     skip_code="changed_since_preview",
-                    target_id=live[0].source_id,
+                    target_id=live[0],
                 )
             else:
                 if not options["create_missing"]:
@@ -414,6 +429,9 @@ class RestoreExecutor:
                     secrets=backup_item.secrets,
                 )
                 self._assignments_read[key] = []  # a new object has no assignments yet
+                self._live_names[item.type_key][1].setdefault(backup_item.display_name, []).append(
+                    target_id
+                )
                 outcome = self._record(
                     item,
                     existing,
