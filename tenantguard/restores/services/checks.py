@@ -52,7 +52,7 @@ from tenantguard.intune import normalize
 from tenantguard.intune.target import TargetState
 from tenantguard.restores.models import RestoreCheckResult, RestoreRun
 from tenantguard.restores.services.errors import RestoreRunRefused
-from tenantguard.restores.services.fingerprint import MAPPING_KINDS
+from tenantguard.restores.services.fingerprint import MAPPING_KINDS, normalized_mapping
 from tenantguard.restores.services.policy import Action, RestoreRunPolicy
 from tenantguard.restores.services.records import CheckItem, CheckResult
 from tenantguard.restores.services.runs import (
@@ -651,6 +651,15 @@ def restore_run_run_checks(*, actor: Any, run: RestoreRun) -> RestoreRun:
         items=len(source.items),
         graph_requests=client.request_count - before,
         unreadable_types=sorted(state.unreadable),
+        # Names of the target objects the mapping points at, so the editor shows names, not ids.
+        mapped_names={
+            kind: {
+                target_id: checker.resolver.target_name(kind, target_id)
+                for target_id in entries.values()
+                if target_id
+            }
+            for kind, entries in normalized_mapping(run.group_mapping).items()
+        },
     )
     return restore_run_record_checks(
         actor=actor, run=run, results=results, summary=summary, inputs_fingerprint=fingerprint
@@ -687,6 +696,7 @@ def restore_run_mapping_needs(run: RestoreRun) -> dict[str, list[dict[str, Any]]
                 "name": details.get("source_name"),
                 "status": "missing",
                 "mapped_to": details.get("mapped_to"),
+                "mapped_to_name": None,
                 "items": [],
                 "suggestion": None,
                 "candidates": list(details.get("candidates") or []),
@@ -700,6 +710,8 @@ def restore_run_mapping_needs(run: RestoreRun) -> dict[str, list[dict[str, Any]]
         entry["items"].append(
             {"type": row.item_type, "source_id": row.item_source_id, "name": row.item_name}
         )
+    summary = ((run.metadata or {}).get("checks") or {}).get("summary") or {}
+    mapped_names: dict[str, dict[str, str | None]] = summary.get("mapped_names") or {}
     if run.backup_set_id:
         names = _backup_names_for(run, mapping)
         for kind in MAPPING_KINDS:
@@ -713,6 +725,7 @@ def restore_run_mapping_needs(run: RestoreRun) -> dict[str, list[dict[str, Any]]
                     "name": names.name(kind, source_id),
                     "status": "skipped" if target_id is None else "mapped",
                     "mapped_to": target_id,
+                    "mapped_to_name": mapped_names.get(kind, {}).get(target_id or ""),
                     "items": found["items"] if found else [],
                     "suggestion": found["suggestion"] if found else None,
                     "candidates": found["candidates"] if found else [],
