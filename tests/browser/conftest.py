@@ -25,6 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+EXPECT_TIMEOUT_MS = 30_000
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -39,8 +40,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Actions that run a whole restore inside the request (the ImmediateBackend runs the task in
+    # the POST) can take several seconds on a loaded 2-core CI machine; a failing expectation
+    # only waits longer, it never passes wrongly.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
@@ -72,7 +77,7 @@ def open_as(browser, live_server):
         )
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(EXPECT_TIMEOUT_MS)
         return page
 
     yield make

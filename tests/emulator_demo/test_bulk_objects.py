@@ -1,8 +1,9 @@
-"""generate_bulk_objects: benchmark-sized, mixed, referentially sound, deterministic."""
+"""generate_bulk_objects: benchmark-sized, mixed, referentially sound, deterministic.
+
+Its speed is part of bench/backup_5000.py, not asserted here."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from tenantguard.emulator.demo import collection_of, generate_bulk_objects
@@ -16,10 +17,7 @@ FOUNDATIONS = {
 
 
 def test_five_thousand_policies_quickly_with_their_groups_and_foundations():
-    started = time.perf_counter()
     objects = generate_bulk_objects(count=5000, seed=11, tenant_label="Bench")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 20
     counts = Counter(collection_of(o) for o in objects)
     policies = [o for o in objects if collection_of(o) not in FOUNDATIONS]
     assert len(policies) == 5000
