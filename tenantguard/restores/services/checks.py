@@ -55,6 +55,7 @@ from tenantguard.restores.services.errors import RestoreRunRefused
 from tenantguard.restores.services.fingerprint import MAPPING_KINDS, normalized_mapping
 from tenantguard.restores.services.policy import Action, RestoreRunPolicy
 from tenantguard.restores.services.records import CheckItem, CheckResult
+from tenantguard.restores.services.refusals import audits_refusal
 from tenantguard.restores.services.runs import (
     restore_run_inputs_fingerprint,
     restore_run_record_checks,
@@ -623,6 +624,7 @@ class RestoreRiskChecker:
 # --------------------------------------------------------------------------------------------
 
 
+@audits_refusal
 def restore_run_run_checks(*, actor: Any, run: RestoreRun) -> RestoreRun:
     """Step 3: check the scoped items against the live target and persist results + summary.
 

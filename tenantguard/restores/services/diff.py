@@ -91,6 +91,7 @@ from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.services.errors import RestoreRunRefused
 from tenantguard.restores.services.policy import Action, RestoreRunPolicy
 from tenantguard.restores.services.records import PreviewItem
+from tenantguard.restores.services.refusals import audits_refusal
 from tenantguard.restores.services.runs import (
     restore_run_inputs_fingerprint,
     restore_run_record_preview,
@@ -607,6 +608,7 @@ def _open_blocking(run: RestoreRun) -> dict[tuple[str, str], list[str]]:
     return blocking
 
 
+@audits_refusal
 def restore_run_run_preview(*, actor: Any, run: RestoreRun) -> RestoreRun:
     """Step 4: plan every scoped item against the live target and persist the plan + summary.
 

@@ -22,4 +22,5 @@ class RestoreRunRefused(RestoreRunError):
     def __init__(self, reasons: list[str], *, action: str = "") -> None:
         self.reasons = list(reasons)
         self.action = action
+        self.audited = False  # set once the refusal is in the audit trail (see refusals.py)
         super().__init__(" ".join(self.reasons) or "Not allowed.")

@@ -17,8 +17,9 @@ Where checks, preview and execution plug in:
   returns False), checks ``restore_run_cancel_requested`` between items, and ends with
   ``restore_run_finish``.
 
-The refusal of an execution is audited (``restore.execute_refused``) and that audit row is
-committed even though the call raises: call ``restore_run_queue_execution`` outside any outer
+Refusals are audited and that audit row is committed even though the call raises: an execution
+refusal as ``restore.execute_refused`` (by ``restore_run_queue_execution``), any other as
+``restore.refused`` (by ``refusals.audits_refusal``). Call these services outside any outer
 ``transaction.atomic()``, or the caller's rollback would take the audit row with it.
 """
 
@@ -62,6 +63,7 @@ from tenantguard.restores.services.policy import (
     source_reasons,
 )
 from tenantguard.restores.services.records import CheckResult, PreviewItem
+from tenantguard.restores.services.refusals import audits_refusal
 from tenantguard.tenants.models import Tenant
 
 __all__ = [
@@ -161,6 +163,7 @@ def restore_run_inputs_fingerprint(run: RestoreRun) -> str:
 # ---- wizard steps ------------------------------------------------------------------------------
 
 
+@audits_refusal
 def restore_run_create(
     *, actor: Any, tenant: Tenant, backup_set: BackupSet | None = None
 ) -> RestoreRun:
@@ -194,6 +197,7 @@ def restore_run_create(
     return run
 
 
+@audits_refusal
 def restore_run_select_source(*, actor: Any, run: RestoreRun, backup_set: BackupSet) -> RestoreRun:
     """Step 1. Resets scope, mapping, options, checks, preview and confirmation; dry-run back on."""
     with transaction.atomic():
@@ -274,6 +278,7 @@ def _validated_item_ids(run: RestoreRun, item_ids: Iterable[Any]) -> list[int]:
     return ids
 
 
+@audits_refusal
 def restore_run_set_scope(
     *, actor: Any, run: RestoreRun, mode: str, item_ids: Sequence[Any] = ()
 ) -> RestoreRun:
@@ -342,6 +347,7 @@ def _validated_mapping(mapping: Mapping[str, Any]) -> dict[str, dict[str, str | 
     return normalized_mapping(dict(mapping))
 
 
+@audits_refusal
 def restore_run_update_mapping(
     *, actor: Any, run: RestoreRun, mapping: Mapping[str, Any]
 ) -> RestoreRun:
@@ -376,6 +382,7 @@ def restore_run_update_mapping(
     return locked
 
 
+@audits_refusal
 def restore_run_update_options(
     *, actor: Any, run: RestoreRun, options: Mapping[str, bool]
 ) -> RestoreRun:
@@ -405,6 +412,7 @@ def restore_run_update_options(
     return locked
 
 
+@audits_refusal
 def restore_run_set_dry_run(*, actor: Any, run: RestoreRun, dry_run: bool) -> RestoreRun:
     """Dry-run is on by default; only a run with dry-run off can be executed."""
     with transaction.atomic():
@@ -436,6 +444,7 @@ def _result_record(
     }
 
 
+@audits_refusal
 def restore_run_record_checks(
     *,
     actor: Any,
@@ -491,6 +500,7 @@ def restore_run_record_checks(
     return locked
 
 
+@audits_refusal
 def restore_run_record_preview(
     *,
     actor: Any,
@@ -553,6 +563,7 @@ def restore_run_record_preview(
     return locked
 
 
+@audits_refusal
 def restore_run_confirm(
     *, actor: Any, run: RestoreRun, acknowledged: bool, typed_label: str
 ) -> RestoreRun:
@@ -631,6 +642,7 @@ def restore_run_queue_execution(*, actor: Any, run: RestoreRun) -> RestoreRun:
     return locked
 
 
+@audits_refusal
 def restore_run_request_execution(
     *, actor: Any, run: RestoreRun, acknowledged: bool, typed_label: str
 ) -> RestoreRun:
@@ -643,6 +655,7 @@ def restore_run_request_execution(
     return restore_run_queue_execution(actor=actor, run=run)
 
 
+@audits_refusal
 def restore_run_finish_dry_run(*, actor: Any, run: RestoreRun) -> RestoreRun:
     """End a dry run: ``completed`` with results marked ``dry_run``; nothing is written."""
     with transaction.atomic():
@@ -663,6 +676,7 @@ def restore_run_finish_dry_run(*, actor: Any, run: RestoreRun) -> RestoreRun:
     return locked
 
 
+@audits_refusal
 def restore_run_cancel(*, actor: Any, run: RestoreRun) -> RestoreRun:
     """Cancel a run. A running run is asked to stop: the executor ends it between items."""
     with transaction.atomic():
@@ -682,6 +696,7 @@ def restore_run_cancel(*, actor: Any, run: RestoreRun) -> RestoreRun:
     return locked
 
 
+@audits_refusal
 def restore_run_resume(*, actor: Any, run: RestoreRun) -> RestoreRun:
     """Queue again a running run whose worker died (stale heartbeat). The executor continues from
     its per-item checkpoints. A run whose cancellation was requested is cancelled instead."""
