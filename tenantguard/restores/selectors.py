@@ -252,15 +252,6 @@ def mapping_target_options(run: RestoreRun, *, kind: str, text: str = "") -> lis
     return sorted(options, key=lambda o: o["name"].lower())
 
 
-def stale_text(changes: list[str]) -> str:
-    """Why recorded checks or a preview are out of date, in words (policy's change names)."""
-    from tenantguard.restores.services.fingerprint import PART_LABELS, describe_changes
-
-    if "checks" in changes:
-        return "the checks ran again after it"
-    return describe_changes([part for part in changes if part in PART_LABELS]) + " after it ran"
-
-
 def next_step(steps: list[StepState]) -> str:
     """The step to continue with: the first one to do or out of date."""
     for step in steps:

@@ -374,7 +374,7 @@ def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
         "mapping_sections": [
             (kind, MAPPING_TITLES[kind], entries) for kind, entries in needs.items()
         ],
-        "stale_text": selectors.stale_text(checks_state.changes),
+        "stale_text": checks_state.out_of_date_because,
         "needs_count": sum(len(entries) for entries in needs.values()),
         "options": effective_options(run),
         "options_form": OptionsForm(initial=effective_options(run)),
@@ -495,7 +495,7 @@ def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
         page_obj=page,
         preview_rows=selectors.with_type_labels(page),
         can_preview=policy.can(Action.RUN_PREVIEW),
-        stale_text=selectors.stale_text(policy.preview_state().changes),
+        stale_text=policy.preview_state().out_of_date_because,
     )
     return render(request, "restores/step_preview.html", context)
 

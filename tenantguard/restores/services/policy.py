@@ -98,7 +98,15 @@ class ResultState:
 
     present: bool
     current: bool
+    #: ``PART_LABELS`` keys that changed, or ``["checks"]`` for a preview older than the checks.
     changes: list[str] = field(default_factory=list)
+
+    @property
+    def out_of_date_because(self) -> str:
+        """Why a recorded result is out of date, in words: "the scope changed after it ran"."""
+        if self.changes == ["checks"]:
+            return "the checks ran again after it"
+        return f"{describe_changes(self.changes)} after it ran"
 
 
 def create_decision(user: Any, tenant: Any) -> Decision:
@@ -372,7 +380,8 @@ class RestoreRunPolicy:
             return ["No checks yet: run the checks in step 3."]
         if not state.current:
             return [
-                f"Checks are out of date: {describe_changes(state.changes)} after they ran. Run them again in step 3."
+                f"Checks are out of date: {describe_changes(state.changes)} after they ran. "
+                "Run them again in step 3."
             ]
         return []
 
@@ -380,12 +389,11 @@ class RestoreRunPolicy:
         state = self.preview_state()
         if not state.present:
             return ["No preview yet: run the preview in step 4."]
-        if state.changes == ["checks"]:
-            return [
-                "Preview is out of date: the checks ran again after it. Run the preview again in step 4."
-            ]
         if not state.current:
-            return [f"Preview is out of date: {describe_changes(state.changes)} after it ran."]
+            reason = f"Preview is out of date: {state.out_of_date_because}."
+            if state.changes == ["checks"]:
+                reason += " Run the preview again in step 4."
+            return [reason]
         return []
 
     def _content_gate_reasons(self, *, confirmer_id: int | None) -> list[str]:
