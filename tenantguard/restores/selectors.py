@@ -9,18 +9,21 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from tenantguard.accounts.permissions import Capability, has_capability, tenants_visible_to
 from tenantguard.audit.models import AuditEvent
 from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
 from tenantguard.backups.selectors import backup_sets_visible_to
 from tenantguard.restores.models import (
+    CheckSeverity,
     ItemOutcome,
     PreviewAction,
+    RestoreCheckResult,
     RestoreItemOutcome,
     RestorePreviewItem,
     RestoreRun,
@@ -160,11 +163,70 @@ def backup_set_type_summary(backup_set: BackupSet) -> list[dict[str, Any]]:
     return sorted(result, key=lambda r: (r["order"], r["label"]))
 
 
-def check_results_by_severity(run: RestoreRun) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = {"blocking": [], "warning": [], "safe": []}
-    for result in run.check_results.all():
-        grouped.setdefault(result.severity, []).append(result)
+#: Results listed per check code on the checks page; the rest behind "Show all" and the CSV.
+RESULTS_SHOWN_PER_CODE: Final = 200
+
+
+@dataclass(frozen=True)
+class CheckCodeGroup:
+    """The results of one check code: how many, and the ones listed (all, or the first ones)."""
+
+    code: str
+    total: int
+    rows: list[RestoreCheckResult]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def check_result_groups(
+    run: RestoreRun, *, show_all_code: str = "", per_code: int = RESULTS_SHOWN_PER_CODE
+) -> dict[str, list[CheckCodeGroup]]:
+    """Severity -> its codes in the order they were found, each with its first ``per_code`` rows
+    (every row for ``show_all_code``). Counting is done by the database, so a 10,000-result run
+    loads only what is listed."""
+    totals = (
+        run.check_results.values("severity", "code")
+        .annotate(total=Count("pk"), first=Min("position"))
+        .order_by("first")
+    )
+    grouped: dict[str, list[CheckCodeGroup]] = {"blocking": [], "warning": [], "safe": []}
+    for entry in totals:
+        rows = run.check_results.filter(severity=entry["severity"], code=entry["code"])
+        limit = None if entry["code"] == show_all_code else per_code
+        grouped.setdefault(entry["severity"], []).append(
+            CheckCodeGroup(entry["code"], entry["total"], list(rows[:limit]))
+        )
     return grouped
+
+
+def check_severity_counts(run: RestoreRun) -> dict[str, int]:
+    counts = Counter(run.check_results.values_list("severity", flat=True))
+    return {severity: counts.get(severity, 0) for severity in CheckSeverity.values}
+
+
+CHECK_CSV_COLUMNS: Final = (
+    "severity",
+    "code",
+    "item_type",
+    "item_source_id",
+    "item_name",
+    "message",
+    "resolution",
+)
+
+
+def check_results_csv_rows(run: RestoreRun) -> Iterator[list[str]]:
+    """The header, then every recorded check result of ``run`` in the order they were found."""
+    yield list(CHECK_CSV_COLUMNS)
+    for values in run.check_results.order_by("position").values_list(*CHECK_CSV_COLUMNS):
+        yield [_spreadsheet_safe(str(value)) for value in values]
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """Names come from the tenant: a leading = + - @ would be a formula in a spreadsheet."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def preview_items(run: RestoreRun, *, action: str = "") -> QuerySet[RestorePreviewItem]:

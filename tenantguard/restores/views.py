@@ -7,6 +7,7 @@ their reasons; the server re-checks everything whatever the page showed.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -14,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -342,23 +343,9 @@ SEVERITY_SECTIONS = (
 )
 
 
-#: Results shown per check code; the rest are counted (a 10,000-item run stays a usable page).
-RESULTS_SHOWN_PER_CODE = 200
-
-
-def _by_code(rows: list[Any]) -> list[tuple[str, int, list[Any]]]:
-    grouped: dict[str, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row.code, []).append(row)
-    return [
-        (code, len(code_rows), code_rows[:RESULTS_SHOWN_PER_CODE])
-        for code, code_rows in grouped.items()
-    ]
-
-
 def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
     needs = restore_run_mapping_needs(run) if run.backup_set_id else {}
-    results = selectors.check_results_by_severity(run)
+    groups = selectors.check_result_groups(run, show_all_code=request.GET.get("all", ""))
     checks_state = RestoreRunPolicy(run, request.user).checks_state()
     return {
         "result_sections": [
@@ -366,8 +353,8 @@ def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
                 severity,
                 icon,
                 heading,
-                results.get(severity, []),
-                _by_code(results.get(severity, [])),
+                sum(group.total for group in groups.get(severity, [])),
+                groups.get(severity, []),
             )
             for severity, icon, heading in SEVERITY_SECTIONS
         ],
@@ -644,6 +631,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         run,
         "run",
         audit_events=selectors.restore_run_audit_events(run),
+        check_counts=selectors.check_severity_counts(run),
         **_run_page_context(request, run),
     )
     context["title"] = f"Restore #{run.pk} to {run.tenant_label}"
@@ -657,6 +645,27 @@ def run_live(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _visible_run(request, run_id)
     context = {"run": run, **_run_page_context(request, run)}
     return render(request, "restores/_run_live.html", context)
+
+
+@require_GET
+def checks_csv(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
+    """Every recorded check result of a run, as CSV (anyone who may see the run)."""
+    run = _visible_run(request, run_id)
+    buffer = _Echo()
+    writer = csv.writer(buffer)
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in selectors.check_results_csv_rows(run)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="restore-{run.pk}-checks.csv"'
+    return response
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns what it was given (for streaming csv)."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 @require_POST
