@@ -104,11 +104,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\n[bold green]TenantGuard is running on http://127.0.0.1:{args.port}/[/bold green]\n"
         f"  Log in as [bold]admin[/bold] / [bold]{os.environ.get('TENANTGUARD_DEMO_PASSWORD', 'tenantguard-demo')}[/bold]"
         " (also [bold]operator[/bold] and [bold]viewer[/bold], same password)\n"
-        f"  Graph emulator: {emulator_url}   Task worker: {'off' if args.no_worker else 'on'}\n"
+        f"  Graph emulator: {emulator_url}   Task worker and backup scheduler: "
+        f"{'off' if args.no_worker else 'on'}\n"
         "  Press Ctrl+C to stop."
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if not args.no_worker:
+        from tenantguard.backups.scheduling import SCHEDULER_INTERVAL_SECONDS
+
+        threading.Thread(
+            target=_scheduler_loop,
+            args=(stop, SCHEDULER_INTERVAL_SECONDS),
+            daemon=True,
+            name="backup-scheduler",
+        ).start()
     try:
         while not stop.is_set() and all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -165,6 +175,9 @@ def cmd_tenant_add(args: argparse.Namespace) -> int:
         "login_url": args.login_url or "",
         "client_id": args.client_id or "",
     }
+    if args.daily_backup_hour is not None:
+        fields["backup_schedule"] = "daily"
+        fields["backup_hour_utc"] = args.daily_backup_hour
     if args.token_env:
         fields["auth_method"] = "static_token"
         fields["static_token"] = _secret_from_env(args.token_env)
@@ -279,6 +292,55 @@ def cmd_backup_create(args: argparse.Namespace) -> int:
     if backup_set.error:
         err_console.print(f"[red]{backup_set.error}[/red]")
     return {"completed": 0, "partial": 0}.get(backup_set.status, 1)
+
+
+def cmd_backup_schedule(args: argparse.Namespace) -> int:
+    _setup_django()
+    if args.once:
+        _scheduler_pass(quiet=False)
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(f"Backup scheduler: a pass every {args.interval:g} s. Press Ctrl+C to stop.")
+    try:
+        while True:
+            _scheduler_pass(quiet=True)
+            if stop.wait(args.interval):
+                return 0
+    except KeyboardInterrupt:
+        return 0
+
+
+def _scheduler_pass(*, quiet: bool) -> None:
+    """One pass of the backup scheduler; the backups themselves run on the task worker."""
+    from tenantguard.backups.scheduling import scheduled_backups_start_due
+
+    result = scheduled_backups_start_due()
+    for backup_set in result.started:
+        console.print(
+            f"Scheduled backup started: [bold]{backup_set.tenant.display_name}[/bold] "
+            f"(backup set #{backup_set.pk})."
+        )
+    for name in result.waiting:
+        console.print(f"Scheduled backup of [bold]{name}[/bold] waits: a backup is running.")
+    if not quiet and not result.started and not result.waiting:
+        console.print("No scheduled backup is due.")
+
+
+def _scheduler_loop(stop: threading.Event, interval: float) -> None:
+    """``tenantguard run``'s scheduler thread: a pass now, then every ``interval`` seconds."""
+    import logging
+
+    from django.db import close_old_connections
+
+    while not stop.is_set():
+        try:
+            _scheduler_pass(quiet=True)
+        except Exception:  # a failed pass must not stop the next one
+            logging.getLogger(__name__).exception("scheduled backups pass failed")
+        finally:
+            close_old_connections()
+        stop.wait(interval)
 
 
 def cmd_backup_list(args: argparse.Namespace) -> int:
@@ -431,6 +493,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--token-env", metavar="VAR", help="static bearer token from this environment variable"
     )
+    add.add_argument(
+        "--daily-backup-hour",
+        type=int,
+        metavar="HOUR",
+        help="back the tenant up every day at this hour, UTC (0-23); default: no schedule",
+    )
     add.set_defaults(handler=cmd_tenant_add)
     tenant.add_parser("list", help="list tenants").set_defaults(handler=cmd_tenant_list)
     test = tenant.add_parser("test", help="test a tenant's connection and permissions")
@@ -454,6 +522,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print items with payloads, assignments and scope tags"
     )
     show.set_defaults(handler=cmd_backup_show)
+
+    schedule = backup.add_parser(
+        "schedule",
+        help="start the scheduled backups that are due (runs until stopped; --once for cron)",
+    )
+    schedule.add_argument("--once", action="store_true", help="one pass, then exit")
+    schedule.add_argument(
+        "--interval", type=float, default=60.0, help="seconds between passes (default 60)"
+    )
+    schedule.set_defaults(handler=cmd_backup_schedule)
 
     from tenantguard.cli_restore import add_restore_commands
 

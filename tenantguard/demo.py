@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from tenantguard.accounts.models import Membership, Role
 from tenantguard.backups.models import BackupSet
 from tenantguard.backups.services import backup_set_capture, backup_set_start
 from tenantguard.tenants.graph_access import emulated_tenant
-from tenantguard.tenants.models import AuthMethod, Cloud, Environment, Tenant
+from tenantguard.tenants.models import AuthMethod, BackupSchedule, Cloud, Environment, Tenant
 
 DEMO_BASELINE_NAME = "Demo baseline (before the changes)"
+DEMO_BACKUP_HOUR_UTC = 2  # the demo tenants are backed up every night, like real ones should be
 DEMO_TENANTS = (
     ("Contoso Test", "contoso-test.onmicrosoft.com", Environment.TEST, 101),
     ("Contoso", "contoso.onmicrosoft.com", Environment.PROD, 202),
@@ -62,14 +64,18 @@ def demo_setup() -> DemoReport:
         tenant = Tenant.objects.filter(display_name=label).first()
         if tenant is None:
             with transaction.atomic():
-                tenant = Tenant.objects.create(
+                tenant = Tenant(
                     display_name=label,
                     entra_tenant_id=entra_id,
                     environment=environment,
                     cloud=Cloud.EMULATOR,
                     auth_method=AuthMethod.STATIC_TOKEN,
                     static_token=secrets.token_urlsafe(32),
+                    backup_schedule=BackupSchedule.DAILY,
+                    backup_hour_utc=DEMO_BACKUP_HOUR_UTC,
                 )
+                tenant.next_scheduled_backup_at = tenant.scheduled_backup_after(timezone.now())
+                tenant.save()
             report.created.append(f"tenant {label}")
         for user, role in users.values():
             Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})

@@ -131,7 +131,9 @@ class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
             **(extra_context or {}),
             "backup_set": backup_set,
             # Restoring from a set means preparing a run on a tenant the user operates.
-            "tg_can_restore": bool(tenants_with_capability(request.user, Capability.PREPARE_RESTORE)),
+            "tg_can_restore": bool(
+                tenants_with_capability(request.user, Capability.PREPARE_RESTORE)
+            ),
         }
         return super().change_view(request, object_id, form_url, context)
 

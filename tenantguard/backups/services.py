@@ -37,6 +37,14 @@ def backup_set_start(
 ) -> BackupSet:
     """Create a running backup set and (by default) queue its capture on the task worker."""
     ensure_capability(actor, tenant, Capability.BACKUP)
+    return backup_set_open(actor=actor, tenant=tenant, name=name, kind=kind, enqueue=enqueue)
+
+
+def backup_set_open(
+    *, actor: Any, tenant: Tenant, name: str, kind: str, enqueue: bool = True
+) -> BackupSet:
+    """``backup_set_start`` without the permission check, for the system's own backups (the
+    scheduler, with ``actor=None``). People's requests go through ``backup_set_start``."""
     with transaction.atomic():
         backup_set = BackupSet.objects.create(
             tenant=tenant,

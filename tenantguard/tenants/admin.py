@@ -39,6 +39,7 @@ class TenantAdmin(ModelAdmin):
         "cloud",
         "connection",
         "connection_checked_at",
+        "next_scheduled_backup_at",
     )
     search_fields = ("display_name", "entra_tenant_id")
     change_form_outer_before_template = "tenantguard/admin/tenant_actions.html"
@@ -58,7 +59,12 @@ class TenantAdmin(ModelAdmin):
                 )
             },
         ),
+        (
+            "Scheduled backups",
+            {"fields": ("backup_schedule", "backup_hour_utc", "next_scheduled_backup_at")},
+        ),
     )
+    readonly_fields = ("next_scheduled_backup_at",)
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return tenants_visible_to(request.user)

@@ -26,6 +26,8 @@ class TenantForm(forms.ModelForm):
             "certificate_private_key",
             "certificate_thumbprint",
             "static_token",
+            "backup_schedule",
+            "backup_hour_utc",
         )
         widgets = {
             "client_secret": forms.PasswordInput(

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 from tenantguard.crypto import EncryptedTextField
@@ -23,6 +26,11 @@ class AuthMethod(models.TextChoices):
     CLIENT_SECRET = "client_secret", "App registration with client secret"
     CERTIFICATE = "certificate", "App registration with certificate"
     STATIC_TOKEN = "static_token", "Static bearer token (emulators and tests)"
+
+
+class BackupSchedule(models.TextChoices):
+    OFF = "off", "No scheduled backups"
+    DAILY = "daily", "Every day"
 
 
 class ConnectionStatus(models.TextChoices):
@@ -68,6 +76,24 @@ class Tenant(models.Model):
     certificate_thumbprint = models.CharField(max_length=100, blank=True)
     static_token = EncryptedTextField(blank=True)
 
+    backup_schedule = models.CharField(
+        "Scheduled backups",
+        max_length=10,
+        choices=BackupSchedule.choices,
+        default=BackupSchedule.OFF,
+        help_text="The scheduler (started by `tenantguard run`) takes the backup; missed days "
+        "are caught up with one backup, never several.",
+    )
+    backup_hour_utc = models.PositiveSmallIntegerField(
+        "Backup hour (UTC)",
+        default=2,
+        validators=[MaxValueValidator(23)],
+        help_text="0 to 23. The scheduled backup starts at this hour, UTC.",
+    )
+    next_scheduled_backup_at = models.DateTimeField(
+        "Next scheduled backup", null=True, blank=True, editable=False
+    )
+
     connection_status = models.CharField(
         max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.UNKNOWN
     )
@@ -86,3 +112,11 @@ class Tenant(models.Model):
     @property
     def is_prod(self) -> bool:
         return self.environment == Environment.PROD
+
+    def scheduled_backup_after(self, moment: datetime) -> datetime | None:
+        """The first scheduled backup time strictly after ``moment``; None when off."""
+        if self.backup_schedule != BackupSchedule.DAILY:
+            return None
+        moment = moment.astimezone(UTC)
+        slot = datetime.combine(moment.date(), time(hour=self.backup_hour_utc), tzinfo=UTC)
+        return slot if slot > moment else slot + timedelta(days=1)

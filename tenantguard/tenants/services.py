@@ -27,7 +27,15 @@ EDITABLE_FIELDS = (
     "client_id",
     "certificate_thumbprint",
     *SECRET_FIELDS,
+    "backup_schedule",
+    "backup_hour_utc",
 )
+SCHEDULE_FIELDS = ("backup_schedule", "backup_hour_utc")
+
+
+def _plan_next_scheduled_backup(tenant: Tenant) -> None:
+    """Set ``next_scheduled_backup_at`` from the schedule: the next slot from now, or none."""
+    tenant.next_scheduled_backup_at = tenant.scheduled_backup_after(timezone.now())
 
 
 def tenant_create(*, actor: Any, **fields: Any) -> Tenant:
@@ -40,6 +48,7 @@ def tenant_create(*, actor: Any, **fields: Any) -> Tenant:
     with transaction.atomic():
         tenant = Tenant(**fields)
         tenant.full_clean()
+        _plan_next_scheduled_backup(tenant)
         tenant.save()
         if actor is not None:
             Membership.objects.get_or_create(
@@ -67,6 +76,8 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
         for name, value in changed.items():
             setattr(tenant, name, value)
         tenant.full_clean()
+        if set(changed) & set(SCHEDULE_FIELDS):
+            _plan_next_scheduled_backup(tenant)
         tenant.save()
         audit_event_record(
             actor=actor,

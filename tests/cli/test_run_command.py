@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ def test_run_serves_the_demo_and_a_second_run_reuses_it(tmp_path):
     env.pop("TEST_DATABASE_URL", None)
     env.pop("DATABASE_URL", None)
     for attempt in range(2):
+        if attempt == 1:
+            _make_the_prod_demo_tenant_due(tmp_path / "tenantguard.sqlite3")
         port = _free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "tenantguard.cli", "run", "--port", str(port)],
@@ -66,6 +69,8 @@ def test_run_serves_the_demo_and_a_second_run_reuses_it(tmp_path):
                 assert "Contoso Test" in page.text and "PROD" in page.text
                 if attempt == 0:
                     _back_up_through_the_worker(browser, page.text)
+                else:
+                    _wait_for_the_scheduled_backup(tmp_path / "tenantguard.sqlite3")
         finally:
             process.send_signal(signal.SIGTERM)
             output, _ = process.communicate(timeout=30)
@@ -89,4 +94,29 @@ def _back_up_through_the_worker(browser: httpx.Client, tenant_list_html: str) ->
     while "Backup completed" not in (fragment := browser.get(progress_url).text):
         assert "failed" not in fragment.lower(), fragment
         assert time.monotonic() < deadline, "the worker did not complete the backup within 60 s"
+        time.sleep(0.5)
+
+
+def _make_the_prod_demo_tenant_due(database) -> None:
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "UPDATE tenants_tenant SET backup_schedule = 'daily', "
+            "next_scheduled_backup_at = '2026-01-01 02:00:00' WHERE display_name = 'Contoso'"
+        )
+
+
+def _wait_for_the_scheduled_backup(database) -> None:
+    """The scheduler inside `run` starts the due backup; the worker captures it."""
+    deadline = time.monotonic() + 60
+    query = (
+        "SELECT b.status FROM backups_backupset b JOIN tenants_tenant t ON b.tenant_id = t.id "
+        "WHERE t.display_name = 'Contoso' AND b.kind = 'scheduled'"
+    )
+    while True:
+        with sqlite3.connect(database, timeout=10) as db:
+            statuses = [row[0] for row in db.execute(query)]
+        if statuses == ["completed"]:
+            return
+        assert "failed" not in statuses, statuses
+        assert time.monotonic() < deadline, f"no completed scheduled backup in 60 s: {statuses}"
         time.sleep(0.5)

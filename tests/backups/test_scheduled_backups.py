@@ -1,0 +1,198 @@
+"""Scheduled backups: planned from the tenant's schedule, started once per due slot by any number
+of scheduler passes, caught up with one backup after missed days, never piled on a running one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from django.urls import reverse
+
+from tenantguard.audit.models import AuditEvent
+from tenantguard.backups import scheduling
+from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
+from tenantguard.backups.scheduling import scheduled_backups_due, scheduled_backups_start_due
+from tenantguard.cli import main
+from tenantguard.emulator.seed import collection_of
+from tenantguard.tenants.models import Tenant
+from tenantguard.tenants.services import tenant_update
+
+pytestmark = pytest.mark.django_db
+
+NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def _daily(tenant: Tenant, hour: int, next_at: datetime | None) -> Tenant:
+    Tenant.objects.filter(pk=tenant.pk).update(
+        backup_schedule="daily", backup_hour_utc=hour, next_scheduled_backup_at=next_at
+    )
+    tenant.refresh_from_db()
+    return tenant
+
+
+# ---- planning ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hour", "moment", "expected"),
+    [
+        (14, NOON, datetime(2026, 11, 27, 14, tzinfo=UTC)),  # later today
+        (2, NOON, datetime(2026, 11, 28, 2, tzinfo=UTC)),  # passed: tomorrow
+        (12, NOON, datetime(2026, 11, 28, 12, tzinfo=UTC)),  # exactly now: strictly after
+        (0, datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, 0, tzinfo=UTC)),
+        # 01:30 at UTC+2 is 23:30 UTC the day before: the 23:00 UTC slot has passed.
+        (
+            23,
+            datetime(2026, 11, 28, 1, 30, tzinfo=timezone(timedelta(hours=2))),
+            datetime(2026, 11, 27, 23, tzinfo=UTC) + timedelta(days=1),
+        ),
+    ],
+)
+def test_the_next_slot_is_the_first_one_strictly_after_the_moment(tenant, hour, moment, expected):
+    tenant.backup_schedule, tenant.backup_hour_utc = "daily", hour
+    assert tenant.scheduled_backup_after(moment) == expected
+
+
+def test_no_slot_when_the_schedule_is_off(tenant):
+    assert tenant.backup_schedule == "off"
+    assert tenant.scheduled_backup_after(NOON) is None
+
+
+def test_editing_the_schedule_plans_the_next_backup_and_is_audited(personas, tenant):
+    tenant = tenant_update(
+        actor=personas["owner"], tenant=tenant, backup_schedule="daily", backup_hour_utc=3
+    )
+    planned = tenant.next_scheduled_backup_at
+    assert planned is not None and planned.hour == 3 and planned > datetime.now(UTC)
+    assert AuditEvent.objects.get(action="tenant.updated").details["fields"] == {
+        "backup_schedule": "daily",
+        "backup_hour_utc": 3,
+    }
+
+    tenant = tenant_update(actor=personas["owner"], tenant=tenant, backup_hour_utc=5)
+    assert tenant.next_scheduled_backup_at.hour == 5
+
+    tenant = tenant_update(actor=personas["owner"], tenant=tenant, backup_schedule="off")
+    assert tenant.next_scheduled_backup_at is None
+
+
+def test_an_hour_outside_the_day_is_refused_with_the_field_named(personas, tenant):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        tenant_update(actor=personas["owner"], tenant=tenant, backup_hour_utc=24)
+    assert "backup_hour_utc" in refused.value.message_dict
+
+
+def test_the_admin_form_sets_the_schedule(client, personas, tenant):
+    client.force_login(personas["owner"])
+    url = reverse("admin:tenants_tenant_change", args=[tenant.pk])
+    page = client.get(url).content.decode()
+    assert "Scheduled backups" in page and "Backup hour (UTC)" in page
+    data = {
+        "display_name": tenant.display_name,
+        "entra_tenant_id": tenant.entra_tenant_id,
+        "environment": tenant.environment,
+        "cloud": tenant.cloud,
+        "auth_method": tenant.auth_method,
+        "backup_schedule": "daily",
+        "backup_hour_utc": "4",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content[:2000]
+    tenant.refresh_from_db()
+    assert tenant.backup_schedule == "daily" and tenant.next_scheduled_backup_at.hour == 4
+
+
+# ---- scheduler passes ----------------------------------------------------------------------
+
+
+def test_a_due_backup_starts_once_as_a_scheduled_system_backup(tenant):
+    _daily(tenant, 2, NOON - timedelta(hours=10))
+
+    first = scheduled_backups_start_due(now=NOON, enqueue=False)
+    again = scheduled_backups_start_due(now=NOON + timedelta(minutes=1), enqueue=False)
+
+    [backup_set] = first.started
+    assert again.started == [] and again.waiting == []
+    assert backup_set.kind == BackupKind.SCHEDULED
+    assert backup_set.created_by is None
+    assert backup_set.tenant == tenant
+    tenant.refresh_from_db()
+    assert tenant.next_scheduled_backup_at == datetime(2026, 11, 28, 2, tzinfo=UTC)
+    event = AuditEvent.objects.get(action="backup.scheduled")
+    assert event.actor_label == "system"
+    assert event.details["next_at"] == "2026-11-28T02:00:00+00:00"
+
+
+def test_days_missed_while_nothing_ran_give_one_backup(tenant):
+    _daily(tenant, 2, NOON - timedelta(days=3))
+
+    result = scheduled_backups_start_due(now=NOON, enqueue=False)
+
+    assert len(result.started) == 1
+    assert BackupSet.objects.filter(kind=BackupKind.SCHEDULED).count() == 1
+    tenant.refresh_from_db()
+    assert tenant.next_scheduled_backup_at == datetime(2026, 11, 28, 2, tzinfo=UTC)
+
+
+def test_two_schedulers_seeing_the_same_due_tenant_start_one_backup(tenant):
+    _daily(tenant, 2, NOON - timedelta(hours=1))
+    seen_by_second = scheduled_backups_due(NOON)  # read before the first one claims it
+
+    first = scheduled_backups_start_due(now=NOON, enqueue=False)
+    second = scheduling._claim_and_start(seen_by_second[0], NOON, enqueue=False)
+
+    assert len(first.started) == 1
+    assert second is None
+    assert BackupSet.objects.count() == 1
+
+
+def test_a_running_backup_delays_the_scheduled_one_until_it_finishes(tenant):
+    _daily(tenant, 2, NOON - timedelta(hours=1))
+    running = BackupSet.objects.create(tenant=tenant, name="Manual", status=BackupStatus.RUNNING)
+
+    waiting = scheduled_backups_start_due(now=NOON, enqueue=False)
+    assert waiting.started == [] and waiting.waiting == [tenant.display_name]
+    tenant.refresh_from_db()
+    assert tenant.next_scheduled_backup_at == NOON - timedelta(hours=1), "still due"
+
+    BackupSet.objects.filter(pk=running.pk).update(status=BackupStatus.COMPLETED)
+    started = scheduled_backups_start_due(now=NOON + timedelta(minutes=1), enqueue=False)
+    assert len(started.started) == 1
+
+
+def test_tenants_without_a_schedule_are_never_backed_up_by_the_scheduler(tenant, prod_tenant):
+    Tenant.objects.filter(pk=tenant.pk).update(next_scheduled_backup_at=NOON - timedelta(days=1))
+    _daily(prod_tenant, 2, NOON + timedelta(hours=14))  # not due yet
+
+    result = scheduled_backups_start_due(now=NOON, enqueue=False)
+
+    assert result.started == [] and result.waiting == []
+    assert not BackupSet.objects.exists()
+
+
+def test_the_scheduled_backup_is_captured_by_the_worker(
+    tenant, emulated, demo_objects, django_capture_on_commit_callbacks
+):
+    for obj in demo_objects:
+        emulated.put_object(collection_of(obj, source="test"), obj)
+    _daily(tenant, 2, NOON - timedelta(hours=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        [backup_set] = scheduled_backups_start_due(now=NOON).started
+
+    backup_set.refresh_from_db()
+    assert backup_set.status == BackupStatus.COMPLETED
+    assert backup_set.item_count >= 60
+
+
+def test_the_cli_runs_one_pass(tenant, capsys):
+    _daily(tenant, 2, datetime.now(UTC) - timedelta(minutes=5))
+
+    assert main(["backup", "schedule", "--once"]) == 0
+    assert "Scheduled backup started: Contoso Test" in capsys.readouterr().out
+
+    assert main(["backup", "schedule", "--once"]) == 0
+    assert "No scheduled backup is due." in capsys.readouterr().out
+    assert BackupSet.objects.filter(kind=BackupKind.SCHEDULED).count() == 1
