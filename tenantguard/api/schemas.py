@@ -45,6 +45,9 @@ class TenantOut(Schema):
     connection_status: str
     connection_checked_at: datetime | None
     missing_permissions: list[str]
+    backup_schedule: str = Field(description='"off" or "daily".')
+    backup_hour_utc: int
+    next_scheduled_backup_at: datetime | None
 
 
 class ConnectionCheckOut(Schema):

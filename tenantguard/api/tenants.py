@@ -33,6 +33,9 @@ def tenant_out(tenant: Tenant, user: Any) -> dict[str, Any]:
         "missing_permissions": list(
             (tenant.connection_details or {}).get("missing_permissions") or []
         ),
+        "backup_schedule": tenant.backup_schedule,
+        "backup_hour_utc": tenant.backup_hour_utc,
+        "next_scheduled_backup_at": tenant.next_scheduled_backup_at,
     }
 
 

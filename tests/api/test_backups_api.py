@@ -41,3 +41,18 @@ def test_items_are_paged_filtered_and_payloads_only_on_request(personas, baselin
     ]
     (secret_item,) = [item for item in oma if item["has_secret_values"]]
     assert secret_item["payload"]["displayName"] == secret_item["display_name"]
+
+
+def test_tenants_show_their_backup_schedule(personas, tenant, api_as):
+    from tenantguard.tenants.services import tenant_update
+
+    tenant_update(
+        actor=personas["owner"], tenant=tenant, backup_schedule="daily", backup_hour_utc=4
+    )
+    [listed] = [
+        t for t in api_as(personas["viewer"]).get("/tenants").json() if t["id"] == tenant.pk
+    ]
+    assert listed["backup_schedule"] == "daily" and listed["backup_hour_utc"] == 4
+    assert listed["next_scheduled_backup_at"].startswith(
+        tenant.__class__.objects.get(pk=tenant.pk).next_scheduled_backup_at.strftime("%Y-%m-%dT04")
+    )
