@@ -200,6 +200,11 @@ UNFOLD = {
                         "icon": "group",
                         "link": reverse_lazy("admin:accounts_membership_changelist"),
                     },
+                    {
+                        "title": "API tokens",
+                        "icon": "key",
+                        "link": reverse_lazy("admin:accounts_apitoken_changelist"),
+                    },
                 ],
             },
             {

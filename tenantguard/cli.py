@@ -415,6 +415,72 @@ def cmd_backup_show(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- API tokens --------------------------------------------------------------------------------
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.contrib.auth import get_user_model
+
+    from tenantguard.accounts.tokens import ApiTokenError, api_token_create
+
+    actor = _cli_user(args)
+    owner = None
+    if args.for_user:
+        owner = get_user_model().objects.filter(username=args.for_user).first()
+        if owner is None:
+            raise CommandError(f"No TenantGuard user named '{args.for_user}'.")
+    try:
+        issued = api_token_create(actor=actor, name=args.name, days=args.days, user=owner)
+    except ApiTokenError as exc:
+        raise CommandError(str(exc)) from exc
+    err_console.print(
+        f"API token #{issued.record.pk} '{issued.record.name}' for {issued.record.user} until "
+        f"{issued.record.expires_at:%Y-%m-%d} UTC. It is printed once, on standard output; "
+        "store it in your secret store now."
+    )
+    print(issued.plaintext)  # alone on stdout, so `TOKEN=$(tenantguard token create …)` works
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.utils import timezone
+
+    from tenantguard.accounts.tokens import api_tokens_visible_to
+
+    table = Table("ID", "Name", "User", "Starts with", "State", "Expires", "Last used")
+    now = timezone.now()
+    for token in api_tokens_visible_to(_cli_user(args)):
+        state = (
+            "revoked" if token.revoked_at else "expired" if token.expires_at <= now else "active"
+        )
+        table.add_row(
+            str(token.pk),
+            token.name,
+            token.user.get_username(),
+            token.prefix + "…",
+            state,
+            f"{token.expires_at:%Y-%m-%d}",
+            f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never",
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    _setup_django()
+    from tenantguard.accounts.tokens import api_token_revoke, api_tokens_visible_to
+
+    actor = _cli_user(args)
+    token = api_tokens_visible_to(actor).filter(pk=args.id).first()
+    if token is None:
+        raise CommandError(f"No API token #{args.id} of yours (see `tenantguard token list`).")
+    api_token_revoke(actor=actor, token=token)
+    console.print(f"API token #{token.pk} '{token.name}' is revoked.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import call_command
@@ -532,6 +598,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval", type=float, default=60.0, help="seconds between passes (default 60)"
     )
     schedule.set_defaults(handler=cmd_backup_schedule)
+
+    token = commands.add_parser("token", help="personal API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    token_create = token.add_parser("create", help="create an API token (printed once)")
+    token_create.add_argument("--name", required=True, help="what the token is for")
+    token_create.add_argument("--days", type=int, default=90, help="lifetime (default 90)")
+    token_create.add_argument(
+        "--for-user", metavar="USERNAME", help="superusers only: issue it for another user"
+    )
+    token_create.set_defaults(handler=cmd_token_create)
+    token.add_parser("list", help="list your API tokens").set_defaults(handler=cmd_token_list)
+    token_revoke = token.add_parser("revoke", help="revoke an API token now")
+    token_revoke.add_argument("id", type=int)
+    token_revoke.set_defaults(handler=cmd_token_revoke)
 
     from tenantguard.cli_restore import add_restore_commands
 

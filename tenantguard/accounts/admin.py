@@ -2,15 +2,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
 from unfold.admin import ModelAdmin
 
-from tenantguard.accounts.models import Membership
+from tenantguard.accounts.models import ApiToken, Membership
 from tenantguard.accounts.permissions import Capability, has_capability, tenants_with_capability
+from tenantguard.accounts.tokens import (
+    DEFAULT_LIFETIME_DAYS,
+    MAX_LIFETIME_DAYS,
+    ApiTokenError,
+    api_token_create,
+    api_token_revoke,
+    api_tokens_visible_to,
+)
 from tenantguard.audit.services import audit_event_record
 
 admin.site.unregister(User)
@@ -101,3 +113,106 @@ class MembershipAdmin(ModelAdmin):
                 details={"user": obj.user.get_username(), "role": obj.role},
             )
             super().delete_model(request, obj)
+
+
+class ApiTokenCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What the token is for, e.g. 'nightly backup pipeline'."
+    )
+    days = forms.IntegerField(
+        label="Valid for (days)",
+        initial=DEFAULT_LIFETIME_DAYS,
+        min_value=1,
+        max_value=MAX_LIFETIME_DAYS,
+        help_text=f"1 to {MAX_LIFETIME_DAYS}. After that the token stops working.",
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ModelAdmin):
+    """Your API tokens (superusers see everyone's). Created here, shown once, revoked here."""
+
+    list_display = ("name", "user", "prefix", "state", "created_at", "expires_at", "last_used_at")
+    list_filter = ("revoked_at",)
+    readonly_fields = (
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    fields = readonly_fields
+    actions = ("revoke_selected",)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return api_tokens_visible_to(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is None:
+            return bool(request.user.is_active and request.user.is_staff)
+        return obj.user_id == request.user.pk or bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a token is revoked, never edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked tokens stay listed for the audit trail
+
+    def has_revoke_selected_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    @admin.display(description="State")
+    def state(self, obj: ApiToken) -> str:
+        if obj.revoked_at:
+            return "revoked"
+        if obj.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    @admin.action(description="Revoke the selected tokens (they stop working at once)")
+    def revoke_selected(self, request: HttpRequest, queryset: Any) -> None:
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            try:
+                api_token_revoke(actor=request.user, token=token)
+            except PermissionError as exc:
+                messages.error(request, str(exc))
+            else:
+                revoked += 1
+        messages.success(request, f"{revoked} token{'s' if revoked != 1 else ''} revoked.")
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """Create a token for yourself; the token is shown on this page once, never stored."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ApiTokenCreateForm(request.POST or None)
+        issued = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                issued = api_token_create(
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    days=form.cleaned_data["days"],
+                )
+            except ApiTokenError as exc:
+                form.add_error(None, str(exc))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New API token",
+            "form": form,
+            "issued": issued,
+            "opts": self.model._meta,
+        }
+        response = render(request, "tenantguard/admin/api_token_add.html", context)
+        response["Cache-Control"] = "no-store"  # the page holding the token is never cached
+        return response

@@ -1,8 +1,10 @@
 """The ``NinjaAPI`` instance: session authentication, error shapes and the routers.
 
-Authentication is Django's session (``django_auth``): the API serves the web UI and scripts that
-hold a session cookie. Unsafe methods (POST, PUT, ...) also need the CSRF token
-(``X-CSRFToken`` header), exactly like the web forms. There is no separate token model.
+Two ways to authenticate, both acting as a TenantGuard user with that user's roles:
+- a personal API token (``Authorization: Bearer tg_…``, see ``accounts/tokens.py``), for scripts
+  and pipelines; no CSRF token is needed since browsers never attach it on their own;
+- Django's session (``django_auth``), for the web UI; unsafe methods (POST, PUT, ...) then also
+  need the CSRF token (``X-CSRFToken`` header), exactly like the web forms.
 
 Errors all have the shape ``{"detail": str, "reasons": [str]}``:
 403 when the policy or the permission helpers refuse (``reasons`` lists every unmet condition),
@@ -12,12 +14,15 @@ outside the user's tenants, 502 when Microsoft Graph fails.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.security import django_auth
+from ninja.security import HttpBearer, django_auth
 
 from tenantguard.accounts.permissions import AccessDenied
+from tenantguard.accounts.tokens import api_token_user
 from tenantguard.api.backups import router as backups_router
 from tenantguard.api.restores import router as restores_router
 from tenantguard.api.tenants import router as tenants_router
@@ -25,16 +30,29 @@ from tenantguard.graph import GraphError
 from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
 from tenantguard.tenants.graph_access import TenantConfigurationError
 
+
+class ApiTokenAuth(HttpBearer):
+    """``Authorization: Bearer tg_…``: the request acts as the token's user."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_user(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
 api = NinjaAPI(
     title="TenantGuard API",
     version="1",
     urls_namespace="api",
-    auth=django_auth,
+    auth=[ApiTokenAuth(), django_auth],
     docs_decorator=login_required,
     description=(
         "Back up Intune tenants and walk restore runs through the wizard's steps. "
-        "Authenticated with the TenantGuard session (log in at /admin/); unsafe methods need "
-        "the CSRF token in the X-CSRFToken header. Refusals answer 403 with the reasons."
+        "Authenticate with a personal API token (`Authorization: Bearer tg_…`, created under "
+        "Accounts → API tokens or with `tenantguard token create`), or with the TenantGuard "
+        "session (log in at /admin/; unsafe methods then need the CSRF token in the "
+        "X-CSRFToken header). Refusals answer 403 with the reasons."
     ),
 )
 
