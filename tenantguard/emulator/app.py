@@ -19,7 +19,8 @@ import httpx
 
 from tenantguard.emulator import admin, auth
 from tenantguard.emulator.batch import run_batch
-from tenantguard.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
+from tenantguard.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig, wall_time
+from tenantguard.emulator.credentials import CredentialInput, load_certificate
 from tenantguard.emulator.errors import EmulatorHTTPError
 from tenantguard.emulator.handlers import handle, is_write
 from tenantguard.emulator.messages import GraphRequest, GraphResponse, path_ids
@@ -127,10 +128,17 @@ class GraphEmulator:
         client_secret: str | None = "s3cret",  # noqa: S107 - emulator test credential
         denied_permissions: Iterable[str] = (),
         faults: FaultConfig | None = None,
+        certificates: Iterable[CredentialInput] = (),
     ) -> Tenant:
         """Register a tenant. With ``state_dir`` its state is loaded from (and written to)
         ``<state_dir>/<tenant_id>.sqlite3``; built-ins and the seed are loaded only when that
-        file holds no state yet."""
+        file holds no state yet.
+
+        ``certificates`` (PEM/DER certificates) registers them on the first app, which then
+        verifies client assertions like Entra ID. Applications in the seed register their
+        credentials (README.md, "App registrations and credentials"): the one whose ``appId``
+        is ``client_id`` replaces the first app's, others become apps with token
+        ``"{token}.{appId}"``."""
         with self._lock:
             if tenant_id in self.tenants:
                 raise ValueError(f"tenant {tenant_id!r} is already registered")
@@ -148,9 +156,29 @@ class GraphEmulator:
                 oma_secret_placeholder=self.config.oma_secret_placeholder,
             )
             self.tenants[tenant_id] = tenant
-            self.add_client(
-                tenant_id=tenant_id, client_id=client_id, client_secret=client_secret, token=token
-            )
+            try:
+                self.add_client(
+                    tenant_id=tenant_id,
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    token=token,
+                    certificates=certificates,
+                )
+                for registration in tenant.app_registrations:
+                    if registration.app_id not in tenant.clients:
+                        self.add_client(
+                            tenant_id=tenant_id,
+                            client_id=registration.app_id,
+                            client_secret=None,
+                            token=f"{token}.{registration.app_id}",
+                        )
+                    tenant.clients[registration.app_id].register(registration)
+            except Exception:
+                del self.tenants[tenant_id]
+                for known, owner in list(self._tokens.items()):
+                    if owner[0] == tenant_id:
+                        del self._tokens[known]
+                raise
             return tenant
 
     def ensure_tenant(self, *, tenant_id: str, token: str, **options: Any) -> Tenant:
@@ -166,15 +194,23 @@ class GraphEmulator:
             return tenant
 
     def add_client(
-        self, *, tenant_id: str, client_id: str, client_secret: str | None, token: str
+        self,
+        *,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str | None,
+        token: str,
+        certificates: Iterable[CredentialInput] = (),
     ) -> None:
-        """Another app registration for a tenant (each app has its own throttling budget)."""
+        """Another app registration for a tenant (each app has its own throttling budget).
+        With ``certificates`` the app verifies client assertions like Entra ID (README.md)."""
+        loaded = [load_certificate(certificate) for certificate in certificates]
         with self._lock:
             owner = self._tokens.get(token)
             if owner is not None and owner != (tenant_id, client_id):
                 raise ValueError("this token is already used by another tenant or app")
             self.tenants[tenant_id].add_client(
-                client_id=client_id, client_secret=client_secret, token=token
+                client_id=client_id, client_secret=client_secret, token=token, certificates=loaded
             )
             self._tokens[token] = (tenant_id, client_id)
 
@@ -256,7 +292,13 @@ class GraphEmulator:
             form.setdefault("client_secret", unquote(password))
         with self._lock:
             tenant = self.tenants.get(tenant_id)
-            status, body = auth.issue_token(tenant, tenant_id, form, base_url=incoming.base_url)
+            status, body = auth.issue_token(
+                tenant,
+                tenant_id,
+                form,
+                base_url=incoming.base_url,
+                now=wall_time(self.config.clock),
+            )
         return status, body, {"Cache-Control": "no-store"}
 
     def _graph(

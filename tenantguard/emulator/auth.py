@@ -1,19 +1,28 @@
 """Entra ID endpoints the clients need: client-credentials token and OpenID discovery.
 
-``client_assertion`` JWTs are accepted when their ``client_id`` (form field, or ``iss``/``sub``
-in the unverified payload) names a registered app: the emulator does not check signatures.
+An app with registered credentials (certificates, or seeded as an ``application``) is checked
+like Entra ID: the secret must be one of its secrets, a ``client_assertion`` must be a JWT
+signed by one of its certificates with the right ``iss``/``sub``/``aud``/``exp``/``nbf``/``jti``
+(see ``credentials.py``). An app added with only a secret keeps the emulator's old, lenient
+behaviour: its secret is checked, but a ``client_assertion`` is accepted when its ``client_id``
+(form field, or ``iss``/``sub`` in the unverified payload) names the app, without a signature
+check.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tenantguard.emulator.credentials import AssertionRejected, verify_client_assertion
+
 if TYPE_CHECKING:
-    from tenantguard.emulator.tenant import Tenant
+    from tenantguard.emulator.tenant import ClientApp, Tenant
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MULTI_TENANT_AUTHORITIES = frozenset({"common", "organizations", "consumers"})
@@ -21,10 +30,17 @@ TOKEN_LIFETIME = 3599
 
 
 def aad_error(
-    status: int, error: str, code: int, description: str, *, base_url: str
+    status: int,
+    error: str,
+    code: int,
+    description: str,
+    *,
+    base_url: str,
+    now: float | None = None,
 ) -> tuple[int, dict[str, Any]]:
     trace_id = str(uuid.uuid4())
-    timestamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    moment = datetime.now(UTC) if now is None else datetime.fromtimestamp(now, UTC)
+    timestamp = moment.strftime("%Y-%m-%d %H:%M:%SZ")
     return status, {
         "error": error,
         "error_description": (
@@ -60,7 +76,12 @@ def unknown_tenant(tenant_id: str, *, base_url: str) -> tuple[int, dict[str, Any
 
 
 def issue_token(
-    tenant: Tenant | None, tenant_id: str, form: dict[str, str], *, base_url: str
+    tenant: Tenant | None,
+    tenant_id: str,
+    form: dict[str, str],
+    *,
+    base_url: str,
+    now: float | None = None,
 ) -> tuple[int, dict[str, Any]]:
     if tenant is None:
         return unknown_tenant(tenant_id, base_url=base_url)
@@ -85,6 +106,10 @@ def issue_token(
             f"'{tenant_id}'.",
             base_url=base_url,
         )
+    if client.credentials_registered:
+        return _check_registered_credentials(
+            client, tenant_id, form, base_url=base_url, now=time.time() if now is None else now
+        )
     if assertion:
         subject = _assertion_subject(assertion)
         if form.get("client_assertion_type") != ASSERTION_TYPE or subject not in (
@@ -99,21 +124,80 @@ def issue_token(
                 base_url=base_url,
             )
     elif client.client_secret is None or form.get("client_secret") != client.client_secret:
-        return aad_error(
-            401,
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided. Ensure the secret being sent in the request is the "
-            f"client secret value, not the client secret ID, for a secret added to app "
-            f"'{client.client_id}'.",
-            base_url=base_url,
-        )
+        return _invalid_secret(client, base_url=base_url, now=now)
+    return _token_answer(client)
+
+
+def _token_answer(client: ClientApp) -> tuple[int, dict[str, Any]]:
     return 200, {
         "token_type": "Bearer",
         "expires_in": TOKEN_LIFETIME,
         "ext_expires_in": TOKEN_LIFETIME,
         "access_token": client.token,
     }
+
+
+def _invalid_secret(client: ClientApp, *, base_url: str, now: float | None) -> tuple[int, Any]:
+    return aad_error(
+        401,
+        "invalid_client",
+        7000215,
+        "Invalid client secret provided. Ensure the secret being sent in the request is the "
+        f"client secret value, not the client secret ID, for a secret added to app "
+        f"'{client.client_id}'.",
+        base_url=base_url,
+        now=now,
+    )
+
+
+def _check_registered_credentials(
+    client: ClientApp, tenant_id: str, form: dict[str, str], *, base_url: str, now: float
+) -> tuple[int, dict[str, Any]]:
+    """Entra ID's checks for an app with registered credentials."""
+    assertion = form.get("client_assertion")
+    if assertion:
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            return aad_error(
+                401,
+                "invalid_client",
+                700027,
+                "Client assertion failed signature validation. [Reason - The "
+                f"client_assertion_type is not '{ASSERTION_TYPE}'.]",
+                base_url=base_url,
+                now=now,
+            )
+        try:
+            verify_client_assertion(
+                assertion,
+                client_id=client.client_id,
+                certificates=client.certificates,
+                token_endpoint=f"{base_url}/{tenant_id}/oauth2/v2.0/token",
+                now=now,
+            )
+        except AssertionRejected as rejected:
+            return aad_error(
+                401,
+                "invalid_client",
+                rejected.code,
+                rejected.description,
+                base_url=base_url,
+                now=now,
+            )
+        return _token_answer(client)
+    secret = form.get("client_secret")
+    if not secret:
+        return aad_error(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or "
+            "'client_secret'.",
+            base_url=base_url,
+            now=now,
+        )
+    if not any(hmac.compare_digest(secret.encode(), known.encode()) for known in client.secrets):
+        return _invalid_secret(client, base_url=base_url, now=now)
+    return _token_answer(client)
 
 
 def openid_configuration(base_url: str, tenant_id: str) -> dict[str, Any]:

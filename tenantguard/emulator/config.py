@@ -15,11 +15,21 @@ class Clock(Protocol):
     def monotonic(self) -> float: ...
 
 
+def wall_time(clock: object) -> float:
+    """Seconds since the epoch through ``clock.time()`` when the clock has it (a fake clock),
+    else ``time.time()``: the instant client assertions' ``exp``/``nbf`` are checked against."""
+    now = getattr(clock, "time", None)
+    return float(now()) if callable(now) else time.time()
+
+
 class SystemClock:
-    """The real clock: ``time.monotonic`` and ``time.sleep``."""
+    """The real clock: ``time.monotonic``, ``time.time`` and ``time.sleep``."""
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -97,7 +107,8 @@ class EmulatorConfig:
     - ``faults``: default :class:`FaultConfig` for tenants added without their own.
     - ``admin_token``: when set, ``/_emulator/...`` requires header ``X-Emulator-Admin-Token``.
     - ``clock``: object with ``monotonic()`` (and optionally ``sleep(seconds)`` used for
-      injected latency); defaults to the system clock.
+      injected latency, and ``time()``, epoch seconds for client assertions' ``exp``/``nbf``,
+      else ``time.time()``); defaults to the system clock.
     - ``default_page_size``: page size of Intune collections that have no Graph-specific size.
     - ``shuffle_batch_responses``: answer ``$batch`` sub-responses in reverse order.
     - ``request_log_limit``: ``GraphEmulator.request_log`` keeps this many newest entries.

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tenantguard.emulator.credentials import APPLICATION_TYPE, APPLICATIONS
 from tenantguard.emulator.resources import BY_COLLECTION
 
 
@@ -18,6 +19,7 @@ _CONTEXT = re.compile(r"\$metadata#(?P<path>[^?]*)$")
 
 # Fallback for objects without @odata.context: exact @odata.type -> collection.
 _TYPE_COLLECTIONS = {
+    APPLICATION_TYPE: APPLICATIONS,  # an app registration: its credentials (README.md)
     "#microsoft.graph.group": "groups",
     "#microsoft.graph.roleScopeTag": "deviceManagement/roleScopeTags",
     "#microsoft.graph.deviceAndAppManagementAssignmentFilter": "deviceManagement/assignmentFilters",
@@ -55,7 +57,7 @@ def collection_from_context(context: str) -> str | None:
             continue
         segments.append(name)
     path = "/".join(segments)
-    return path if path in BY_COLLECTION else None
+    return path if path in BY_COLLECTION or path == APPLICATIONS else None
 
 
 def collection_of(obj: dict[str, Any], *, source: str) -> str:

@@ -6,12 +6,19 @@ import copy
 import threading
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tenantguard.emulator.config import FaultConfig
+from tenantguard.emulator.credentials import (
+    APPLICATIONS,
+    AppCertificate,
+    AppRegistration,
+    CredentialError,
+    application_registration,
+)
 from tenantguard.emulator.faults import FaultInjector
 from tenantguard.emulator.odata import project, strip_annotations
 from tenantguard.emulator.resources import (
@@ -22,7 +29,7 @@ from tenantguard.emulator.resources import (
     MANAGED_APP_POLICIES,
     ResourceSpec,
 )
-from tenantguard.emulator.seed import collection_of, load_seed_dir
+from tenantguard.emulator.seed import SeedError, collection_of, load_seed_dir
 from tenantguard.emulator.store import ObjectStore
 
 # Server-managed properties: ignored when a client sends them (documented in README.md).
@@ -45,11 +52,33 @@ _ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 @dataclass
 class ClientApp:
-    """An app registration allowed to get tokens for the tenant."""
+    """An app registration allowed to get tokens for the tenant.
+
+    ``credentials_registered`` False (apps added with only a ``client_secret``): the token
+    endpoint checks that secret and accepts any ``client_assertion`` naming the app, unverified.
+    True (certificates given, or the app seeded as an ``application``): it checks like Entra ID:
+    a secret must be one of ``secrets``, an assertion must be signed by one of ``certificates``.
+    """
 
     client_id: str
     client_secret: str | None
     token: str
+    certificates: list[AppCertificate] = field(default_factory=list)
+    extra_secrets: list[str] = field(default_factory=list)
+    credentials_registered: bool = False
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret the app accepts (``client_secret`` first)."""
+        return [s for s in (self.client_secret, *self.extra_secrets) if s]
+
+    def register(self, registration: AppRegistration) -> None:
+        """Take the credentials of a seeded application (they replace the app's own)."""
+        secrets = list(registration.secrets)
+        self.client_secret = secrets.pop(0) if secrets else None
+        self.extra_secrets = secrets
+        self.certificates = list(registration.certificates)
+        self.credentials_registered = True
 
 
 def resource_spec(collection: str) -> ResourceSpec:
@@ -130,9 +159,14 @@ class Tenant:
         self._last_stamp: datetime | None = None
         self._oma_secret_placeholder = oma_secret_placeholder
         self.fault_injector = FaultInjector(faults)
+        seed = self._seed_entries(missing_dir_ok=self._store.initialized)
+        # App registrations in the seed: credentials, not Graph objects (read on every start).
+        self.app_registrations: list[AppRegistration] = [
+            _registration(obj) for collection, obj in seed if collection == APPLICATIONS
+        ]
         with self._lock, self._store.bulk():
             if not self._store.initialized:
-                self._populate()
+                self._populate(seed)
             for stored in self._store.list(GROUP_POLICY_CONFIGURATIONS):
                 POLICY_CATALOG.learn(stored)
 
@@ -146,8 +180,22 @@ class Tenant:
     def faults(self, config: FaultConfig) -> None:
         self.fault_injector = FaultInjector(config)
 
-    def add_client(self, *, client_id: str, client_secret: str | None, token: str) -> ClientApp:
-        client = ClientApp(client_id=client_id, client_secret=client_secret, token=token)
+    def add_client(
+        self,
+        *,
+        client_id: str,
+        client_secret: str | None,
+        token: str,
+        certificates: Iterable[AppCertificate] = (),
+    ) -> ClientApp:
+        certificates = list(certificates)
+        client = ClientApp(
+            client_id=client_id,
+            client_secret=client_secret,
+            token=token,
+            certificates=certificates,
+            credentials_registered=bool(certificates),
+        )
         self.clients[client_id] = client
         return client
 
@@ -192,7 +240,7 @@ class Tenant:
         """Forget every object and load the built-ins and the seed again."""
         with self._lock, self._store.bulk():
             self._store.clear()
-            self._populate()
+            self._populate(self._seed_entries())
 
     # --- internals used by the request handlers ------------------------------------------
 
@@ -316,23 +364,35 @@ class Tenant:
                 out[key] = value
         return out
 
-    def _populate(self) -> None:
+    def _seed_entries(self, *, missing_dir_ok: bool = False) -> list[tuple[str, dict[str, Any]]]:
+        """``(collection, object)`` of the seed directory, then of ``seed_objects``."""
+        entries: list[tuple[str, dict[str, Any]]] = []
+        if self._seed_dir is not None and not (missing_dir_ok and not self._seed_dir.is_dir()):
+            entries.extend(load_seed_dir(self._seed_dir))
+        for entry in self._seed_objects:
+            if isinstance(entry, tuple):
+                entries.append(entry)
+            else:
+                entries.append((collection_of(entry, source="seed_objects"), entry))
+        return entries
+
+    def _populate(self, seed: list[tuple[str, dict[str, Any]]]) -> None:
         for collection, obj in BUILTIN_OBJECTS:
             spec = BY_COLLECTION[collection]
             self.save(spec, self.ingest(spec, obj))
-        if self._seed_dir is not None:
-            for collection, obj in load_seed_dir(self._seed_dir):
-                spec = resource_spec(collection)
-                self.save(spec, self.ingest(spec, obj))
-        for entry in self._seed_objects:
-            if isinstance(entry, tuple):
-                collection, obj = entry
-            else:
-                obj = entry
-                collection = collection_of(obj, source="seed_objects")
+        for collection, obj in seed:
+            if collection == APPLICATIONS:
+                continue
             spec = resource_spec(collection)
             self.save(spec, self.ingest(spec, obj))
         self._store.mark_initialized()
+
+
+def _registration(obj: dict[str, Any]) -> AppRegistration:
+    try:
+        return application_registration(obj, source=f"application {obj.get('appId')!r}")
+    except CredentialError as exc:
+        raise SeedError(str(exc)) from exc
 
 
 def _next_version(previous: Any, *, etag: bool) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -12,14 +13,23 @@ GRAPH = "https://graph.microsoft.com"
 
 
 class FakeClock:
-    """Monotonic time that only moves when told; ``sleep`` advances it (and is recorded)."""
+    """Monotonic time that only moves when told; ``sleep`` advances it (and is recorded).
 
-    def __init__(self, start: float = 1000.0) -> None:
+    ``time()`` is wall-clock time that moves with it: the real time when the clock was made
+    (or ``wall_start``) plus whatever was slept or advanced since, so assertions signed now by a
+    real client are valid and ``advance(3600)`` makes them expire."""
+
+    def __init__(self, start: float = 1000.0, *, wall_start: float | None = None) -> None:
         self.now = start
         self.slept: list[float] = []
+        self._start = start
+        self._wall_start = time.time() if wall_start is None else wall_start
 
     def monotonic(self) -> float:
         return self.now
+
+    def time(self) -> float:
+        return self._wall_start + (self.now - self._start)
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)

@@ -71,8 +71,9 @@ def _jwt(payload: dict[str, str]) -> str:
 
 
 def test_client_assertion_is_accepted_for_the_registered_app(login: httpx.Client) -> None:
-    """Entra ID: certificate credentials send a client_assertion JWT; the emulator accepts it
-    when it names the registered app (signatures are not verified, see README)."""
+    """Entra ID: certificate credentials send a client_assertion JWT. For an app without
+    registered credentials the emulator accepts it when it names the app (signatures are not
+    verified, see README; apps with certificates: test_emulator_certificates.py)."""
     form = _form(
         client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
         client_assertion=_jwt({"iss": "tenantguard-app", "sub": "tenantguard-app"}),
