@@ -178,7 +178,10 @@ LOGGING = {
 
 UNFOLD = {
     "SITE_TITLE": "TenantGuard",
-    "SCRIPTS": [lambda request: static("django_htmx/htmx-2.min.js")],
+    "SCRIPTS": [
+        lambda request: static("django_htmx/htmx-2.min.js"),
+        lambda request: static("tenantguard/wizard.js"),
+    ],
     "STYLES": [lambda request: static("tenantguard/wizard.css")],
     "SITE_HEADER": "TenantGuard",
     "SITE_SUBHEADER": "Intune backup & safe restore",

@@ -547,3 +547,22 @@ def test_steps_1_3_and_4_work_from_the_keyboard(personas, tenant, baseline, open
     item.locator("summary").focus()
     page.keyboard.press("Enter")
     expect(item.locator("table")).to_contain_text("osMinimumVersion")
+
+
+def test_long_work_says_what_it_is_doing_and_cannot_be_sent_twice(
+    personas, tenant, baseline, open_as, url
+):
+    run = walk(personas["operator"], tenant, baseline, upto="scope")
+    page = open_as(personas["operator"])
+    page.goto(url("restores:checks", run.pk))
+    # Keep the page where it is after TenantGuard's own submit handler has run (it listens
+    # first), so the waiting state can be looked at without a server that is slow on purpose.
+    page.evaluate("document.addEventListener('submit', e => e.preventDefault())")
+    button = page.get_by_role("button", name="Run the checks")
+
+    button.click()
+
+    expect(page.locator("form[aria-busy=true] .tg-busy[role=status]")).to_have_text(
+        "Reading Contoso Test for the checks… a large tenant takes up to a minute."
+    )
+    expect(button).to_be_disabled()

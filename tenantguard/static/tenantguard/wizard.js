@@ -1,0 +1,21 @@
+// Forms that start long work (checks, preview, execute, backup) say so while the server works:
+// <form data-busy="Reading the target tenant…"> disables its submit button (no double submit)
+// and shows the message in a live region next to it.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.busy || event.defaultPrevented) return;
+  const button = event.submitter || form.querySelector("button[type=submit]");
+  if (button) {
+    // Disable after the browser has taken the button's value into the submission.
+    setTimeout(() => { button.disabled = true; }, 0);
+  }
+  form.setAttribute("aria-busy", "true");
+  let status = form.querySelector(".tg-busy");
+  if (!status) {
+    status = document.createElement("span");
+    status.className = "tg-busy";
+    status.setAttribute("role", "status");
+    form.appendChild(status);
+  }
+  status.textContent = form.dataset.busy;
+});
