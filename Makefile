@@ -24,4 +24,4 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy tenantguard/graph tenantguard/intune
+	$(BIN)/mypy tenantguard config

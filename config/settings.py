@@ -152,7 +152,8 @@ TASKS = {
 }
 
 # Graph emulator for tenants whose Graph URL is emulator://<name> (the embedded demo).
-TENANTGUARD_EMULATOR_STATE_DIR = Path(
+# None keeps emulated tenants in memory only (the test settings do).
+TENANTGUARD_EMULATOR_STATE_DIR: Path | None = Path(
     os.environ.get("TENANTGUARD_EMULATOR_STATE_DIR", DATA_DIR / "emulator")
 )
 TENANTGUARD_EMULATOR_THROTTLE = _env_bool("TENANTGUARD_EMULATOR_THROTTLE", True)

@@ -77,6 +77,10 @@ class EncryptedTextField(models.TextField):
 class EncryptedJSONField(models.TextField):
     """A JSON value stored encrypted as one blob; Python code sees the decoded value."""
 
+    # What django-stubs' plugin reads as the Python type this field takes and gives.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("default", dict)
         kwargs.setdefault("blank", True)

@@ -123,7 +123,9 @@ def api_tokens_visible_to(user: Any) -> Any:
     tokens = ApiToken.objects.select_related("user")
     if getattr(user, "is_superuser", False):
         return tokens
-    return tokens.filter(user_id=getattr(user, "pk", None))
+    if not getattr(user, "is_authenticated", False):
+        return tokens.none()
+    return tokens.filter(user_id=user.pk)
 
 
 __all__ = [

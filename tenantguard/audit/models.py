@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -58,3 +59,8 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditEventImmutableError("Audit events are append-only and cannot be deleted.")
+
+    @property
+    def details_text(self) -> str:
+        """``details`` as compact JSON, for pages that list events."""
+        return json.dumps(self.details or {}, ensure_ascii=False, sort_keys=True)

@@ -27,7 +27,7 @@ def audit_event_record(
 
     ``details`` pass through :func:`redact`, so secret-looking keys never reach the trail.
     """
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user: Any = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     if tenant is None and subject is not None:
         is_tenant = subject._meta.label_lower == "tenants.tenant"
         tenant = subject if is_tenant else getattr(subject, "tenant", None)

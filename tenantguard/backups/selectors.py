@@ -18,11 +18,12 @@ def backup_sets_visible_to(user: Any) -> QuerySet[BackupSet]:
 
 def backup_set_type_counts(*, backup_set: BackupSet) -> list[dict[str, Any]]:
     """Items per (category, type, platform), for the backup page and the restore source step."""
-    return list(
+    rows = (
         backup_set.items.values("category", "policy_type", "platform")
         .annotate(count=Count("id"))
         .order_by("category", "policy_type", "platform")
     )
+    return [dict(row) for row in rows]
 
 
 def scope_tag_names(*, backup_set: BackupSet) -> dict[str, str]:

@@ -5,7 +5,7 @@ No form decides anything: whether a value is allowed is the services' and the po
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -13,11 +13,28 @@ from tenantguard.restores.models import RestoreRun, ScopeMode
 from tenantguard.restores.services.fingerprint import DEFAULT_OPTIONS, MAPPING_KINDS
 
 
+def _model_choices(form: forms.Form, name: str, queryset: Any) -> forms.ModelChoiceField[Any]:
+    """Give the model choice field ``name`` of ``form`` its queryset (known per request)."""
+    field = cast("forms.ModelChoiceField[Any]", form.fields[name])
+    field.queryset = queryset
+    return field
+
+
+class _TenantChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.display_name} ({obj.get_environment_display()})"
+
+
+class _BackupSetChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.tenant.display_name} · {obj.name}"
+
+
 class NewRunForm(forms.Form):
-    tenant = forms.ModelChoiceField(
+    tenant = _TenantChoiceField(
         queryset=None, label="Target tenant", help_text="The tenant the restore writes to."
     )
-    backup_set = forms.ModelChoiceField(
+    backup_set = _BackupSetChoiceField(
         queryset=None,
         required=False,
         label="Backup set",
@@ -26,18 +43,14 @@ class NewRunForm(forms.Form):
 
     def __init__(self, *args: Any, tenants: Any, backup_sets: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = tenants
-        self.fields["tenant"].label_from_instance = lambda tenant: (
-            f"{tenant.display_name} ({tenant.get_environment_display()})"
-        )
-        self.fields["backup_set"].queryset = backup_sets
-        self.fields["backup_set"].label_from_instance = lambda backup_set: (
-            f"{backup_set.tenant.display_name} · {backup_set.name}"
-        )
+        _model_choices(self, "tenant", tenants)
+        _model_choices(self, "backup_set", backup_sets)
 
 
 class SourceForm(forms.Form):
-    backup_set = forms.ModelChoiceField(queryset=None, label="Backup set")
+    backup_set: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None, label="Backup set"
+    )
     confirm_reset = forms.BooleanField(
         required=False,
         label="I understand that scope, mapping, checks, preview and confirmation are reset",
@@ -45,7 +58,7 @@ class SourceForm(forms.Form):
 
     def __init__(self, *args: Any, backup_sets: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["backup_set"].queryset = backup_sets
+        _model_choices(self, "backup_set", backup_sets)
 
 
 def _ids(values: list[str]) -> set[int]:

@@ -6,7 +6,6 @@ what the pages display (runs visible to a user, the stepper's state, outcome cou
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -265,15 +264,12 @@ def pre_restore_snapshot(run: RestoreRun) -> BackupSet | None:
 
 
 def restore_run_audit_events(run: RestoreRun) -> list[AuditEvent]:
-    """The run's audit trail, oldest first, each with ``details_text`` (compact JSON)."""
-    events = list(
+    """The run's audit trail, oldest first."""
+    return list(
         AuditEvent.objects.filter(subject_type=RUN_SUBJECT_TYPE, subject_id=str(run.pk)).order_by(
             "created_at", "id"
         )
     )
-    for event in events:
-        event.details_text = json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True)
-    return events
 
 
 #: Registry type keys of the foundations a mapping can point at.

@@ -65,6 +65,11 @@ OUTCOME_PAGE_SIZE = 100
 # ---- helpers ---------------------------------------------------------------------------------
 
 
+def _htmx(request: HttpRequest) -> bool:
+    """Whether htmx sent the request (django-htmx's middleware sets ``request.htmx``)."""
+    return bool(getattr(request, "htmx", False))
+
+
 def _step_url(run: RestoreRun, step: str) -> str:
     return reverse(f"restores:{step}", args=[run.pk])
 
@@ -86,7 +91,7 @@ def _refused(
         "run": run,
         "reasons": reasons,
     }
-    template = "restores/_refused.html" if request.htmx else "restores/refused.html"
+    template = "restores/_refused.html" if _htmx(request) else "restores/refused.html"
     return render(request, template, context, status=status)
 
 
@@ -284,7 +289,7 @@ def step_scope(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
         return redirect
-    if not run.backup_set_id:
+    if run.backup_set is None:
         messages.info(request, "Pick a backup set first.")
         return HttpResponseRedirect(_step_url(run, "source"))
     if request.method == "POST" and request.POST.get("op") == "pick":
@@ -306,7 +311,7 @@ def step_scope(request: HttpRequest, run_id: int) -> HttpResponse:
             return _refused(request, exc.reasons, run=run)
         except (RestoreRunError, ValueError) as exc:
             error = str(getattr(exc, "message", "") or exc)
-        if not request.htmx:
+        if not _htmx(request):
             if error:
                 messages.error(request, error)
             keep = {k: request.POST[k] for k in ("q", "page", "mode") if request.POST.get(k)}
@@ -322,7 +327,7 @@ def step_scope(request: HttpRequest, run_id: int) -> HttpResponse:
         response["HX-Reswap"] = "outerHTML"
         return response
     context = _context(request, run, "scope", **_scope_context(request, run))
-    if request.htmx and request.GET.get("fragment") == "list":
+    if _htmx(request) and request.GET.get("fragment") == "list":
         return render(request, "restores/_scope_body.html", context)
     return render(request, "restores/step_scope.html", context)
 
@@ -564,7 +569,7 @@ def dry_run_set(request: HttpRequest, run_id: int) -> HttpResponse:
         )
     except RestoreRunError as exc:
         return _after_error(request, run, "confirm", exc)
-    if not request.htmx:
+    if not _htmx(request):
         return HttpResponseRedirect(_step_url(run, "confirm"))
     context = {"run": run, **_panel_context(request, run)}
     return render(request, "restores/_execute_panel.html", context)

@@ -55,7 +55,8 @@ class TenantForm(forms.ModelForm):
             self.initial[name] = ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in SECRET_FIELDS:
             if name in self.fields and not data.get(name) and self.instance.pk:
                 data[name] = getattr(self.instance, name)

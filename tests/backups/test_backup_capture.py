@@ -118,3 +118,14 @@ def test_missing_group_permission_is_not_reported_as_deleted_groups(personas, te
     assert len(group_warnings) == 1
     assert group_warnings[0]["permission"] == "Group.Read.All"
     assert "no longer exist" not in group_warnings[0]["message"]
+
+
+def test_a_modified_time_without_offset_is_read_as_utc():
+    # Django 5 removed django.utils.timezone.utc: this path used to raise AttributeError.
+    from datetime import UTC, datetime
+
+    from tenantguard.backups.services import _parse_modified
+
+    assert _parse_modified("2026-03-01T10:20:30") == datetime(2026, 3, 1, 10, 20, 30, tzinfo=UTC)
+    assert _parse_modified("2026-03-01T10:20:30Z") == datetime(2026, 3, 1, 10, 20, 30, tzinfo=UTC)
+    assert _parse_modified("") is None

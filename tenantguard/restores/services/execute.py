@@ -49,6 +49,7 @@ from tenantguard.restores.models import (
     RestoreStatus,
 )
 from tenantguard.restores.services.diff import target_hash
+from tenantguard.restores.services.errors import RestoreRunError
 from tenantguard.restores.services.fingerprint import effective_options, normalized_mapping
 from tenantguard.restores.services.runs import (
     restore_run_cancel_requested,
@@ -138,9 +139,15 @@ class RestoreExecutor:
 
     # ---- setup ---------------------------------------------------------------------------
 
+    @property
+    def _source(self) -> BackupSet:
+        if self.run.backup_set is None:  # the policy never queues a run without one
+            raise RestoreRunError(f"Restore run #{self.run.pk} has no backup set to restore.")
+        return self.run.backup_set
+
     def _work_items(self) -> list[_WorkItem]:
         run = self.run
-        items = run.backup_set.items.all()
+        items = self._source.items.all()
         if run.scope_mode == "selected":
             items = items.filter(pk__in=[int(pk) for pk in run.requested_items or []])
         planned = {(p.policy_type, p.source_id): p for p in run.preview_items.all()}
@@ -250,7 +257,7 @@ class RestoreExecutor:
 
     @property
     def _same_tenant(self) -> bool:
-        return self.run.backup_set.tenant_id == self.run.tenant_id
+        return self._source.tenant_id == self.run.tenant_id
 
     # ---- phase 1 and 2: objects -------------------------------------------------------------
 

@@ -292,9 +292,12 @@ def restore_run_set_scope(
             ids = _validated_item_ids(locked, item_ids)
         else:
             ids = []
-            if not BackupItem.objects.filter(backup_set_id=locked.backup_set_id).exists():
+            source = locked.backup_set
+            if source is None:
+                raise RestoreRunError("Pick a backup set in step 1 first.")
+            if not BackupItem.objects.filter(backup_set_id=source.pk).exists():
                 raise RestoreRunError(
-                    f"Backup set '{locked.backup_set.name}' has no items to restore: pick another one in step 1."
+                    f"Backup set '{source.name}' has no items to restore: pick another one in step 1."
                 )
         before_parts = restore_run_fingerprint_parts(locked)
         previous_status = locked.status

@@ -162,10 +162,10 @@ class RestoreScopeBuilder:
                 offset : offset + page_size
             ]
         )
-        for row in page_rows:
-            group = groups.get((row["policy_type"], row["platform"]))
+        for item_row in page_rows:
+            group = groups.get((item_row["policy_type"], item_row["platform"]))
             if group is not None:
-                group.items.append(ScopeItem(**row))
+                group.items.append(ScopeItem(**item_row))
         return ScopePage(
             groups=ordered, search=search, page=page, page_size=page_size, total_items=total
         )
