@@ -145,3 +145,50 @@ def test_a_policy_missing_in_prod_is_created_with_mapped_references_by_name(
     added = item.diff["assignments"]["added"]
     assert added and all(a["group_id"] not in backup.group_names for a in added)
     assert {a["group"] for a in added} <= set(backup.group_names.values())
+
+
+def test_newer_than_the_backup_across_tenants_means_changed_after_the_backup_was_taken(
+    backup, prod, prod_tenant, owner, start_run
+):
+    from datetime import timedelta
+
+    from tenantguard.backups.models import BackupItem
+
+    from .helpers import collection
+
+    wallpaper = item_named(backup, WALLPAPER)
+    printers = item_named(backup, FINANCE_PRINTERS)
+
+    def prod_object(item):
+        [obj] = [
+            o for o in prod.list_objects(collection(item)) if o["displayName"] == item.display_name
+        ]
+        return obj
+
+    # PROD's printers script changed an hour before the backup (and after its TEST twin): the
+    # backup already postdates that change, so nothing made after the backup is overwritten.
+    before_backup = backup.captured_at - timedelta(hours=1)
+    BackupItem.objects.filter(pk=printers.pk).update(
+        source_modified_at=before_backup - timedelta(days=1)
+    )
+    old = prod_object(printers)
+    prod.delete_object(collection(printers), old["id"])
+    prod.put_object(
+        collection(printers),
+        {
+            **old,
+            "description": "PROD's own edit",
+            "lastModifiedDateTime": before_backup.isoformat().replace("+00:00", "Z"),
+        },
+    )
+    # PROD's wallpaper script is edited now, after the backup was taken.
+    prod.put_object(collection(wallpaper), {**prod_object(wallpaper), "description": "edited now"})
+
+    run = restore_run_run_checks(
+        actor=owner, run=start_run(prod_tenant, backup, items=[wallpaper, printers])
+    )
+
+    newer = results(run, "target_newer_than_backup")
+    assert [row.item_name for row in newer] == [WALLPAPER]
+    assert "after this backup was taken from another tenant" in newer[0].message
+    assert newer[0].details["backup_modified_at"] == backup.captured_at.isoformat()

@@ -14,7 +14,8 @@ Check codes (stable strings; ``CHECK_CODES``):
 =================================  ===========================================================
 ``target_missing``                 warning (will be created); blocking when ``create_missing``
                                    is off
-``target_newer_than_backup``       warning: the target changed after the backup's version
+``target_newer_than_backup``       warning: the target changed after the backup's version (into
+                                   another tenant: after the backup was taken)
 ``ambiguous_match``                blocking: several target objects share the type and name
 ``group_missing``                  blocking until mapped or the assignment is skipped; details
                                    propose a unique same-name target group
@@ -412,7 +413,10 @@ class RestoreRiskChecker:
             ]
         assert match.target is not None
         target_time = _parse_time(match.target.source_modified_at)
-        backup_time = _parse_time(item.source_modified_at)
+        same_tenant = self.inputs.same_tenant
+        backup_time = (
+            _parse_time(item.source_modified_at) if same_tenant else self.inputs.backup_taken_at
+        )
         if target_time is None or backup_time is None or target_time <= backup_time:
             return []
         current_hash = normalize.content_hash(
@@ -430,8 +434,13 @@ class RestoreRiskChecker:
                 item=ref,
                 message=(
                     f"{item.label} was changed in {self.target_label} on {_when(target_time)}, "
-                    f"after the version in this backup ({_when(backup_time)}): restoring "
-                    "overwrites those changes."
+                    + (
+                        f"after the version in this backup ({_when(backup_time)})"
+                        if same_tenant
+                        else f"after this backup was taken from another tenant "
+                        f"({_when(backup_time)})"
+                    )
+                    + ": restoring overwrites those changes."
                 ),
                 resolution=(
                     "Review the differences in the preview; take a new backup of "

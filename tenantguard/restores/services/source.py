@@ -148,6 +148,10 @@ class RunInputs:
     #: The target is the tenant the backup was taken from (match by id first, ids may be kept).
     same_tenant: bool = True
     target_label: str = "the target tenant"
+    #: When the backup was taken. Restoring into another tenant, a target object is "newer than
+    #: the backup" when it changed after this (its own history has nothing to do with the
+    #: source object's modification time).
+    backup_taken_at: datetime | None = None
 
     def mapped(self, kind: str, source_id: str) -> tuple[bool, str | None]:
         """``(True, target_id_or_None)`` when the mapping names ``source_id``."""
@@ -465,6 +469,7 @@ def load_source(run: RestoreRun) -> RunSource:
         include_assignments=options["include_assignments"],
         same_tenant=backup_set.tenant_id == run.tenant_id,
         target_label=run.tenant_label,
+        backup_taken_at=backup_set.captured_at or backup_set.created_at,
     )
     names = BackupNames(groups=dict(backup_set.group_names or {}), foundations=foundation_names)
     return RunSource(items=items, names=names, inputs=inputs)
