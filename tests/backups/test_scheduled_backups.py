@@ -196,3 +196,10 @@ def test_the_cli_runs_one_pass(tenant, capsys):
     assert main(["backup", "schedule", "--once"]) == 0
     assert "No scheduled backup is due." in capsys.readouterr().out
     assert BackupSet.objects.filter(kind=BackupKind.SCHEDULED).count() == 1
+
+
+def test_the_tenant_page_says_when_the_next_backup_runs(client, personas, tenant):
+    _daily(tenant, 2, datetime(2026, 11, 28, 2, tzinfo=UTC))
+    client.force_login(personas["viewer"])
+    page = client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk])).content.decode()
+    assert "Scheduled backups: <strong>every day at 02:00 UTC, next 2026-11-28 02:00 UTC" in page
