@@ -8,6 +8,7 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -29,14 +30,80 @@ admin.site.unregister(User)
 admin.site.unregister(Group)
 
 
+#: User fields recorded as they are after a change (a password only as "it changed").
+_USER_AUDITED_FIELDS = ("username", "email", "is_active", "is_staff", "is_superuser")
+
+
+class _AuditedAdminMixin:
+    """Django's own user and group pages, with every save and delete in the audit trail."""
+
+    audit_name: str
+
+    def _audit_details(self, obj: Any, form: Any) -> dict[str, Any]:
+        return {"changed_fields": sorted(getattr(form, "changed_data", []) or [])}
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)  # type: ignore[misc]
+            audit_event_record(
+                actor=request.user,
+                action=f"{self.audit_name}.{'changed' if change else 'created'}",
+                subject=obj,
+                details=self._audit_details(obj, form),
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            audit_event_record(
+                actor=request.user,
+                action=f"{self.audit_name}.deleted",
+                subject=obj,
+                details={"name": str(obj)},
+            )
+            super().delete_model(request, obj)  # type: ignore[misc]
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            for obj in queryset:
+                audit_event_record(
+                    actor=request.user,
+                    action=f"{self.audit_name}.deleted",
+                    subject=obj,
+                    details={"name": str(obj)},
+                )
+            super().delete_queryset(request, queryset)  # type: ignore[misc]
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin, ModelAdmin):
-    pass
+class UserAdmin(_AuditedAdminMixin, BaseUserAdmin, ModelAdmin):
+    audit_name = "user"
+
+    def _audit_details(self, obj: Any, form: Any) -> dict[str, Any]:
+        # Field names only for what changed (a new password shows as "password"), and the
+        # account's access flags as they are now. Values of secrets never reach the trail.
+        return {
+            **super()._audit_details(obj, form),
+            **{name: getattr(obj, name) for name in _USER_AUDITED_FIELDS},
+        }
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the form saved
+            user = self.get_object(request, id)
+            audit_event_record(
+                actor=request.user,
+                action="user.password_changed",
+                subject=user,
+                details={"username": user.get_username() if user else id},
+            )
+        return response
 
 
 @admin.register(Group)
-class GroupAdmin(BaseGroupAdmin, ModelAdmin):
-    pass
+class GroupAdmin(_AuditedAdminMixin, BaseGroupAdmin, ModelAdmin):
+    audit_name = "group"
 
 
 @admin.register(Membership)
