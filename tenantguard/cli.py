@@ -295,6 +295,8 @@ def cmd_backup_create(args: argparse.Namespace) -> int:
 
 
 def cmd_backup_schedule(args: argparse.Namespace) -> int:
+    if args.interval < 1:
+        raise CommandError(f"--interval must be at least 1 second (got {args.interval:g}).")
     _setup_django()
     if args.once:
         _scheduler_pass(quiet=False)

@@ -203,3 +203,23 @@ def test_the_tenant_page_says_when_the_next_backup_runs(client, personas, tenant
     client.force_login(personas["viewer"])
     page = client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk])).content.decode()
     assert "Scheduled backups: <strong>every day at 02:00 UTC, next 2026-11-28 02:00 UTC" in page
+
+
+def test_bad_scheduler_arguments_are_explained(capsys):
+    assert main(["backup", "schedule", "--interval", "0"]) == 2
+    assert "--interval must be at least 1 second" in capsys.readouterr().err
+
+
+def test_a_bad_backup_hour_on_the_command_line_is_explained(superuser, monkeypatch, capsys):
+    monkeypatch.setenv("TENANTGUARD_CLI_USER", superuser.username)
+    monkeypatch.setenv("LAB_TOKEN", "t")
+    code = main(
+        [
+            "tenant", "add", "--name", "Lab", "--tenant-id", "lab", "--cloud", "custom",
+            "--graph-url", "http://127.0.0.1:9", "--token-env", "LAB_TOKEN",
+            "--daily-backup-hour", "24",
+        ]
+    )  # fmt: skip
+    assert code == 2
+    assert "backup_hour_utc" in capsys.readouterr().err
+    assert not Tenant.objects.filter(display_name="Lab").exists()
