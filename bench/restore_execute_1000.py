@@ -10,8 +10,9 @@ description) so that each one needs an update. The run is walked through the wiz
 ``all``, checks, preview, dry-run off, confirmation, queue) with throttling off; then the
 emulator's Intune throttling is switched on with the window scaled down (``--window-seconds``,
 default 2.0, same counts: 100 writes / 1,000 requests per app), and the run is executed with
-``restore_run_execute(run_id=..., client=client)`` where the client's ``WritePacer`` has the same
-scaled limit (``max_writes=100, per_seconds=2.0``). Only the ratio matters: the ceiling is
+``restore_run_execute(run_id=..., client=client)`` where the client's ``WritePacer`` and
+``RequestPacer`` have the same scaled limits (``max_writes=100`` and ``max_requests=1000``,
+``per_seconds=2.0``). Only the ratio matters: the ceiling is
 ``app_write_limit / window_seconds`` writes per second (50/s by default; Intune's real one is
 5/s).
 
@@ -115,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         help="WritePacer.max_writes per window (default: --app-write-limit)",
     )
     parser.add_argument(
+        "--pacer-requests",
+        type=int,
+        default=None,
+        help="RequestPacer.max_requests per window (default: --app-request-limit)",
+    )
+    parser.add_argument(
         "--tracemalloc", action="store_true", help="trace the Python heap (slows execution ~2x)"
     )
     parser.add_argument("--profile", action="store_true", help="run the execution under cProfile")
@@ -168,12 +175,16 @@ def main(argv: list[str] | None = None) -> int:
                 max_writes=args.pacer_writes or args.app_write_limit,
                 per_seconds=args.window_seconds,
             )
-            client = graph_client_for(tenant, pacer=pacer)
+            request_pacer = graph.RequestPacer(
+                max_requests=args.pacer_requests or args.app_request_limit,
+                per_seconds=args.window_seconds,
+            )
+            client = graph_client_for(tenant, pacer=pacer, request_pacer=request_pacer)
             first_stamp = len(stamps)
             print(
                 f"Executing run #{run.pk} with throttling on ({throttle.app_write_limit} writes / "
                 f"{throttle.app_request_limit} requests per {throttle.window_seconds:g} s), "
-                f"{pacer!r} ...",
+                f"{pacer!r}, {request_pacer!r} ...",
                 flush=True,
             )
             profiler = cProfile.Profile() if args.profile else None

@@ -25,7 +25,7 @@ from tenantguard.graph.errors import (
     ServerError,
     ThrottledError,
 )
-from tenantguard.graph.pacing import WritePacer
+from tenantguard.graph.pacing import RequestPacer, SlidingWindowPacer, WritePacer
 from tenantguard.graph.retry import Clock, RetryPolicy, SystemClock
 
 __all__ = [
@@ -44,8 +44,10 @@ __all__ = [
     "MsalSecretTokenProvider",
     "NotFoundError",
     "PermissionDeniedError",
+    "RequestPacer",
     "RetryPolicy",
     "ServerError",
+    "SlidingWindowPacer",
     "StaticTokenProvider",
     "SystemClock",
     "ThrottledError",

@@ -1,4 +1,4 @@
-"""``GraphClient``: Microsoft Graph over httpx with paging, batching, retries and write pacing.
+"""``GraphClient``: Microsoft Graph over httpx with paging, batching, retries and pacing.
 
 The HTTP transport is injected (``httpx.BaseTransport``): production uses the network, tests
 and the embedded demo pass the emulator's transport. Time is injected the same way (``clock``)
@@ -17,6 +17,7 @@ import httpx
 
 from tenantguard.graph.auth import TokenProvider
 from tenantguard.graph.batch import (
+    MAX_BATCH_SIZE,
     BatchRequest,
     BatchResponse,
     dependents_of,
@@ -29,7 +30,13 @@ from tenantguard.graph.errors import (
     describe_target,
     error_from_response,
 )
-from tenantguard.graph.pacing import WRITE_METHODS, WritePacer
+from tenantguard.graph.pacing import (
+    WRITE_METHODS,
+    RequestPacer,
+    SlidingWindowPacer,
+    WritePacer,
+    acquire_together,
+)
 from tenantguard.graph.retry import (
     RETRYABLE_STATUSES,
     Clock,
@@ -52,9 +59,13 @@ class GraphClient:
 
     Paths are relative to ``{graph_url}/{api_version}/``; a path starting with ``/v1.0/`` or
     ``/beta/`` picks that version; an absolute ``https://`` URL (a nextLink) is used verbatim.
-    Safe to share between threads (httpx's client is); give clients that write to the same
-    tenant with the same app one shared ``WritePacer``, since Intune's write limit is per app
-    per tenant.
+    Safe to share between threads (httpx's client is).
+
+    Every request waits for a slot in ``request_pacer`` (a ``$batch`` for each of its
+    sub-requests) and every write also for one in ``pacer`` (the write pacer), both taken at the
+    moment the request is sent; retries take new slots. Give the clients that talk to the same
+    tenant with the same app one shared pair of pacers, since Intune's limits are per app per
+    tenant; ``None`` gives this client its own.
     """
 
     def __init__(
@@ -65,15 +76,19 @@ class GraphClient:
         api_version: str = "beta",
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
-        pacer: WritePacer | None = None,
+        pacer: SlidingWindowPacer | None = None,
+        request_pacer: SlidingWindowPacer | None = None,
         clock: Clock | None = None,
         timeout: float = 60.0,
     ) -> None:
         self.graph_url = graph_url.rstrip("/")
         self.api_version = api_version.strip("/")
         self.retry = retry if retry is not None else RetryPolicy()
-        # one pacer per client unless the caller shares one across clients of the same tenant
-        self.pacer = pacer if pacer is not None else WritePacer()
+        # own pacers unless the caller shares them across clients of the same tenant
+        self.pacer: SlidingWindowPacer = pacer if pacer is not None else WritePacer()
+        self.request_pacer: SlidingWindowPacer = (
+            request_pacer if request_pacer is not None else RequestPacer()
+        )
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.request_count = 0
         self._count_lock = threading.Lock()
@@ -155,12 +170,19 @@ class GraphClient:
         attempts: dict[str, int] = {}
         started = self.clock.monotonic()
         waited = 0.0
+        # seconds each chunk waited for the pacers: not spent on retrying, left out of the budget
+        paced: list[float] = []
         pending = requests
         round_number = 0
         while pending:
             round_number += 1
-            for chunk in plan_chunks(pending, max_writes=self.pacer.max_writes):
-                for response in self._send_batch_chunk(chunk):
+            for chunk in plan_chunks(
+                pending,
+                max_writes=self.pacer.limit,
+                # a chunk must fit the request window at once: each sub-request counts
+                max_size=min(MAX_BATCH_SIZE, self.request_pacer.limit),
+            ):
+                for response in self._send_batch_chunk(chunk, paced=paced):
                     results[response.id] = response
                     attempts[response.id] = attempts.get(response.id, 0) + 1
             throttled = {r.id for r in pending if results[r.id].status in RETRYABLE_STATUSES}
@@ -176,7 +198,7 @@ class GraphClient:
             hints = [parse_retry_after(results[i].headers) for i in throttled]
             given = [hint for hint in hints if hint is not None]
             delay = max(given) if given else self.retry.backoff_delay(round_number)
-            elapsed = self.clock.monotonic() - started
+            elapsed = self.clock.monotonic() - started - sum(paced)
             if not self.retry.allows_retry(
                 attempts_made=round_number, elapsed=elapsed, delay=delay
             ):
@@ -214,11 +236,15 @@ class GraphClient:
             return f"{self.graph_url}{path}"
         return f"{self.graph_url}/{self.api_version}/{path.lstrip('/')}"
 
-    def _send_batch_chunk(self, chunk: list[BatchRequest]) -> list[BatchResponse]:
+    def _send_batch_chunk(
+        self, chunk: list[BatchRequest], *, paced: list[float] | None = None
+    ) -> list[BatchResponse]:
         sent_ids = {request.id for request in chunk}
         payload = {"requests": [request.to_json(sent_ids=sent_ids) for request in chunk]}
         writes = sum(1 for request in chunk if request.is_write)
-        response = self._send("POST", "$batch", json=payload, writes=writes)
+        response = self._send(
+            "POST", "$batch", json=payload, writes=writes, requests=len(chunk), paced=paced
+        )
         body = self._json(response) or {}
         answers = body.get("responses") if isinstance(body, dict) else None
         by_id: dict[str, Mapping[str, Any]] = {}
@@ -284,11 +310,16 @@ class GraphClient:
         params: Params = None,
         json: Any = None,
         writes: int | None = None,
+        requests: int = 1,
+        paced: list[float] | None = None,
     ) -> httpx.Response:
         """Send with retries, pacing and one token refresh; return a 2xx/3xx response or raise.
 
-        ``writes`` is how many writes this request counts for against the pacer (a ``$batch``
-        counts its writing sub-requests); by default 1 for POST/PUT/PATCH/DELETE, else 0.
+        ``requests`` is how many requests this one counts for against the request pacer and
+        ``writes`` how many against the write pacer (a ``$batch`` counts its sub-requests and
+        its writing sub-requests); ``writes`` is by default 1 for POST/PUT/PATCH/DELETE, else 0.
+        Every attempt, retries included, is paced; the seconds waited for the pacers are left
+        out of the retry budget and, when ``paced`` is given, appended to it.
         """
         method = method.upper()
         url = self.url_for(path)
@@ -299,12 +330,29 @@ class GraphClient:
         retry_transport_errors = method != "POST"
         started = self.clock.monotonic()
         waited = 0.0
+        # waiting for the pacers is not spent on retrying: the retry budget leaves it out
+        paced_total = 0.0
         attempt = 0
         token_refreshed = False
         while True:
             attempt += 1
-            self.pacer.acquire(self.clock, writes)
             client_request_id = str(uuid.uuid4())
+            waited_for_pacers = acquire_together(
+                self.clock, [(self.request_pacer, requests), (self.pacer, writes)]
+            )
+            if waited_for_pacers > 0.0:
+                paced_total += waited_for_pacers
+                if paced is not None:
+                    paced.append(waited_for_pacers)
+                logger.debug(
+                    "%s: paced %.3f s to stay under the request/write limits "
+                    "(client-request-id=%s, %d request(s), %d write(s))",
+                    target,
+                    waited_for_pacers,
+                    client_request_id,
+                    requests,
+                    writes,
+                )
             headers = {
                 "Authorization": f"Bearer {self._token_provider.get_token()}",
                 "client-request-id": client_request_id,
@@ -328,7 +376,7 @@ class GraphClient:
                 delay = self.retry.backoff_delay(attempt)
                 if retry_transport_errors and self.retry.allows_retry(
                     attempts_made=attempt,
-                    elapsed=self.clock.monotonic() - started,
+                    elapsed=self.clock.monotonic() - started - paced_total,
                     delay=delay,
                 ):
                     self.clock.sleep(delay)
@@ -372,7 +420,7 @@ class GraphClient:
                 delay = self.retry.delay_for(attempt=attempt, retry_after=retry_after)
                 if self.retry.allows_retry(
                     attempts_made=attempt,
-                    elapsed=self.clock.monotonic() - started,
+                    elapsed=self.clock.monotonic() - started - paced_total,
                     delay=delay,
                 ):
                     logger.info(

@@ -1,69 +1,180 @@
-"""Client-side pacing of Graph writes, so restores stay under Intune's write limit.
+"""Client-side pacing of Graph requests, so backups and restores stay under Intune's limits.
 
-Intune allows 100 POST/PUT/PATCH/DELETE per app per tenant in any 20 seconds (200 for all apps).
-Waiting before the limit is hit is cheaper than being answered 429 and backing off: a throttled
-burst can stall a tenant's writes for minutes.
+Intune allows, per app per tenant in any 20 seconds, 1000 requests of any kind and 100 of them
+POST/PUT/PATCH/DELETE (2000 and 200 for all apps together). Graph counts every sub-request of a
+``$batch`` against these limits. Waiting before a limit is hit is cheaper than being answered
+429 and backing off: a throttled burst can stall a tenant's requests for minutes.
+
+One ``SlidingWindowPacer`` class does the counting; ``RequestPacer`` (every request) and
+``WritePacer`` (writes only) are it with Intune's per-app limits as defaults. A request that
+counts against several pacers (a write counts against both) takes its slots from all of them at
+the same instant through ``acquire_together``, so every window sees the moment it was sent.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterable
+from contextlib import ExitStack
 
 from tenantguard.graph.retry import Clock
 
-__all__ = ["WRITE_METHODS", "WritePacer"]
+__all__ = [
+    "INTUNE_APP_REQUEST_LIMIT",
+    "INTUNE_APP_WRITE_LIMIT",
+    "INTUNE_WINDOW_SECONDS",
+    "WRITE_METHODS",
+    "RequestPacer",
+    "SlidingWindowPacer",
+    "WritePacer",
+    "acquire_together",
+]
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+INTUNE_WINDOW_SECONDS = 20.0
+INTUNE_APP_REQUEST_LIMIT = 1000
+INTUNE_APP_WRITE_LIMIT = 100
 
-class WritePacer:
-    """Sliding window: at most ``max_writes`` writes start in any ``per_seconds`` seconds.
+# a clock that rounds could otherwise make a waiter spin without time advancing
+_MIN_WAIT = 1e-6
 
-    Share one pacer between the clients that write to the same tenant with the same app
-    registration: the limit is per app per tenant. Thread-safe; waiting threads queue up.
+
+class SlidingWindowPacer:
+    """Sliding window: at most ``limit`` units (requests, writes, ...) start in any
+    ``per_seconds`` seconds.
+
+    Share one pacer between the clients that talk to the same tenant with the same app
+    registration: Intune's limits are per app per tenant. Thread-safe: a slot is taken under a
+    lock at the moment the request may start, and waiting happens outside the lock, so a
+    waiting thread does not hold up requests of other threads that fit (threads are therefore
+    not served strictly in arrival order).
     """
 
-    def __init__(self, max_writes: int = 100, per_seconds: float = 20.0) -> None:
-        if max_writes < 1:
-            raise ValueError("WritePacer.max_writes must be at least 1")
+    def __init__(self, *, limit: int, per_seconds: float, unit: str = "requests") -> None:
+        name = type(self).__name__
+        if limit < 1:
+            raise ValueError(f"{name} must allow at least 1 of its {unit} per window, not {limit}")
         if per_seconds <= 0:
-            raise ValueError("WritePacer.per_seconds must be positive")
-        self.max_writes = max_writes
+            raise ValueError(f"{name}.per_seconds must be positive, not {per_seconds}")
+        self.limit = limit
         self.per_seconds = per_seconds
+        self.unit = unit
         self._sent_at: deque[float] = deque()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"WritePacer(max_writes={self.max_writes}, per_seconds={self.per_seconds})"
+        return (
+            f"{type(self).__name__}(limit={self.limit}, per_seconds={self.per_seconds}, "
+            f"unit={self.unit!r})"
+        )
 
-    def acquire(self, clock: Clock, writes: int = 1) -> float:
-        """Wait (through ``clock``) until ``writes`` more writes fit, record them, return wait.
+    def acquire(self, clock: Clock, count: int = 1) -> float:
+        """Wait (through ``clock``) until ``count`` more units fit, record them, return the wait.
 
-        A ``$batch`` holding several writes acquires them together: Graph counts each
-        sub-request against the limit.
+        A ``$batch`` acquires all its sub-requests together: Graph counts each one.
         """
-        if writes <= 0:
-            return 0.0
-        if writes > self.max_writes:
+        return acquire_together(clock, [(self, count)])
+
+    def in_window(self, clock: Clock) -> int:
+        """How many units started in the last ``per_seconds`` (as of ``clock``)."""
+        with self._lock:
+            self._forget_before(clock.monotonic())
+            return len(self._sent_at)
+
+    # -- used by acquire_together, with self._lock held -------------------------------------
+
+    def _check_count(self, count: int) -> None:
+        if count > self.limit:
             raise ValueError(
-                f"cannot send {writes} writes at once under a limit of {self.max_writes} "
+                f"cannot send {count} {self.unit} at once under a limit of {self.limit} "
                 f"per {self.per_seconds:g} s; split the request"
             )
-        waited = 0.0
-        with self._lock:
-            while True:
-                now = clock.monotonic()
-                while self._sent_at and self._sent_at[0] <= now - self.per_seconds:
-                    self._sent_at.popleft()
-                overflow = len(self._sent_at) + writes - self.max_writes
-                if overflow <= 0:
-                    self._sent_at.extend([now] * writes)
-                    return waited
-                # the overflow-th oldest write must leave the window first
-                free_at = self._sent_at[overflow - 1] + self.per_seconds
-                delay = max(free_at - now, 0.0)
-                # a clock that rounds could otherwise spin without advancing
-                delay = max(delay, 1e-6)
-                clock.sleep(delay)
-                waited += delay
+
+    def _forget_before(self, now: float) -> None:
+        while self._sent_at and self._sent_at[0] <= now - self.per_seconds:
+            self._sent_at.popleft()
+
+    def _delay_for(self, now: float, count: int) -> float:
+        """Seconds from ``now`` until ``count`` more units fit (0.0 when they fit now)."""
+        self._forget_before(now)
+        overflow = len(self._sent_at) + count - self.limit
+        if overflow <= 0:
+            return 0.0
+        # the overflow-th oldest unit must leave the window first
+        free_at = self._sent_at[overflow - 1] + self.per_seconds
+        return max(free_at - now, _MIN_WAIT)
+
+    def _record(self, now: float, count: int) -> None:
+        self._sent_at.extend([now] * count)
+
+
+class RequestPacer(SlidingWindowPacer):
+    """Every request counts (reads and writes alike); default: Intune's 1000 per app per 20 s."""
+
+    def __init__(
+        self,
+        max_requests: int = INTUNE_APP_REQUEST_LIMIT,
+        per_seconds: float = INTUNE_WINDOW_SECONDS,
+    ) -> None:
+        super().__init__(limit=max_requests, per_seconds=per_seconds, unit="requests")
+
+    @property
+    def max_requests(self) -> int:
+        return self.limit
+
+    def __repr__(self) -> str:
+        return f"RequestPacer(max_requests={self.limit}, per_seconds={self.per_seconds})"
+
+
+class WritePacer(SlidingWindowPacer):
+    """POST/PUT/PATCH/DELETE count; default: Intune's 100 writes per app per 20 s."""
+
+    def __init__(
+        self,
+        max_writes: int = INTUNE_APP_WRITE_LIMIT,
+        per_seconds: float = INTUNE_WINDOW_SECONDS,
+    ) -> None:
+        super().__init__(limit=max_writes, per_seconds=per_seconds, unit="writes")
+
+    @property
+    def max_writes(self) -> int:
+        return self.limit
+
+    def __repr__(self) -> str:
+        return f"WritePacer(max_writes={self.limit}, per_seconds={self.per_seconds})"
+
+
+def acquire_together(clock: Clock, demands: Iterable[tuple[SlidingWindowPacer, int]]) -> float:
+    """Wait until every ``(pacer, count)`` fits at the same instant, record them all then.
+
+    Returns the seconds waited. Taking the slots at one instant matters: a write that took its
+    write slot and then waited for a request slot would be sent later than its write window
+    believes, and the server counts it from when it arrives.
+    """
+    needed: dict[int, tuple[SlidingWindowPacer, int]] = {}
+    for pacer, count in demands:
+        if count <= 0:
+            continue
+        previous = needed.get(id(pacer))
+        needed[id(pacer)] = (pacer, count + (previous[1] if previous else 0))
+    if not needed:
+        return 0.0
+    # a fixed lock order, so two threads taking the same pacers cannot deadlock
+    ordered = [needed[key] for key in sorted(needed)]
+    for pacer, count in ordered:
+        pacer._check_count(count)
+    waited = 0.0
+    while True:
+        with ExitStack() as stack:
+            for pacer, _ in ordered:
+                stack.enter_context(pacer._lock)
+            now = clock.monotonic()
+            delay = max(pacer._delay_for(now, count) for pacer, count in ordered)
+            if delay <= 0.0:
+                for pacer, count in ordered:
+                    pacer._record(now, count)
+                return waited
+        clock.sleep(delay)
+        waited += delay

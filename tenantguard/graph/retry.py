@@ -43,10 +43,11 @@ class SystemClock:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Bounds on retrying: attempts per request and total seconds one request may take.
+    """Bounds on retrying: attempts per request and seconds one request may spend retrying.
 
     ``max_attempts`` counts every send, the first included. ``budget_seconds`` bounds the time
     from the first send until the last retry starts; a wait that would cross it is not taken.
+    ``GraphClient`` leaves the time it waits for its pacers out of that count.
     """
 
     max_attempts: int = 6

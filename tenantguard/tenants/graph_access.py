@@ -15,6 +15,7 @@ from tenantguard.graph import (
     GraphClient,
     MsalCertificateTokenProvider,
     MsalSecretTokenProvider,
+    RequestPacer,
     StaticTokenProvider,
     WritePacer,
 )
@@ -25,9 +26,11 @@ EMULATOR_GRAPH_URL = "http://emulator.tenantguard.invalid"
 
 _emulator_lock = threading.Lock()
 _embedded_emulator: Any = None
-# Intune's write limit is per app per tenant: every client of one tenant in this process shares
-# one pacer so that together they stay under it.
+# Intune's limits (writes, and requests of any kind) are per app per tenant: every client of one
+# tenant in this process shares one write pacer and one request pacer so that together they stay
+# under them.
 _pacers: dict[int, WritePacer] = {}
+_request_pacers: dict[int, RequestPacer] = {}
 _pacers_lock = threading.Lock()
 
 
@@ -55,10 +58,21 @@ def embedded_emulator() -> Any:
 
 
 def reset_embedded_emulator() -> None:
-    """Forget the in-process emulator (tests point it at a fresh state directory)."""
+    """Forget the in-process emulator (tests point it at a fresh state directory) and the
+    tenants' shared pacers, which counted requests made before (see ``reset_shared_pacers``)."""
     global _embedded_emulator
     with _emulator_lock:
         _embedded_emulator = None
+    reset_shared_pacers()
+
+
+def reset_shared_pacers() -> None:
+    """Forget every tenant's shared pacers, so the next client of a tenant starts with empty
+    windows. For tests: they recreate the database, so a primary key that named one tenant
+    names another afterwards and would inherit the old tenant's recent requests."""
+    with _pacers_lock:
+        _pacers.clear()
+        _request_pacers.clear()
 
 
 def emulated_tenant(tenant: Tenant) -> Any:
@@ -85,10 +99,19 @@ def tenant_cloud(tenant: Tenant) -> Cloud:
 
 
 def shared_pacer_for(tenant: Tenant) -> WritePacer:
+    """The write pacer every client of ``tenant`` in this process shares (100 per 20 s)."""
     with _pacers_lock:
         if tenant.pk not in _pacers:
             _pacers[tenant.pk] = WritePacer(max_writes=100, per_seconds=20.0)
         return _pacers[tenant.pk]
+
+
+def shared_request_pacer_for(tenant: Tenant) -> RequestPacer:
+    """The request pacer every client of ``tenant`` in this process shares (1000 per 20 s)."""
+    with _pacers_lock:
+        if tenant.pk not in _request_pacers:
+            _request_pacers[tenant.pk] = RequestPacer(max_requests=1000, per_seconds=20.0)
+        return _request_pacers[tenant.pk]
 
 
 def token_provider_for(tenant: Tenant, cloud: Cloud, http_client: Any = None) -> Any:
@@ -131,7 +154,8 @@ def token_provider_for(tenant: Tenant, cloud: Cloud, http_client: Any = None) ->
 
 
 def graph_client_for(tenant: Tenant, **client_options: Any) -> GraphClient:
-    """A GraphClient for ``tenant``; ``client_options`` go to GraphClient (pacer, retry, clock)."""
+    """A GraphClient for ``tenant``; ``client_options`` go to GraphClient (pacer, request_pacer,
+    retry, clock). Unless given, the pacers are the tenant's shared ones."""
     cloud = tenant_cloud(tenant)
     transport = None
     if tenant.cloud == CloudChoice.EMULATOR and cloud.graph_url == EMULATOR_GRAPH_URL:
@@ -139,6 +163,7 @@ def graph_client_for(tenant: Tenant, **client_options: Any) -> GraphClient:
         transport = embedded_emulator().transport()
     client_options.setdefault("transport", transport)
     client_options.setdefault("pacer", shared_pacer_for(tenant))
+    client_options.setdefault("request_pacer", shared_request_pacer_for(tenant))
     # MSAL's token requests go where Graph requests go (the in-process emulator included).
     http_client = httpx.Client(transport=transport) if transport is not None else None
     return GraphClient(

@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tenantguard.graph import GraphClient, RetryPolicy, StaticTokenProvider, WritePacer
+from tenantguard.graph import (
+    GraphClient,
+    RequestPacer,
+    RetryPolicy,
+    StaticTokenProvider,
+    WritePacer,
+)
 from tenantguard.graph.testing import FakeClock
 
 GRAPH_ROOT = "https://graph.example.test"
@@ -47,6 +53,7 @@ def make_client(clock: FakeClock) -> Callable[..., GraphClient]:
                 max_attempts=6, base_delay=1.0, max_delay=60.0, budget_seconds=300
             ),
             "pacer": WritePacer(max_writes=100, per_seconds=20.0),
+            "request_pacer": RequestPacer(max_requests=1000, per_seconds=20.0),
             "clock": clock,
         }
         options.update(overrides)

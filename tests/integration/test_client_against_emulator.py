@@ -14,6 +14,7 @@ from tenantguard.graph import (
     GraphClient,
     NotFoundError,
     PermissionDeniedError,
+    RequestPacer,
     RetryPolicy,
     StaticTokenProvider,
     ThrottledError,
@@ -43,7 +44,9 @@ def clock():
     return FakeClock()
 
 
-def _setup(clock, *, throttle=None, faults=None, objects=(), pacer=None, retry=None):
+def _setup(
+    clock, *, throttle=None, faults=None, objects=(), pacer=None, request_pacer=None, retry=None
+):
     emulator = GraphEmulator(
         config=EmulatorConfig(throttle=throttle or ThrottleConfig(enabled=False), clock=clock)
     )
@@ -56,6 +59,7 @@ def _setup(clock, *, throttle=None, faults=None, objects=(), pacer=None, retry=N
         transport=emulator.transport(),
         clock=clock,
         pacer=pacer or WritePacer(max_writes=100, per_seconds=20.0),
+        request_pacer=request_pacer or RequestPacer(max_requests=1000, per_seconds=20.0),
         retry=retry
         or RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=60.0, budget_seconds=300),
     )
@@ -166,6 +170,40 @@ def test_writes_are_paced_under_the_intune_limit_and_never_throttled(clock):
     for i, start in enumerate(write_times):
         in_window = [t for t in write_times[i:] if t < start + 20.0]
         assert len(in_window) <= 100
+
+
+def test_reads_are_paced_under_the_intune_limit_and_never_throttled(clock):
+    objects = [_policy(n) for n in range(3)]
+    throttle = ThrottleConfig(enabled=True)  # Intune's limits: 1000 requests per app per 20 s
+    emulator, _, client = _setup(clock, objects=objects, throttle=throttle)
+    start = clock.monotonic()
+    done_at = []
+    for index in range(1200):
+        client.get(f"deviceManagement/configurationPolicies/{objects[index % 3]['id']}")
+        done_at.append(clock.monotonic())
+    statuses = [entry.status for entry in emulator.request_log]
+    assert statuses == [200] * 1200  # every read answered, none throttled
+    assert client.request_count == 1200  # so none retried either
+    assert done_at[999] == start  # the first 1000 went at once
+    assert done_at[1000] == pytest.approx(start + 20.0)  # the 1001st waited for the window
+    assert clock.slept == pytest.approx(20.0)
+
+
+def test_batched_reads_are_paced_per_sub_request_and_never_throttled(clock):
+    objects = [_policy(n) for n in range(20)]
+    throttle = ThrottleConfig(enabled=True)
+    emulator, _, client = _setup(clock, objects=objects, throttle=throttle)
+    requests = [
+        BatchRequest(
+            id=str(i), method="GET", url=f"/deviceManagement/configurationPolicies/{o['id']}"
+        )
+        for i, o in enumerate(objects)
+    ]
+    for _ in range(60):  # 1200 sub-requests
+        assert all(response.status == 200 for response in client.batch(requests))
+    sub_statuses = [e.status for e in emulator.request_log if not e.path.endswith("$batch")]
+    assert sub_statuses == [200] * 1200
+    assert clock.slept == pytest.approx(20.0)
 
 
 def test_exception_types_from_the_emulator(clock):
