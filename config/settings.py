@@ -25,6 +25,21 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_int(name: str, default: int, *, minimum: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of at least {minimum}, not {value!r}."
+        )
+    return number
+
+
 DEBUG = _env_bool("TENANTGUARD_DEBUG", True)
 DATA_DIR = Path(os.environ.get("TENANTGUARD_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -157,6 +172,11 @@ TENANTGUARD_EMULATOR_STATE_DIR: Path | None = Path(
     os.environ.get("TENANTGUARD_EMULATOR_STATE_DIR", DATA_DIR / "emulator")
 )
 TENANTGUARD_EMULATOR_THROTTLE = _env_bool("TENANTGUARD_EMULATOR_THROTTLE", True)
+
+# How many Graph writes and requests of any kind TenantGuard sends per tenant per 20 s (Intune's
+# per-app limits). Lower them when other tools use the same app registration.
+TENANTGUARD_GRAPH_WRITES_PER_20S = _env_int("TENANTGUARD_GRAPH_WRITES_PER_20S", 100, minimum=1)
+TENANTGUARD_GRAPH_REQUESTS_PER_20S = _env_int("TENANTGUARD_GRAPH_REQUESTS_PER_20S", 1000, minimum=1)
 
 LOGGING = {
     "version": 1,

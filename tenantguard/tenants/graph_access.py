@@ -99,18 +99,24 @@ def tenant_cloud(tenant: Tenant) -> Cloud:
 
 
 def shared_pacer_for(tenant: Tenant) -> WritePacer:
-    """The write pacer every client of ``tenant`` in this process shares (100 per 20 s)."""
+    """The write pacer every client of ``tenant`` in this process shares
+    (``TENANTGUARD_GRAPH_WRITES_PER_20S``, Intune's 100 per 20 s by default)."""
     with _pacers_lock:
         if tenant.pk not in _pacers:
-            _pacers[tenant.pk] = WritePacer(max_writes=100, per_seconds=20.0)
+            _pacers[tenant.pk] = WritePacer(
+                max_writes=settings.TENANTGUARD_GRAPH_WRITES_PER_20S, per_seconds=20.0
+            )
         return _pacers[tenant.pk]
 
 
 def shared_request_pacer_for(tenant: Tenant) -> RequestPacer:
-    """The request pacer every client of ``tenant`` in this process shares (1000 per 20 s)."""
+    """The request pacer every client of ``tenant`` in this process shares
+    (``TENANTGUARD_GRAPH_REQUESTS_PER_20S``, Intune's 1000 per 20 s by default)."""
     with _pacers_lock:
         if tenant.pk not in _request_pacers:
-            _request_pacers[tenant.pk] = RequestPacer(max_requests=1000, per_seconds=20.0)
+            _request_pacers[tenant.pk] = RequestPacer(
+                max_requests=settings.TENANTGUARD_GRAPH_REQUESTS_PER_20S, per_seconds=20.0
+            )
         return _request_pacers[tenant.pk]
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone  # noqa: E402
 
 from tenantguard.backups.models import BackupSet  # noqa: E402
 from tenantguard.backups.services import backup_set_capture, backup_set_start  # noqa: E402
-from tenantguard.graph import RetryPolicy, WritePacer  # noqa: E402
+from tenantguard.graph import RequestPacer, RetryPolicy, WritePacer  # noqa: E402
 from tenantguard.restores.models import RestoreRun  # noqa: E402
 from tenantguard.restores.services.checks import restore_run_run_checks  # noqa: E402
 from tenantguard.restores.services.diff import restore_run_run_preview  # noqa: E402
@@ -52,6 +52,7 @@ def _client(tenant):
     return graph_client_for(
         tenant,
         pacer=WritePacer(max_writes=100_000, per_seconds=1.0),
+        request_pacer=RequestPacer(max_requests=100_000, per_seconds=1.0),
         retry=RetryPolicy(max_attempts=5, base_delay=0.0, max_delay=0.0, budget_seconds=30),
     )
 

@@ -7,7 +7,7 @@ import collections
 from tenantguard.audit.models import AuditEvent
 from tenantguard.backups.models import BackupKind
 from tenantguard.emulator.demo import apply_demo_drift
-from tenantguard.graph import RetryPolicy, WritePacer
+from tenantguard.graph import RequestPacer, RetryPolicy, WritePacer
 from tenantguard.intune import normalize, registry
 from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.services.execute import restore_run_execute
@@ -182,6 +182,7 @@ def test_random_429_and_503_faults_on_500_items(personas, tenant, emulated):
         tenant,
         retry=RetryPolicy(max_attempts=30, base_delay=0.0, max_delay=0.0, budget_seconds=60),
         pacer=WritePacer(max_writes=100_000, per_seconds=1.0),
+        request_pacer=RequestPacer(max_requests=100_000, per_seconds=1.0),
     )
     run = restore_run_execute(run_id=run.pk, client=client)
     emulated.faults = FaultConfig()
