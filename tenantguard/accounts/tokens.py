@@ -102,8 +102,9 @@ def api_token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
     return token
 
 
-def api_token_user(plaintext: str) -> Any | None:
-    """The active user a presented token acts as, or None (unknown, revoked, expired)."""
+def api_token_for(plaintext: str) -> ApiToken | None:
+    """The usable token presented (known, not revoked, not expired, its user active), or None.
+    Records when it was last used."""
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
         return None
     now = timezone.now()
@@ -116,7 +117,18 @@ def api_token_user(plaintext: str) -> Any | None:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
+
+
+def api_token_user(plaintext: str) -> Any | None:
+    """The active user a presented token acts as, or None (unknown, revoked, expired)."""
+    token = api_token_for(plaintext)
+    return token.user if token is not None else None
+
+
+def api_token_label(token: ApiToken) -> str:
+    """How audit events name the token a request used (never the token itself)."""
+    return f"API token {token.prefix} '{token.name}'"
 
 
 def api_tokens_visible_to(user: Any) -> Any:
@@ -132,6 +144,8 @@ __all__ = [
     "ApiTokenError",
     "IssuedToken",
     "api_token_create",
+    "api_token_for",
+    "api_token_label",
     "api_token_revoke",
     "api_token_user",
     "api_tokens_visible_to",

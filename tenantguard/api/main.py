@@ -22,10 +22,11 @@ from ninja import NinjaAPI
 from ninja.security import HttpBearer, django_auth
 
 from tenantguard.accounts.permissions import AccessDenied
-from tenantguard.accounts.tokens import api_token_user
+from tenantguard.accounts.tokens import api_token_for, api_token_label
 from tenantguard.api.backups import router as backups_router
 from tenantguard.api.restores import router as restores_router
 from tenantguard.api.tenants import router as tenants_router
+from tenantguard.audit.context import bind_credential
 from tenantguard.graph import GraphError
 from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
 from tenantguard.tenants.graph_access import TenantConfigurationError
@@ -35,10 +36,14 @@ class ApiTokenAuth(HttpBearer):
     """``Authorization: Bearer tg_…``: the request acts as the token's user."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_user(token)
-        if user is not None:
-            request.user = user
-        return user
+        record = api_token_for(token)
+        if record is None:
+            return None
+        request.user = record.user
+        # Audit events of this request say which token acted (the request-id middleware
+        # clears this when the request ends).
+        bind_credential(api_token_label(record))
+        return record.user
 
 
 api = NinjaAPI(

@@ -4,7 +4,12 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from tenantguard.audit.context import bind_request_id, reset_request_id
+from tenantguard.audit.context import (
+    bind_credential,
+    bind_request_id,
+    reset_credential,
+    reset_request_id,
+)
 
 
 class RequestIdMiddleware:
@@ -16,8 +21,12 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         token = bind_request_id(incoming[:64] if incoming.isprintable() and incoming else None)
+        # Every request starts with no credential label (a thread serves many requests); the
+        # API's token authentication sets one.
+        credential = bind_credential("")
         try:
             response = self.get_response(request)
         finally:
+            reset_credential(credential)
             reset_request_id(token)
         return response

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 
-from tenantguard.audit.context import current_request_id
+from tenantguard.audit.context import current_credential, current_request_id
 from tenantguard.audit.models import AuditEvent
 from tenantguard.audit.redaction import redact
 
@@ -46,6 +46,12 @@ def audit_event_record(
             if subject is not None
             else ""
         )[:300],
-        details=redact(details or {}),
+        details=_with_credential(redact(details or {})),
         request_id=current_request_id(),
     )
+
+
+def _with_credential(details: dict[str, Any]) -> dict[str, Any]:
+    """Actions taken with an API token say which one (its prefix and name, never the token)."""
+    credential = current_credential()
+    return {**details, "via": credential} if credential else details

@@ -47,6 +47,20 @@ def test_a_token_reads_and_writes_as_its_user_without_session_or_csrf(personas, 
     assert created.status_code in (200, 201), created.content
     event = AuditEvent.objects.get(action="restore.created")
     assert event.actor_label == "operator"
+    assert event.details["via"] == f"API token {issued.record.prefix} 'pipeline'"
+    assert issued.plaintext not in str(event.details)
+
+    # The next request in this thread, with the session, is not marked as the token's.
+    session = Client()
+    session.force_login(personas["operator"])
+    session.post(
+        "/api/restore-runs",
+        data=json.dumps({"tenant_id": tenant.pk, "backup_set_id": baseline.pk}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN="unused",  # test clients skip CSRF checks unless asked to enforce them
+    )
+    second = AuditEvent.objects.filter(action="restore.created").order_by("-pk").first()
+    assert second.pk != event.pk and "via" not in second.details
 
 
 def test_a_token_cannot_do_more_than_its_user(personas, tenant, baseline):
