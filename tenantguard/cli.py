@@ -325,6 +325,8 @@ def _scheduler_pass(*, quiet: bool) -> None:
         )
     for name in result.waiting:
         console.print(f"Scheduled backup of [bold]{name}[/bold] waits: a backup is running.")
+    for name in result.pruned:
+        console.print(f"Deleted the old scheduled backup [bold]{name}[/bold] (retention).")
     if not quiet and not result.started and not result.waiting:
         console.print("No scheduled backup is due.")
 

@@ -73,6 +73,7 @@ def demo_setup() -> DemoReport:
                     static_token=secrets.token_urlsafe(32),
                     backup_schedule=BackupSchedule.DAILY,
                     backup_hour_utc=DEMO_BACKUP_HOUR_UTC,
+                    keep_scheduled_backups=14,
                 )
                 tenant.next_scheduled_backup_at = tenant.scheduled_backup_after(timezone.now())
                 tenant.save()

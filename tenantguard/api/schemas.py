@@ -47,6 +47,7 @@ class TenantOut(Schema):
     missing_permissions: list[str]
     backup_schedule: str = Field(description='"off" or "daily".')
     backup_hour_utc: int
+    keep_scheduled_backups: int = Field(description="0 keeps every scheduled backup.")
     next_scheduled_backup_at: datetime | None
 
 

@@ -35,6 +35,7 @@ def tenant_out(tenant: Tenant, user: Any) -> dict[str, Any]:
         ),
         "backup_schedule": tenant.backup_schedule,
         "backup_hour_utc": tenant.backup_hour_utc,
+        "keep_scheduled_backups": tenant.keep_scheduled_backups,
         "next_scheduled_backup_at": tenant.next_scheduled_backup_at,
     }
 

@@ -7,6 +7,11 @@ missed while nothing ran are caught up with one backup, not one per day.
 
 A tenant whose previous backup is still running is left due: the next pass (or the one after)
 starts its backup once the running one has finished, so a slow backup delays, never skips.
+
+Retention: a tenant with ``keep_scheduled_backups`` = N > 0 keeps its N newest finished
+(completed or partial) scheduled backups; each pass deletes older finished scheduled ones,
+one audit event each. Manual backups, pre-restore snapshots, running or failed sets and any set
+a restore run used as its source are never deleted.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ SCHEDULER_INTERVAL_SECONDS = 60.0
 
 @dataclass
 class SchedulerPass:
-    """What one pass did: backups started, and tenants left due because one is running."""
+    """What one pass did: backups started, tenants left due because one is running, and the
+    names of old scheduled backups deleted under the tenants' retention."""
 
     started: list[BackupSet] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
 
 
 def scheduled_backups_due(now: datetime) -> list[Tenant]:
@@ -58,7 +65,46 @@ def scheduled_backups_start_due(
         backup_set = _claim_and_start(tenant, now, enqueue=enqueue)
         if backup_set is not None:
             result.started.append(backup_set)
+    for tenant in Tenant.objects.filter(keep_scheduled_backups__gt=0).order_by("pk"):
+        result.pruned += scheduled_backups_prune(tenant=tenant)
     return result
+
+
+def scheduled_backups_prune(*, tenant: Tenant) -> list[str]:
+    """Delete ``tenant``'s finished scheduled backups beyond its newest
+    ``keep_scheduled_backups`` (see the module docstring for what is never deleted)."""
+    keep = tenant.keep_scheduled_backups
+    if keep <= 0:
+        return []
+    finished = BackupSet.objects.filter(
+        tenant=tenant,
+        kind=BackupKind.SCHEDULED,
+        status__in=[BackupStatus.COMPLETED, BackupStatus.PARTIAL],
+    ).order_by("-captured_at", "-pk")
+    kept_ids = list(finished.values_list("pk", flat=True)[:keep])
+    old = finished.exclude(pk__in=kept_ids).filter(restore_runs__isnull=True, restore_run=None)
+    pruned: list[str] = []
+    for backup_set in old:
+        with transaction.atomic():
+            audit_event_record(
+                actor=None,
+                action="backup.pruned",
+                subject=backup_set,
+                tenant=tenant,
+                details={
+                    "name": backup_set.name,
+                    "captured_at": (
+                        backup_set.captured_at.isoformat() if backup_set.captured_at else None
+                    ),
+                    "item_count": backup_set.item_count,
+                    "kept": keep,
+                },
+            )
+            backup_set.delete()
+        pruned.append(backup_set.name)
+    if pruned:
+        logger.info("pruned %d scheduled backup(s) of tenant %s", len(pruned), tenant.pk)
+    return pruned
 
 
 def _claim_and_start(tenant: Tenant, now: datetime, *, enqueue: bool) -> BackupSet | None:

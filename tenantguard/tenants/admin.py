@@ -61,7 +61,14 @@ class TenantAdmin(ModelAdmin):
         ),
         (
             "Scheduled backups",
-            {"fields": ("backup_schedule", "backup_hour_utc", "next_scheduled_backup_at")},
+            {
+                "fields": (
+                    "backup_schedule",
+                    "backup_hour_utc",
+                    "keep_scheduled_backups",
+                    "next_scheduled_backup_at",
+                )
+            },
         ),
     )
     readonly_fields = ("next_scheduled_backup_at",)

@@ -28,6 +28,7 @@ class TenantForm(forms.ModelForm):
             "static_token",
             "backup_schedule",
             "backup_hour_utc",
+            "keep_scheduled_backups",
         )
         widgets = {
             "client_secret": forms.PasswordInput(

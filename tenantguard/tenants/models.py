@@ -90,6 +90,13 @@ class Tenant(models.Model):
         validators=[MaxValueValidator(23)],
         help_text="0 to 23. The scheduled backup starts at this hour, UTC.",
     )
+    keep_scheduled_backups = models.PositiveIntegerField(
+        "Scheduled backups to keep",
+        default=0,
+        help_text="0 keeps every scheduled backup. Otherwise the scheduler deletes the older "
+        "scheduled backups beyond this many finished ones; manual backups, pre-restore "
+        "snapshots and any backup a restore run used are never deleted.",
+    )
     next_scheduled_backup_at = models.DateTimeField(
         "Next scheduled backup", null=True, blank=True, editable=False
     )

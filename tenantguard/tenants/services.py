@@ -29,6 +29,7 @@ EDITABLE_FIELDS = (
     *SECRET_FIELDS,
     "backup_schedule",
     "backup_hour_utc",
+    "keep_scheduled_backups",
 )
 SCHEDULE_FIELDS = ("backup_schedule", "backup_hour_utc")
 

@@ -97,11 +97,13 @@ def test_the_admin_form_sets_the_schedule(client, personas, tenant):
         "auth_method": tenant.auth_method,
         "backup_schedule": "daily",
         "backup_hour_utc": "4",
+        "keep_scheduled_backups": "14",
     }
     response = client.post(url, data)
     assert response.status_code == 302, response.content[:2000]
     tenant.refresh_from_db()
     assert tenant.backup_schedule == "daily" and tenant.next_scheduled_backup_at.hour == 4
+    assert tenant.keep_scheduled_backups == 14
 
 
 # ---- scheduler passes ----------------------------------------------------------------------
@@ -223,3 +225,63 @@ def test_a_bad_backup_hour_on_the_command_line_is_explained(superuser, monkeypat
     assert code == 2
     assert "backup_hour_utc" in capsys.readouterr().err
     assert not Tenant.objects.filter(display_name="Lab").exists()
+
+
+# ---- retention -----------------------------------------------------------------------------
+
+
+def _scheduled(tenant, name, days_ago, status="completed", kind="scheduled"):
+    return BackupSet.objects.create(
+        tenant=tenant,
+        name=name,
+        kind=kind,
+        status=status,
+        captured_at=NOON - timedelta(days=days_ago),
+    )
+
+
+def test_retention_keeps_the_newest_finished_scheduled_backups_and_nothing_else_goes(
+    personas, tenant
+):
+    from tenantguard.backups.models import BackupItem
+    from tenantguard.restores.services.runs import restore_run_create
+
+    Tenant.objects.filter(pk=tenant.pk).update(keep_scheduled_backups=2)
+    newest = _scheduled(tenant, "night 1", 1)
+    second = _scheduled(tenant, "night 2", 2)
+    partial = _scheduled(tenant, "night 3", 3, status="partial")
+    oldest = _scheduled(tenant, "night 4", 4)
+    BackupItem.objects.create(
+        backup_set=oldest,
+        policy_type="scope_tag",
+        category="Foundations",
+        source_id="x",
+        display_name="x",
+        payload={},
+        content_hash="0" * 64,
+    )
+    used = _scheduled(tenant, "night 5, restored from", 5)
+    restore_run_create(actor=personas["owner"], tenant=tenant, backup_set=used)
+    failed = _scheduled(tenant, "night 6, failed", 6, status="failed")
+    running = _scheduled(tenant, "tonight, running", 0, status="running")
+    manual = _scheduled(tenant, "manual, old", 30, kind="manual")
+    snapshot = _scheduled(tenant, "pre-restore, old", 30, kind="pre_restore")
+
+    result = scheduled_backups_start_due(now=NOON, enqueue=False)
+
+    assert sorted(result.pruned) == ["night 3", "night 4"]
+    remaining = set(BackupSet.objects.values_list("pk", flat=True))
+    assert remaining == {
+        newest.pk, second.pk, used.pk, failed.pk, running.pk, manual.pk, snapshot.pk
+    }  # fmt: skip
+    assert not BackupItem.objects.filter(backup_set_id=oldest.pk).exists()
+    events = AuditEvent.objects.filter(action="backup.pruned").order_by("pk")
+    assert [e.details["name"] for e in events] == [partial.name, oldest.name]
+    assert all(e.actor_label == "system" and e.details["kept"] == 2 for e in events)
+
+
+def test_without_retention_every_scheduled_backup_is_kept(tenant):
+    for day in range(5):
+        _scheduled(tenant, f"night {day}", day + 1)
+    assert scheduled_backups_start_due(now=NOON, enqueue=False).pruned == []
+    assert BackupSet.objects.count() == 5

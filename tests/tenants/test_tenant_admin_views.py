@@ -109,6 +109,7 @@ def test_admin_edits_tenant_and_blank_secret_keeps_stored_value(client, personas
         "static_token": "",
         "backup_schedule": "off",
         "backup_hour_utc": "2",
+        "keep_scheduled_backups": "0",
     }
     response = client.post(url, data)
     assert response.status_code == 302, response.content[:2000]
