@@ -91,3 +91,24 @@ def demo_objects():
     from tenantguard.emulator.demo import demo_tenant_objects
 
     return demo_tenant_objects(tenant_label="Contoso Test", seed=101)
+
+
+class HeldTasks:
+    """Stands in for a task: keeps the argument tuples it was enqueued with instead of running
+    it, so a test can look at the waiting state and then run the job itself."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple] = []
+
+    def enqueue(self, *args) -> None:
+        self.jobs.append(args)
+
+
+@pytest.fixture
+def held_analysis(monkeypatch) -> HeldTasks:
+    """The wizard's background checks/preview task, held (see ``HeldTasks``)."""
+    from tenantguard.restores import tasks
+
+    held = HeldTasks()
+    monkeypatch.setattr(tasks, "run_restore_analysis_task", held)
+    return held

@@ -8,7 +8,7 @@ read-back after it); ``find_groups`` / ``search_groups`` serve the group-mapping
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 from urllib.parse import quote
@@ -82,12 +82,30 @@ class TargetState:
         return list(self._by_name.get((type_key, display_name), ()))
 
 
-def read_target(client: GraphClient, *, type_keys: Iterable[str]) -> TargetState:
+#: ``on_progress(objects_read, type_key)`` is called at most once per this many objects.
+PROGRESS_EVERY = 25
+
+
+def read_target(
+    client: GraphClient,
+    *,
+    type_keys: Iterable[str],
+    on_progress: Callable[[int, str], None] | None = None,
+) -> TargetState:
     """Read the selected types of the target tenant once (one listing per collection plus the
-    batched per-item fetches, as a backup does) and the names of the groups they assign."""
+    batched per-item fetches, as a backup does) and the names of the groups they assign.
+
+    ``on_progress(objects_read, type_key)`` reports the reading as it goes (when the type
+    changes and every ``PROGRESS_EVERY`` objects)."""
     items: list[CapturedItem] = []
     unreadable: dict[str, str] = {}
+    reported: tuple[int, str] = (0, "")
     for entry in capture.iter_capture(client, type_keys=list(type_keys)):
+        if on_progress is not None and (
+            entry.type_key != reported[1] or len(items) - reported[0] >= PROGRESS_EVERY
+        ):
+            reported = (len(items), entry.type_key)
+            on_progress(len(items), entry.type_key)
         if isinstance(entry, CaptureWarning):
             if entry.source_id is None:
                 previous = unreadable.get(entry.type_key)

@@ -50,6 +50,10 @@ class RestoreRun(models.Model):
     options = models.JSONField(default=dict, blank=True)
     dry_run = models.BooleanField(default=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # The checks or preview reading the target in the background right now, or the last one
+    # that failed (``services/analysis.py``); empty when none is pending. A field of its own so
+    # that progress updates from the worker never race with the wizard's edits of ``metadata``.
+    analysis = models.JSONField(default=dict, blank=True)
     results = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

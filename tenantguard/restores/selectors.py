@@ -33,6 +33,7 @@ from tenantguard.restores.services.policy import (
     EDITABLE_STATUSES,
     Decision,
     RestoreRunPolicy,
+    analysis_pending,
     create_decision,
 )
 from tenantguard.tenants.models import Tenant
@@ -361,3 +362,42 @@ def with_type_labels(items: Any) -> list[Any]:
             item.rows = diff_rows(item.diff or {})
         result.append(item)
     return result
+
+
+@dataclass(frozen=True)
+class AnalysisState:
+    """What the checks or preview page shows about its background read of the target."""
+
+    step: str
+    pending: bool = False
+    running: bool = False
+    failed: bool = False
+    abandoned: bool = False
+    requested_by: str = ""
+    requested_at: str = ""
+    objects: int = 0
+    type_label: str = ""
+    error: str = ""
+
+
+def analysis_state(run: RestoreRun, *, step: str) -> AnalysisState:
+    """The state of ``run``'s background checks or preview, if it is about ``step``."""
+    from tenantguard.restores.services.scope import type_info
+
+    job = run.analysis or {}
+    if job.get("step") != step:
+        return AnalysisState(step=step)
+    progress = job.get("progress") or {}
+    pending = analysis_pending(run)
+    return AnalysisState(
+        step=step,
+        pending=pending,
+        running=pending and job.get("state") == "running",
+        failed=job.get("state") == "failed",
+        abandoned=not pending and job.get("state") in ("queued", "running"),
+        requested_by=str(job.get("requested_by") or ""),
+        requested_at=str(job.get("requested_at") or "")[:16].replace("T", " "),
+        objects=int(progress.get("objects") or 0),
+        type_label=type_info(progress["type"]).label if progress.get("type") else "",
+        error=str(job.get("error") or ""),
+    )

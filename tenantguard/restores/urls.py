@@ -30,6 +30,7 @@ urlpatterns = [
     path("<int:run_id>/checks/", _page(views.step_checks), name="checks"),
     path("<int:run_id>/checks.csv", _page(views.checks_csv), name="checks_csv"),
     path("<int:run_id>/checks/run/", _page(views.checks_run), name="checks_run"),
+    path("<int:run_id>/analysis/", _page(views.analysis_status), name="analysis"),
     path("<int:run_id>/checks/mapping/", _page(views.mapping_update), name="mapping"),
     path("<int:run_id>/checks/targets/", _page(views.mapping_targets), name="mapping_targets"),
     path("<int:run_id>/checks/options/", _page(views.options_update), name="options"),

@@ -33,11 +33,8 @@ from tenantguard.restores.forms import (
     scope_request,
 )
 from tenantguard.restores.models import ItemOutcome, PreviewAction, RestoreRun, ScopeMode
-from tenantguard.restores.services.checks import (
-    restore_run_mapping_needs,
-    restore_run_run_checks,
-)
-from tenantguard.restores.services.diff import restore_run_run_preview
+from tenantguard.restores.services.analysis import restore_run_request_analysis
+from tenantguard.restores.services.checks import restore_run_mapping_needs
 from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
 from tenantguard.restores.services.fingerprint import effective_options
 from tenantguard.restores.services.policy import EDITABLE_STATUSES, Action, RestoreRunPolicy
@@ -367,6 +364,7 @@ def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
             (kind, MAPPING_TITLES[kind], entries) for kind, entries in needs.items()
         ],
         "stale_text": checks_state.out_of_date_because,
+        "analysis": selectors.analysis_state(run, step="checks"),
         "needs_count": sum(len(entries) for entries in needs.values()),
         "options": effective_options(run),
         "options_form": OptionsForm(initial=effective_options(run)),
@@ -386,23 +384,7 @@ def step_checks(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 @_refusals_shown
 def checks_run(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = _wizard_run(request, run_id)
-    try:
-        run = restore_run_run_checks(actor=request.user, run=run)
-    except GraphError as exc:
-        messages.error(
-            request, f"The checks could not read {run.tenant_label}: {exc}. Try again later."
-        )
-    except RestoreRunError as exc:
-        return _after_error(request, run, "checks", exc)
-    else:
-        counts = (run.metadata.get("checks") or {}).get("counts") or {}
-        messages.success(
-            request,
-            f"Checks done: {counts.get('blocking', 0)} blocking, {counts.get('warning', 0)} "
-            f"warnings, {counts.get('safe', 0)} safe.",
-        )
-    return HttpResponseRedirect(_step_url(run, "checks"))
+    return _request_analysis(request, run_id, "checks")
 
 
 @require_POST
@@ -488,6 +470,7 @@ def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
         preview_rows=selectors.with_type_labels(page),
         can_preview=policy.can(Action.RUN_PREVIEW),
         stale_text=policy.preview_state().out_of_date_because,
+        analysis=selectors.analysis_state(run, step="preview"),
     )
     return render(request, "restores/step_preview.html", context)
 
@@ -495,18 +478,43 @@ def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 @_refusals_shown
 def preview_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    return _request_analysis(request, run_id, "preview")
+
+
+def _request_analysis(request: HttpRequest, run_id: int, step: str) -> HttpResponse:
+    """Queue the checks or preview for the worker; the step's page then shows their progress
+    (or, when the worker was quicker than the redirect, the results)."""
     run = _wizard_run(request, run_id)
     try:
-        run = restore_run_run_preview(actor=request.user, run=run)
-    except GraphError as exc:
-        messages.error(
-            request, f"The preview could not read {run.tenant_label}: {exc}. Try again later."
-        )
+        run = restore_run_request_analysis(actor=request.user, run=run, step=step)
     except RestoreRunError as exc:
-        return _after_error(request, run, "preview", exc)
-    else:
-        messages.success(request, "Preview ready. Nothing was written to the tenant.")
-    return HttpResponseRedirect(_step_url(run, "preview"))
+        return _after_error(request, run, step, exc)
+    if not run.analysis:
+        messages.success(request, _finished_message(run, step))
+    return HttpResponseRedirect(_step_url(run, step))
+
+
+def _finished_message(run: RestoreRun, step: str) -> str:
+    if step == "preview":
+        return "Preview ready. Nothing was written to the tenant."
+    counts = (run.metadata.get("checks") or {}).get("counts") or {}
+    return (
+        f"Checks done: {counts.get('blocking', 0)} blocking, {counts.get('warning', 0)} "
+        f"warnings, {counts.get('safe', 0)} safe."
+    )
+
+
+@require_GET
+@_refusals_shown
+def analysis_status(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The polled progress of the checks or preview reading the target. When the job is over,
+    the page reloads itself to show the results (or why it failed)."""
+    run = _wizard_run(request, run_id)
+    step = "preview" if request.GET.get("step") == "preview" else "checks"
+    analysis = selectors.analysis_state(run, step=step)
+    if not analysis.pending:
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    return render(request, "restores/_analysis.html", {"run": run, "analysis": analysis})
 
 
 # ---- step 5: confirm & execute ---------------------------------------------------------------

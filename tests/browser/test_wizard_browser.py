@@ -563,6 +563,26 @@ def test_long_work_says_what_it_is_doing_and_cannot_be_sent_twice(
     button.click()
 
     expect(page.locator("form[aria-busy=true] .tg-busy[role=status]")).to_have_text(
-        "Reading Contoso Test for the checks… a large tenant takes up to a minute."
+        "Sending the checks to the task worker…"
     )
     expect(button).to_be_disabled()
+
+
+def test_checks_read_by_the_worker_show_progress_then_the_results(
+    personas, tenant, baseline, open_as, url, held_analysis
+):
+    from tenantguard.restores.services.analysis import restore_run_analysis_run
+
+    run = walk(personas["operator"], tenant, baseline, upto="scope")
+    page = open_as(personas["operator"])
+    page.goto(url("restores:checks", run.pk))
+
+    page.get_by_role("button", name="Run the checks").click()
+
+    expect(page.locator("#analysis")).to_contain_text("waiting for the task worker")
+    expect(page.get_by_role("button", name="Run the checks")).to_be_disabled()
+    [(run_id, job_id)] = held_analysis.jobs
+    assert restore_run_analysis_run(run_id=run_id, job_id=job_id) == "done"
+    # The page notices by itself (polling) and reloads with the results.
+    expect(page.locator("#checks-summary")).to_contain_text("blocking")
+    expect(page.locator("#analysis")).to_have_count(0)

@@ -68,7 +68,8 @@ def test_run_serves_the_demo_and_a_second_run_reuses_it(tmp_path):
                 )
                 assert "Contoso Test" in page.text and "PROD" in page.text
                 if attempt == 0:
-                    _back_up_through_the_worker(browser, page.text)
+                    backup_set_id = _back_up_through_the_worker(browser, page.text)
+                    _checks_through_the_worker(browser, backup_set_id, page.text)
                 else:
                     _wait_for_the_scheduled_backup(tmp_path / "tenantguard.sqlite3")
         finally:
@@ -81,7 +82,7 @@ def test_run_serves_the_demo_and_a_second_run_reuses_it(tmp_path):
             assert "created tenant" not in output and "created baseline" not in output
 
 
-def _back_up_through_the_worker(browser: httpx.Client, tenant_list_html: str) -> None:
+def _back_up_through_the_worker(browser: httpx.Client, tenant_list_html: str) -> int:
     """Back up now on the web page; the task worker started by `run` completes it."""
     tenant_id = re.search(r"/admin/tenants/tenant/(\d+)/change/", tenant_list_html).group(1)
     response = browser.post(
@@ -95,6 +96,34 @@ def _back_up_through_the_worker(browser: httpx.Client, tenant_list_html: str) ->
         assert "failed" not in fragment.lower(), fragment
         assert time.monotonic() < deadline, "the worker did not complete the backup within 60 s"
         time.sleep(0.5)
+    return int(re.search(r"/backupset/(\d+)/", str(response.url)).group(1))
+
+
+def _checks_through_the_worker(
+    browser: httpx.Client, backup_set_id: int, tenant_list_html: str
+) -> None:
+    """Step 3 of the wizard hands the checks to the worker; the page's poll sees them done."""
+    tenant_id = int(re.search(r"/admin/tenants/tenant/(\d+)/change/", tenant_list_html).group(1))
+    csrf = {"X-CSRFToken": browser.cookies["csrftoken"]}
+    run = browser.post(
+        "/api/restore-runs",
+        json={"tenant_id": tenant_id, "backup_set_id": backup_set_id},
+        headers=csrf,
+    ).json()
+    browser.put(f"/api/restore-runs/{run['id']}/scope", json={"mode": "all"}, headers=csrf)
+    browser.post(
+        f"/admin/restore-runs/{run['id']}/checks/run/",
+        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+    )
+    deadline = time.monotonic() + 60
+    while (
+        poll := browser.get(f"/admin/restore-runs/{run['id']}/analysis/?step=checks")
+    ).status_code != 204:
+        assert "did not finish" not in poll.text, poll.text
+        assert time.monotonic() < deadline, "the worker did not run the checks within 60 s"
+        time.sleep(0.5)
+    detail = browser.get(f"/api/restore-runs/{run['id']}").json()
+    assert detail["status"] == "checked", detail
 
 
 def _make_the_prod_demo_tenant_due(database) -> None:

@@ -97,15 +97,26 @@ def test_test_to_prod_with_group_mapping(personas, tenant, prod_tenant, seeded):
 def test_mapping_editor_shows_the_mapped_target_names(personas, tenant, prod_tenant, seeded):
     owner = personas["owner"]
     prod = emulated_tenant(prod_tenant)
-    seed(prod, [o for o in demo_tenant_objects(tenant_label="Contoso", seed=202) if "#groups/" in o["@odata.context"]])
+    seed(
+        prod,
+        [
+            o
+            for o in demo_tenant_objects(tenant_label="Contoso", seed=202)
+            if "#groups/" in o["@odata.context"]
+        ],
+    )
     source = take_backup(owner, tenant)
     chosen = list(source.items.filter(policy_type="settings_catalog").values_list("pk", flat=True))
     run = restore_run_create(actor=owner, tenant=prod_tenant, backup_set=source)
     run = restore_run_set_scope(actor=owner, run=run, mode="selected", item_ids=chosen)
     run = restore_run_run_checks(actor=owner, run=run)
     group = restore_run_mapping_needs(run)["group"][0]
-    run = restore_run_update_mapping(actor=owner, run=run, mapping={"group": {group["source_id"]: group["suggestion"]["id"]}})
+    run = restore_run_update_mapping(
+        actor=owner, run=run, mapping={"group": {group["source_id"]: group["suggestion"]["id"]}}
+    )
     run = restore_run_run_checks(actor=owner, run=run)
-    mapped = next(g for g in restore_run_mapping_needs(run)["group"] if g["source_id"] == group["source_id"])
+    mapped = next(
+        g for g in restore_run_mapping_needs(run)["group"] if g["source_id"] == group["source_id"]
+    )
     assert mapped["status"] == "mapped"
     assert mapped["mapped_to_name"] == group["suggestion"]["name"]

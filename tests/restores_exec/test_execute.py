@@ -223,7 +223,9 @@ def test_queueing_runs_the_executor_on_the_task_worker(
     assert run.status == "completed", run.results
 
 
-def test_live_execute_conditions_save_nothing_and_one_service_confirms_and_queues(personas, tenant, seeded):
+def test_live_execute_conditions_save_nothing_and_one_service_confirms_and_queues(
+    personas, tenant, seeded
+):
     from tenantguard.restores.services.checks import restore_run_run_checks
     from tenantguard.restores.services.diff import restore_run_run_preview
     from tenantguard.restores.services.policy import RestoreRunPolicy
@@ -243,10 +245,14 @@ def test_live_execute_conditions_save_nothing_and_one_service_confirms_and_queue
     policy = RestoreRunPolicy(run, owner)
     wrong_case = policy.execute_decision_if_confirmed(acknowledged=True, typed_label="contoso test")
     assert not wrong_case.allowed and any("exactly" in r for r in wrong_case.reasons)
-    assert policy.execute_decision_if_confirmed(acknowledged=True, typed_label="Contoso Test").allowed
+    assert policy.execute_decision_if_confirmed(
+        acknowledged=True, typed_label="Contoso Test"
+    ).allowed
     run.refresh_from_db()
     assert "confirmation" not in run.metadata
-    run = restore_run_request_execution(actor=owner, run=run, acknowledged=True, typed_label="Contoso Test")
+    run = restore_run_request_execution(
+        actor=owner, run=run, acknowledged=True, typed_label="Contoso Test"
+    )
     assert run.status == "queued"
     assert run.metadata["confirmation"]["username"] == "owner"
 
@@ -266,7 +272,11 @@ def test_preview_only_types_are_never_written_even_if_the_plan_says_so(personas,
     for outcome in run.item_outcomes.filter(policy_type__in=preview_only):
         assert outcome.outcome == "skipped" and "never writes" in outcome.reason
     collections = {registry.get(k).collection for k in preview_only}
-    writes = [e for e in embedded_emulator().request_log if e.method in ("POST", "PATCH", "PUT") and "$batch" not in e.path]
+    writes = [
+        e
+        for e in embedded_emulator().request_log
+        if e.method in ("POST", "PATCH", "PUT") and "$batch" not in e.path
+    ]
     assert not [e for e in writes if any(c in e.path for c in collections)]
 
 
@@ -291,10 +301,14 @@ def test_cancel_is_honoured_between_items(personas, tenant, seeded, monkeypatch)
     run = restore_run_execute(run_id=run.pk)
     assert run.status == "cancelled"
     assert run.item_outcomes.count() == 9
-    assert AuditEvent.objects.filter(action="restore.cancel_requested", subject_id=str(run.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="restore.cancel_requested", subject_id=str(run.pk)
+    ).exists()
 
 
-def test_an_object_appearing_during_execution_is_not_created_twice(personas, tenant, seeded, monkeypatch):
+def test_an_object_appearing_during_execution_is_not_created_twice(
+    personas, tenant, seeded, monkeypatch
+):
     """Two settings-catalog policies are to be created; while the first is written, someone
     creates the second one by hand. The re-check before the second create sees it."""
     from tenantguard.intune import write as write_module
@@ -303,7 +317,13 @@ def test_an_object_appearing_during_execution_is_not_created_twice(personas, ten
     owner = personas["owner"]
     baseline = take_backup(owner, tenant)
     collection = "deviceManagement/configurationPolicies"
-    doomed = [o for o in seeded.list_objects(collection) if not o.get("templateReference", {}).get("templateFamily", "").startswith("endpointSecurity")][:2]
+    doomed = [
+        o
+        for o in seeded.list_objects(collection)
+        if not o.get("templateReference", {})
+        .get("templateFamily", "")
+        .startswith("endpointSecurity")
+    ][:2]
     for obj in doomed:
         seeded.delete_object(collection, obj["id"])
     run = prepare_run(owner, tenant, baseline)
@@ -316,7 +336,11 @@ def test_an_object_appearing_during_execution_is_not_created_twice(personas, ten
         new_id = real_create(client, type_key=type_key, payload=payload, secrets=secrets)
         if type_key == "settings_catalog" and not created_by_hand:
             other = next(o for o in doomed if o["name"] != payload["name"])
-            created_by_hand.append(seeded.put_object(collection, {**other, "id": None, "description": "made by hand"})["name"])
+            created_by_hand.append(
+                seeded.put_object(collection, {**other, "id": None, "description": "made by hand"})[
+                    "name"
+                ]
+            )
         return new_id
 
     monkeypatch.setattr(write_module, "create_object", create_and_race)

@@ -65,6 +65,7 @@ from tenantguard.restores.services.source import (
     GROUP_READ_PERMISSION,
     KIND_LABELS,
     BackupNames,
+    ProgressCallback,
     ReferenceResolver,
     Resolution,
     RunInputs,
@@ -634,7 +635,9 @@ class RestoreRiskChecker:
 
 
 @audits_refusal
-def restore_run_run_checks(*, actor: Any, run: RestoreRun) -> RestoreRun:
+def restore_run_run_checks(
+    *, actor: Any, run: RestoreRun, on_progress: ProgressCallback | None = None
+) -> RestoreRun:
     """Step 3: check the scoped items against the live target and persist results + summary.
 
     Asks the policy before reading anything; the inputs' fingerprint is taken before the read
@@ -648,7 +651,7 @@ def restore_run_run_checks(*, actor: Any, run: RestoreRun) -> RestoreRun:
     source = load_source(run)
     client = graph_client_for_run(run)
     before = client.request_count
-    state, groups = load_target(client, source)
+    state, groups = load_target(client, source, on_progress=on_progress)
     checker = RestoreRiskChecker(
         items=source.items,
         target_state=state,

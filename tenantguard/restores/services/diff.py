@@ -100,6 +100,7 @@ from tenantguard.restores.services.source import (
     FOUNDATION_KINDS,
     KIND_LABELS,
     BackupNames,
+    ProgressCallback,
     ReferenceResolver,
     RunInputs,
     SourceItem,
@@ -609,7 +610,9 @@ def _open_blocking(run: RestoreRun) -> dict[tuple[str, str], list[str]]:
 
 
 @audits_refusal
-def restore_run_run_preview(*, actor: Any, run: RestoreRun) -> RestoreRun:
+def restore_run_run_preview(
+    *, actor: Any, run: RestoreRun, on_progress: ProgressCallback | None = None
+) -> RestoreRun:
     """Step 4: plan every scoped item against the live target and persist the plan + summary.
 
     Needs current checks (the policy says so); items with an open blocking check are planned as
@@ -623,7 +626,7 @@ def restore_run_run_preview(*, actor: Any, run: RestoreRun) -> RestoreRun:
     source = load_source(run)
     client = graph_client_for_run(run)
     before = client.request_count
-    state, groups = load_target(client, source)
+    state, groups = load_target(client, source, on_progress=on_progress)
     generator = RestoreDiffGenerator(
         items=source.items,
         target_state=state,

@@ -74,6 +74,37 @@ TERMINAL_STATUSES: Final = frozenset(
 #: Statuses a worker may end a running run with.
 FINISH_STATUSES: Final = TERMINAL_STATUSES
 
+#: Checks or a preview pending in the background (``analysis.py``) whose worker has not
+#: reported for this long are presumed abandoned.
+ANALYSIS_ABANDONED_AFTER: Final = timedelta(minutes=10)
+_ANALYSIS_LABELS: Final = {"checks": ("The checks", "are"), "preview": ("The preview", "is")}
+
+
+def analysis_pending(run: RestoreRun, *, now: datetime | None = None) -> bool:
+    """Whether checks or a preview are queued or running for ``run`` (and not abandoned)."""
+    job = run.analysis or {}
+    if job.get("state") not in ("queued", "running"):
+        return False
+    try:
+        updated = datetime.fromisoformat(str(job.get("updated_at")))
+    except ValueError:
+        return False
+    return (now or timezone.now()) - updated < ANALYSIS_ABANDONED_AFTER
+
+
+def analysis_pending_reason(run: RestoreRun) -> str | None:
+    """In words, the checks or preview still reading the target; None when nothing is pending."""
+    if not analysis_pending(run):
+        return None
+    job = run.analysis
+    label, verb = _ANALYSIS_LABELS.get(str(job.get("step")), ("A read of the target", "is"))
+    doing = "reading" if job.get("state") == "running" else "waiting for the worker to read"
+    return (
+        f"{label} requested by {job.get('requested_by') or 'someone'} {verb} {doing} "
+        f"{run.tenant_label}: wait for them to finish."
+    )
+
+
 #: A running run whose worker has not sent a heartbeat for this long is presumed dead.
 DEFAULT_HEARTBEAT_STALE_AFTER: Final = timedelta(minutes=5)
 
@@ -400,6 +431,8 @@ class RestoreRunPolicy:
         """The execution gates about the run itself, each with its own reason."""
         run = self.run
         reasons: list[str] = []
+        if pending := analysis_pending_reason(run):
+            reasons.append(pending)
         if run.dry_run:
             reasons.append("Dry-run is on: turn it off to write to the tenant.")
         reasons += self._source_and_scope_reasons()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -40,6 +40,9 @@ from tenantguard.restores.services.errors import RestoreRunError
 from tenantguard.restores.services.fingerprint import effective_options, normalized_mapping
 
 logger = logging.getLogger("tenantguard.restores")
+
+#: ``on_progress(objects_read, type_key)`` while the target is read (see ``load_target``).
+ProgressCallback = Callable[[int, str], None]
 
 #: Reference kinds that are foundation types (the mapping's other kind is ``group``).
 FOUNDATION_KINDS: Final[tuple[ReferenceKind, ...]] = (
@@ -537,12 +540,19 @@ def _groups_named(client: GraphClient, names: Iterable[str]) -> dict[str, list[d
     return found
 
 
-def load_target(client: GraphClient, source: RunSource) -> tuple[TargetState, TargetGroups]:
+def load_target(
+    client: GraphClient,
+    source: RunSource,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> tuple[TargetState, TargetGroups]:
     """Read the target once: every needed type (``target.read_target``: one listing per
     collection, per-item reads batched), the groups the scoped items reference or the mapping
     names (batched by id), and same-name groups for the ones that are missing (batched by
-    name, for suggestions)."""
-    state = target.read_target(client, type_keys=source.type_keys_to_read())
+    name, for suggestions). ``on_progress(objects_read, type_key)`` reports the reading."""
+    state = target.read_target(
+        client, type_keys=source.type_keys_to_read(), on_progress=on_progress
+    )
     referenced: set[str] = set()
     if source.inputs.include_assignments:
         for item in source.items:
@@ -583,6 +593,7 @@ __all__ = [
     "KIND_LABELS",
     "REFERENCE_KINDS",
     "BackupNames",
+    "ProgressCallback",
     "Reference",
     "ReferenceResolver",
     "Resolution",
