@@ -88,9 +88,8 @@ def test_one_job_at_a_time_with_who_asked(backup, seeded, tenant, owner, persona
 
 
 def test_execution_waits_while_checks_are_pending(
-    backup, seeded, tenant, owner, start_run, held, monkeypatch
+    backup, seeded, tenant, owner, start_run, held
 ):
-    monkeypatch.setattr(analysis, "_update", analysis._update)
     run = start_run(tenant, backup)
     run = restore_run_request_analysis(actor=owner, run=run, step="checks")
     restore_run_analysis_run(run_id=run.pk, job_id=held.jobs[-1][1])
