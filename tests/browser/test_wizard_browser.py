@@ -581,6 +581,7 @@ def test_checks_read_by_the_worker_show_progress_then_the_results(
 
     expect(page.locator("#analysis")).to_contain_text("waiting for the task worker")
     expect(page.get_by_role("button", name="Run the checks")).to_be_disabled()
+    screenshot(page, "step3-checks-waiting")
     [(run_id, job_id)] = held_analysis.jobs
     assert restore_run_analysis_run(run_id=run_id, job_id=job_id) == "done"
     # The page notices by itself (polling) and reloads with the results.
