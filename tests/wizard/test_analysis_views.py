@@ -65,3 +65,17 @@ def test_viewers_cannot_poll_the_analysis(personas, tenant, baseline, login, wal
     run = walk(personas["operator"], tenant, baseline, upto="scope")
     response = login(personas["viewer"]).get(reverse("restores:analysis", args=[run.pk]))
     assert response.status_code == 403
+
+
+def test_the_preview_panel_reads_as_english(personas, tenant, baseline, login, walk, held):
+    run = walk(personas["operator"], tenant, baseline, upto="checks")
+    client = login(personas["operator"])
+    client.post(reverse("restores:preview_run", args=[run.pk]))
+    page = client.get(reverse("restores:preview", args=[run.pk])).content.decode()
+    assert "The preview is" in page and "waiting for the task worker" in page
+    RestoreRun.objects.filter(pk=run.pk).update(
+        analysis={**RestoreRun.objects.get(pk=run.pk).analysis, "state": "running",
+                  "progress": {"objects": 1, "type": "settings_catalog"}}
+    )  # fmt: skip
+    page = client.get(reverse("restores:preview", args=[run.pk])).content.decode()
+    assert "The preview is" in page and "1 object read, now Settings catalog" in page
