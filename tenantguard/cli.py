@@ -305,12 +305,10 @@ def cmd_backup_schedule(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print(f"Backup scheduler: a pass every {args.interval:g} s. Press Ctrl+C to stop.")
     try:
-        while True:
-            _scheduler_pass(quiet=True)
-            if stop.wait(args.interval):
-                return 0
+        _scheduler_loop(stop, args.interval)
     except KeyboardInterrupt:
-        return 0
+        pass
+    return 0
 
 
 def _scheduler_pass(*, quiet: bool) -> None:
@@ -327,12 +325,16 @@ def _scheduler_pass(*, quiet: bool) -> None:
         console.print(f"Scheduled backup of [bold]{name}[/bold] waits: a backup is running.")
     for name in result.pruned:
         console.print(f"Deleted the old scheduled backup [bold]{name}[/bold] (retention).")
-    if not quiet and not result.started and not result.waiting:
+    for problem in result.errors:
+        err_console.print(f"[red]{problem}[/red] (details in the log; the next pass tries again)")
+    if not quiet and not result.started and not result.waiting and not result.errors:
         console.print("No scheduled backup is due.")
 
 
 def _scheduler_loop(stop: threading.Event, interval: float) -> None:
-    """``tenantguard run``'s scheduler thread: a pass now, then every ``interval`` seconds."""
+    """The scheduler of ``tenantguard run`` (a thread) and of ``tenantguard backup schedule``: a
+    pass now, then every ``interval`` seconds. A failed pass (database restart, ...) is logged
+    and the next one runs anyway."""
     import logging
 
     from django.db import close_old_connections

@@ -89,15 +89,16 @@ class UserAdmin(_AuditedAdminMixin, BaseUserAdmin, ModelAdmin):
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
     ) -> HttpResponse:
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:  # the form saved
-            user = self.get_object(request, id)
-            audit_event_record(
-                actor=request.user,
-                action="user.password_changed",
-                subject=user,
-                details={"username": user.get_username() if user else id},
-            )
+        with transaction.atomic():  # the new password and its audit row, together
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:  # the form saved
+                user = self.get_object(request, id)
+                audit_event_record(
+                    actor=request.user,
+                    action="user.password_changed",
+                    subject=user,
+                    details={"username": user.get_username() if user else id},
+                )
         return response
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tenantguard.accounts.permissions import Capability, ensure_capability
+from tenantguard.audit.context import current_request_id
 from tenantguard.audit.services import audit_event_record
 from tenantguard.backups.models import BackupItem, BackupKind, BackupSet, BackupStatus
 from tenantguard.graph import GraphClient, GraphError
@@ -216,6 +217,7 @@ def backup_set_capture(
             pending.clear()
 
     def save_progress() -> None:
+        counts["updated_at"] = timezone.now().isoformat()  # how stale detection sees it alive
         BackupSet.objects.filter(pk=backup_set.pk).update(
             progress=dict(counts), item_count=counts["items"]
         )
@@ -279,6 +281,20 @@ def backup_set_capture(
         status = BackupStatus.FAILED
         error = str(exc)
         logger.warning("Backup set %s failed: %s", backup_set.pk, error)
+    except Exception:
+        # Never leave a set "running" behind an unexpected error: it would hold the tenant's
+        # scheduled backups until stale detection gives up on it.
+        logger.exception("Backup set %s failed unexpectedly", backup_set.pk)
+        _backup_set_finish(
+            backup_set=backup_set,
+            status=BackupStatus.FAILED,
+            warnings=warnings,
+            group_names={},
+            error="An unexpected error stopped the backup (details are in the server log under "
+            f"request id {current_request_id()}). Run it again.",
+            progress=counts,
+        )
+        raise
 
     counts["types_done"] = counts["types_total"] or counts["types_done"]
     counts["current_type"] = ""
@@ -293,3 +309,42 @@ def backup_set_capture(
     if on_progress is not None:
         on_progress(dict(counts))
     return backup_set
+
+
+#: A running backup set that has not reported progress for this long is presumed dead (its
+#: worker stopped): ``backup_sets_fail_stale`` marks it failed so it blocks nothing any more.
+BACKUP_STALE_AFTER = timedelta(hours=2)
+
+
+def backup_sets_fail_stale(*, tenant: Tenant, now: datetime | None = None) -> list[BackupSet]:
+    """Mark ``tenant``'s running backup sets failed when they have not reported for
+    ``BACKUP_STALE_AFTER`` (audited, with what to do). Pre-restore snapshots are left to their
+    restore run, which ends or resumes them."""
+    now = now or timezone.now()
+    failed: list[BackupSet] = []
+    for backup_set in BackupSet.objects.filter(tenant=tenant, status=BackupStatus.RUNNING).exclude(
+        kind=BackupKind.PRE_RESTORE
+    ):
+        last = parse_datetime(str((backup_set.progress or {}).get("updated_at") or ""))
+        last = last or backup_set.created_at
+        if now - last < BACKUP_STALE_AFTER:
+            continue
+        with transaction.atomic():
+            updated = BackupSet.objects.filter(
+                pk=backup_set.pk, status=BackupStatus.RUNNING
+            ).update(
+                status=BackupStatus.FAILED,
+                error=f"The backup stopped reporting at {last:%Y-%m-%d %H:%M} UTC (the task worker "
+                "was probably stopped) and was marked failed. Run it again.",
+            )
+            if not updated:
+                continue
+            audit_event_record(
+                actor=None,
+                action="backup.failed",
+                subject=backup_set,
+                tenant=tenant,
+                details={"reason": "stale", "last_progress_at": last.isoformat()},
+            )
+        failed.append(backup_set)
+    return failed

@@ -369,6 +369,7 @@ class AnalysisState:
     """What the checks or preview page shows about its background read of the target."""
 
     step: str
+    state: str = ""
     pending: bool = False
     running: bool = False
     failed: bool = False
@@ -381,16 +382,18 @@ class AnalysisState:
 
 
 def analysis_state(run: RestoreRun, *, step: str) -> AnalysisState:
-    """The state of ``run``'s background checks or preview, if it is about ``step``."""
+    """What the page of ``step`` shows about ``run``'s background checks or preview: a pending
+    job whatever its step (both steps wait for it), a failed or abandoned one on its own step."""
     from tenantguard.restores.services.scope import type_info
 
     job = run.analysis or {}
-    if job.get("step") != step:
+    pending = analysis_pending(run)
+    if not job or (job.get("step") != step and not pending):
         return AnalysisState(step=step)
     progress = job.get("progress") or {}
-    pending = analysis_pending(run)
     return AnalysisState(
-        step=step,
+        step=str(job.get("step")),
+        state=str(job.get("state") or ""),
         pending=pending,
         running=pending and job.get("state") == "running",
         failed=job.get("state") == "failed",

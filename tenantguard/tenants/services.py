@@ -77,9 +77,12 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
         for name, value in changed.items():
             setattr(tenant, name, value)
         tenant.full_clean()
+        fields = [*changed, "updated_at"]
         if set(changed) & set(SCHEDULE_FIELDS):
             _plan_next_scheduled_backup(tenant)
-        tenant.save()
+            fields.append("next_scheduled_backup_at")
+        # Only what changed: a full save would write back a scheduler's claim read before it.
+        tenant.save(update_fields=fields)
         audit_event_record(
             actor=actor,
             action="tenant.updated",

@@ -152,7 +152,12 @@ def test_two_schedulers_seeing_the_same_due_tenant_start_one_backup(tenant):
 
 def test_a_running_backup_delays_the_scheduled_one_until_it_finishes(tenant):
     _daily(tenant, 2, NOON - timedelta(hours=1))
-    running = BackupSet.objects.create(tenant=tenant, name="Manual", status=BackupStatus.RUNNING)
+    running = BackupSet.objects.create(
+        tenant=tenant,
+        name="Manual",
+        status=BackupStatus.RUNNING,
+        progress={"updated_at": (NOON - timedelta(minutes=10)).isoformat()},
+    )
 
     waiting = scheduled_backups_start_due(now=NOON, enqueue=False)
     assert waiting.started == [] and waiting.waiting == [tenant.display_name]
@@ -269,14 +274,14 @@ def test_retention_keeps_the_newest_finished_scheduled_backups_and_nothing_else_
 
     result = scheduled_backups_start_due(now=NOON, enqueue=False)
 
-    assert sorted(result.pruned) == ["night 3", "night 4"]
+    assert result.pruned == ["night 4", "night 3"]  # oldest first
     remaining = set(BackupSet.objects.values_list("pk", flat=True))
     assert remaining == {
         newest.pk, second.pk, used.pk, failed.pk, running.pk, manual.pk, snapshot.pk
     }  # fmt: skip
     assert not BackupItem.objects.filter(backup_set_id=oldest.pk).exists()
     events = AuditEvent.objects.filter(action="backup.pruned").order_by("pk")
-    assert [e.details["name"] for e in events] == [partial.name, oldest.name]
+    assert [e.details["name"] for e in events] == [oldest.name, partial.name]
     assert all(e.actor_label == "system" and e.details["kept"] == 2 for e in events)
 
 
@@ -285,3 +290,85 @@ def test_without_retention_every_scheduled_backup_is_kept(tenant):
         _scheduled(tenant, f"night {day}", day + 1)
     assert scheduled_backups_start_due(now=NOON, enqueue=False).pruned == []
     assert BackupSet.objects.count() == 5
+
+
+def test_partial_nights_never_push_the_last_completed_backups_out(tenant):
+    # The app lost a permission: the last two nights were partial (maybe empty).
+    Tenant.objects.filter(pk=tenant.pk).update(keep_scheduled_backups=2)
+    for day in (1, 2):
+        _scheduled(tenant, f"partial night {day}", day, status="partial")
+    for day in (3, 4, 5):
+        _scheduled(tenant, f"good night {day}", day)
+
+    result = scheduled_backups_start_due(now=NOON, enqueue=False)
+
+    assert result.pruned == ["good night 5"]
+    assert set(BackupSet.objects.values_list("name", flat=True)) == {
+        "partial night 1", "partial night 2", "good night 3", "good night 4"
+    }  # fmt: skip
+
+
+def test_nothing_is_pruned_while_fewer_completed_backups_exist_than_kept(tenant):
+    Tenant.objects.filter(pk=tenant.pk).update(keep_scheduled_backups=3)
+    _scheduled(tenant, "good", 1)
+    for day in (2, 3, 4):
+        _scheduled(tenant, f"partial {day}", day, status="partial")
+    assert scheduled_backups_start_due(now=NOON, enqueue=False).pruned == []
+    assert BackupSet.objects.count() == 4
+
+
+def test_a_backup_that_stopped_reporting_is_failed_and_no_longer_holds_the_schedule(tenant):
+    _daily(tenant, 2, NOON - timedelta(hours=1))
+    stuck = BackupSet.objects.create(
+        tenant=tenant,
+        name="killed mid-way",
+        status=BackupStatus.RUNNING,
+        progress={"updated_at": (NOON - timedelta(hours=3)).isoformat()},
+    )
+
+    result = scheduled_backups_start_due(now=NOON, enqueue=False)
+
+    assert len(result.started) == 1 and result.waiting == []
+    stuck.refresh_from_db()
+    assert stuck.status == BackupStatus.FAILED and "stopped reporting" in stuck.error
+    event = AuditEvent.objects.get(action="backup.failed", subject_id=str(stuck.pk))
+    assert event.details["reason"] == "stale" and event.actor_label == "system"
+
+
+def test_one_tenant_failing_does_not_stop_the_others(tenant, prod_tenant, monkeypatch):
+    _daily(tenant, 2, NOON - timedelta(hours=1))
+    _daily(prod_tenant, 2, NOON - timedelta(hours=1))
+    original = scheduling._claim_and_start
+
+    def broken_for_test_tenant(t, now, *, enqueue):
+        if t.pk == tenant.pk:
+            raise RuntimeError("database hiccup")
+        return original(t, now, enqueue=enqueue)
+
+    monkeypatch.setattr(scheduling, "_claim_and_start", broken_for_test_tenant)
+
+    result = scheduled_backups_start_due(now=NOON, enqueue=False)
+
+    assert [b.tenant_id for b in result.started] == [prod_tenant.pk]
+    assert result.errors == ["Contoso Test: the scheduled backup could not start"]
+
+
+def test_an_unexpected_error_during_capture_fails_the_set_instead_of_leaving_it_running(
+    personas, tenant, monkeypatch
+):
+    from tenantguard.backups import services
+    from tenantguard.intune import capture
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("bug")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(capture, "iter_capture", explode)
+    backup_set = services.backup_set_start(actor=personas["owner"], tenant=tenant, enqueue=False)
+
+    with pytest.raises(RuntimeError):
+        services.backup_set_capture(backup_set=backup_set)
+
+    backup_set.refresh_from_db()
+    assert backup_set.status == BackupStatus.FAILED
+    assert "unexpected error" in backup_set.error and "request id" in backup_set.error

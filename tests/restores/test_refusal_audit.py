@@ -97,6 +97,34 @@ def test_every_user_facing_run_service_is_covered_by_the_test_above(wizard, back
     assert [name for name, _ in _attempts(wizard, backup_set)] == ACTIONS
 
 
+#: Services that take an actor but record their refusals themselves.
+SELF_AUDITED = {"restore_run_queue_execution"}
+
+
+def test_every_restore_service_taking_an_actor_audits_its_refusals():
+    import inspect
+
+    from tenantguard.restores.services import analysis as analysis_services
+
+    modules = (runs, checks, diff, undo, analysis_services)
+    services = {
+        name: function
+        for module in modules
+        for name, function in vars(module).items()
+        if name.startswith("restore_run_")
+        and inspect.isfunction(function)
+        and function.__module__ == module.__name__
+        and "actor" in inspect.signature(function).parameters
+    }
+    assert len(services) >= 15, sorted(services)
+    unaudited = sorted(
+        name
+        for name, function in services.items()
+        if not hasattr(function, "__wrapped__") and name not in SELF_AUDITED
+    )
+    assert unaudited == [], f"add @audits_refusal to {unaudited}"
+
+
 def test_a_refused_create_is_audited_against_the_tenant(personas, tenant, backup_set):
     with pytest.raises(RestoreRunRefused):
         runs.restore_run_create(actor=personas["viewer"], tenant=tenant, backup_set=backup_set)

@@ -87,9 +87,7 @@ def test_one_job_at_a_time_with_who_asked(backup, seeded, tenant, owner, persona
     assert len(held.jobs) == 1
 
 
-def test_execution_waits_while_checks_are_pending(
-    backup, seeded, tenant, owner, start_run, held
-):
+def test_execution_waits_while_checks_are_pending(backup, seeded, tenant, owner, start_run, held):
     run = start_run(tenant, backup)
     run = restore_run_request_analysis(actor=owner, run=run, step="checks")
     restore_run_analysis_run(run_id=run.pk, job_id=held.jobs[-1][1])
@@ -110,14 +108,31 @@ def test_execution_waits_while_checks_are_pending(
 def test_an_abandoned_job_no_longer_blocks(backup, seeded, tenant, owner, start_run, held):
     run = start_run(tenant, backup)
     run = restore_run_request_analysis(actor=owner, run=run, step="checks")
-    long_ago = (timezone.now() - timedelta(minutes=11)).isoformat()
-    RestoreRun.objects.filter(pk=run.pk).update(analysis={**run.analysis, "updated_at": long_ago})
-
+    eleven_minutes_ago = (timezone.now() - timedelta(minutes=11)).isoformat()
+    # Queued behind other work for 11 minutes: still pending (the worker may be busy).
+    RestoreRun.objects.filter(pk=run.pk).update(
+        analysis={**run.analysis, "updated_at": eleven_minutes_ago}
+    )
+    assert analysis_pending(fresh(run))
+    # Running but silent for 11 minutes: abandoned.
+    RestoreRun.objects.filter(pk=run.pk).update(
+        analysis={**run.analysis, "state": "running", "updated_at": eleven_minutes_ago}
+    )
     assert not analysis_pending(fresh(run))
     restore_run_request_analysis(actor=owner, run=fresh(run), step="checks")
     assert len(held.jobs) == 2
     # The first job's worker, if it ever wakes up, finds its job replaced.
     assert restore_run_analysis_run(run_id=run.pk, job_id=held.jobs[0][1]) == "superseded"
+
+
+def test_a_job_queued_for_hours_is_abandoned(backup, seeded, tenant, owner, start_run, held):
+    run = start_run(tenant, backup)
+    run = restore_run_request_analysis(actor=owner, run=run, step="checks")
+    three_hours_ago = (timezone.now() - timedelta(hours=3)).isoformat()
+    RestoreRun.objects.filter(pk=run.pk).update(
+        analysis={**run.analysis, "updated_at": three_hours_ago}
+    )
+    assert not analysis_pending(fresh(run))
 
 
 def test_a_scope_changed_while_queued_is_what_the_worker_checks(

@@ -30,7 +30,7 @@ def test_checks_queued_show_progress_then_the_page_reloads_with_results(
     assert "every 1s" in page
     # Asking twice is refused in words while the first one is pending.
     again = client.post(reverse("restores:checks_run", args=[run.pk]), follow=True)
-    assert "requested by operator are waiting for the worker" in again.content.decode()
+    assert "requested by operator are waiting for the task worker" in again.content.decode()
     assert len(held.jobs) == 1
 
     fragment = client.get(reverse("restores:analysis", args=[run.pk]) + "?step=checks")
@@ -79,3 +79,16 @@ def test_the_preview_panel_reads_as_english(personas, tenant, baseline, login, w
     )  # fmt: skip
     page = client.get(reverse("restores:preview", args=[run.pk])).content.decode()
     assert "The preview is" in page and "1 object read, now Settings catalog" in page
+
+
+def test_a_pending_preview_is_shown_on_the_checks_page_too(
+    personas, tenant, baseline, login, walk, held
+):
+    run = walk(personas["operator"], tenant, baseline, upto="checks")
+    client = login(personas["operator"])
+    client.post(reverse("restores:preview_run", args=[run.pk]))
+
+    page = client.get(reverse("restores:checks", args=[run.pk])).content.decode()
+
+    assert "The preview is" in page and "waiting for the task worker" in page
+    assert 'disabled aria-disabled="true">Run the checks again' in page

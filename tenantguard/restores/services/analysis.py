@@ -29,6 +29,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from tenantguard.audit.context import current_request_id
 from tenantguard.audit.services import audit_event_record
 from tenantguard.graph import GraphError
 from tenantguard.restores.models import RestoreRun
@@ -147,8 +148,8 @@ def restore_run_analysis_run(*, run_id: int, job_id: str) -> str:
             run_id,
             job_id,
             state="failed",
-            error="An unexpected error stopped it (details are in the server log under this "
-            "request id). Run it again.",
+            error="An unexpected error stopped it (details are in the server log under request "
+            f"id {current_request_id()}). Run it again.",
         )
         raise
     RestoreRun.objects.filter(pk=run_id, analysis__job=job_id).update(analysis={})

@@ -74,10 +74,15 @@ TERMINAL_STATUSES: Final = frozenset(
 #: Statuses a worker may end a running run with.
 FINISH_STATUSES: Final = TERMINAL_STATUSES
 
-#: Checks or a preview pending in the background (``analysis.py``) whose worker has not
-#: reported for this long are presumed abandoned.
+#: Checks or a preview running in the background (``analysis.py``) whose worker has not
+#: reported for this long are presumed abandoned; a queued one may wait longer, behind other
+#: work of the task worker (a long restore, the night's scheduled backups).
 ANALYSIS_ABANDONED_AFTER: Final = timedelta(minutes=10)
-_ANALYSIS_LABELS: Final = {"checks": ("The checks", "are"), "preview": ("The preview", "is")}
+ANALYSIS_QUEUED_ABANDONED_AFTER: Final = timedelta(hours=2)
+_ANALYSIS_LABELS: Final = {
+    "checks": ("The checks", "are", "them"),
+    "preview": ("The preview", "is", "it"),
+}
 
 
 def analysis_pending(run: RestoreRun, *, now: datetime | None = None) -> bool:
@@ -89,7 +94,12 @@ def analysis_pending(run: RestoreRun, *, now: datetime | None = None) -> bool:
         updated = datetime.fromisoformat(str(job.get("updated_at")))
     except ValueError:
         return False
-    return (now or timezone.now()) - updated < ANALYSIS_ABANDONED_AFTER
+    limit = (
+        ANALYSIS_QUEUED_ABANDONED_AFTER
+        if job.get("state") == "queued"
+        else ANALYSIS_ABANDONED_AFTER
+    )
+    return (now or timezone.now()) - updated < limit
 
 
 def analysis_pending_reason(run: RestoreRun) -> str | None:
@@ -97,11 +107,13 @@ def analysis_pending_reason(run: RestoreRun) -> str | None:
     if not analysis_pending(run):
         return None
     job = run.analysis
-    label, verb = _ANALYSIS_LABELS.get(str(job.get("step")), ("A read of the target", "is"))
-    doing = "reading" if job.get("state") == "running" else "waiting for the worker to read"
+    label, verb, pronoun = _ANALYSIS_LABELS.get(
+        str(job.get("step")), ("A read of the target", "is", "it")
+    )
+    doing = "reading" if job.get("state") == "running" else "waiting for the task worker to read"
     return (
         f"{label} requested by {job.get('requested_by') or 'someone'} {verb} {doing} "
-        f"{run.tenant_label}: wait for them to finish."
+        f"{run.tenant_label}: wait for {pronoun} to finish."
     )
 
 
