@@ -96,6 +96,20 @@ def scheduled_backups_prune(*, tenant: Tenant) -> list[str]:
     locked and re-checked before it goes, so one that a restore run starts using meanwhile
     stays."""
     keep = tenant.keep_scheduled_backups
+    pruned: list[str] = []
+    for backup_set_id in scheduled_backups_beyond(tenant=tenant, keep=keep):
+        name = _prune_one(tenant, backup_set_id, keep)
+        if name is not None:
+            pruned.append(name)
+    if pruned:
+        logger.info("pruned %d scheduled backup(s) of tenant %s", len(pruned), tenant.pk)
+    return pruned
+
+
+def scheduled_backups_beyond(*, tenant: Tenant, keep: int) -> list[int]:
+    """Ids of the scheduled backups that keeping ``keep`` would delete, oldest first (the rules
+    of ``scheduled_backups_prune``). The tenant page asks for a confirmation when lowering the
+    number would delete any."""
     if keep <= 0:
         return []
     scheduled = BackupSet.objects.filter(tenant=tenant, kind=BackupKind.SCHEDULED)
@@ -106,24 +120,17 @@ def scheduled_backups_prune(*, tenant: Tenant) -> list[str]:
     )
     if len(kept) < keep:
         return []
-    oldest_kept_at = kept[-1][1]
-    candidates = list(
+    return list(
         scheduled.filter(
             status__in=[BackupStatus.COMPLETED, BackupStatus.PARTIAL],
-            captured_at__lt=oldest_kept_at,
+            captured_at__lt=kept[-1][1],
+            restore_runs__isnull=True,
         )
         .exclude(pk__in=[pk for pk, _ in kept])
         .order_by("captured_at", "pk")
         .values_list("pk", flat=True)
+        .distinct()
     )
-    pruned: list[str] = []
-    for backup_set_id in candidates:
-        name = _prune_one(tenant, backup_set_id, keep)
-        if name is not None:
-            pruned.append(name)
-    if pruned:
-        logger.info("pruned %d scheduled backup(s) of tenant %s", len(pruned), tenant.pk)
-    return pruned
 
 
 def _prune_one(tenant: Tenant, backup_set_id: int, keep: int) -> str | None:

@@ -66,6 +66,7 @@ class TenantAdmin(ModelAdmin):
                     "backup_schedule",
                     "backup_hour_utc",
                     "keep_scheduled_backups",
+                    "confirm_prune",
                     "next_scheduled_backup_at",
                 )
             },

@@ -11,6 +11,13 @@ from tenantguard.tenants.services import SECRET_FIELDS
 class TenantForm(forms.ModelForm):
     """Tenant settings. Secret fields are write-only: left blank, the stored value is kept."""
 
+    confirm_prune = forms.BooleanField(
+        required=False,
+        label="Delete them",
+        help_text="Confirms that lowering “Scheduled backups to keep” may delete older "
+        "scheduled backups (manual backups and pre-restore snapshots are never deleted).",
+    )
+
     class Meta:
         model = Tenant
         fields = (
@@ -81,4 +88,24 @@ class TenantForm(forms.ModelForm):
             )
         if method == AuthMethod.STATIC_TOKEN and not data.get("static_token"):
             self.add_error("static_token", "Enter the bearer token to use.")
+        self._confirm_retention(data)
         return data
+
+    def _confirm_retention(self, data: dict[str, Any]) -> None:
+        """Lowering "Scheduled backups to keep" deletes backups: say how many, ask to confirm."""
+        keep = data.get("keep_scheduled_backups")
+        if not self.instance.pk or not keep or data.get("confirm_prune"):
+            return
+        if keep == self.instance.keep_scheduled_backups:
+            return
+        from tenantguard.backups.scheduling import scheduled_backups_beyond
+
+        doomed = len(scheduled_backups_beyond(tenant=self.instance, keep=keep))
+        if doomed:
+            noun = "backup" if doomed == 1 else "backups"
+            self.add_error(
+                "keep_scheduled_backups",
+                f"Keeping {keep} deletes {doomed} older scheduled {noun} of this tenant at the "
+                "scheduler's next pass (within a minute). Tick “Delete them” below to confirm, "
+                "or keep a larger number.",
+            )

@@ -372,3 +372,35 @@ def test_an_unexpected_error_during_capture_fails_the_set_instead_of_leaving_it_
     backup_set.refresh_from_db()
     assert backup_set.status == BackupStatus.FAILED
     assert "unexpected error" in backup_set.error and "request id" in backup_set.error
+
+
+def test_lowering_what_is_kept_asks_before_deleting_backups(client, personas, tenant):
+    for day in range(1, 5):
+        _scheduled(tenant, f"night {day}", day)
+    client.force_login(personas["owner"])
+    url = reverse("admin:tenants_tenant_change", args=[tenant.pk])
+    data = {
+        "display_name": tenant.display_name,
+        "entra_tenant_id": tenant.entra_tenant_id,
+        "environment": tenant.environment,
+        "cloud": tenant.cloud,
+        "auth_method": tenant.auth_method,
+        "backup_schedule": "daily",
+        "backup_hour_utc": "2",
+        "keep_scheduled_backups": "2",
+    }
+
+    refused = client.post(url, data)
+
+    assert refused.status_code == 200
+    assert "Keeping 2 deletes 2 older scheduled backups" in refused.content.decode()
+    tenant.refresh_from_db()
+    assert tenant.keep_scheduled_backups == 0
+
+    confirmed = client.post(url, {**data, "confirm_prune": "on"})
+
+    assert confirmed.status_code == 302, confirmed.content[:2000]
+    tenant.refresh_from_db()
+    assert tenant.keep_scheduled_backups == 2
+    assert BackupSet.objects.count() == 4, "nothing is deleted before the scheduler's pass"
+    assert scheduled_backups_start_due(now=NOON, enqueue=False).pruned == ["night 4", "night 3"]
