@@ -52,13 +52,11 @@ from typing import Any, Final
 from tenantguard.intune import normalize
 from tenantguard.intune.target import TargetState
 from tenantguard.restores.models import RestoreCheckResult, RestoreRun
-from tenantguard.restores.services.errors import RestoreRunRefused
 from tenantguard.restores.services.fingerprint import MAPPING_KINDS, normalized_mapping
-from tenantguard.restores.services.policy import Action, RestoreRunPolicy
+from tenantguard.restores.services.policy import Action
 from tenantguard.restores.services.records import CheckItem, CheckResult
 from tenantguard.restores.services.refusals import audits_refusal
 from tenantguard.restores.services.runs import (
-    restore_run_inputs_fingerprint,
     restore_run_record_checks,
 )
 from tenantguard.restores.services.source import (
@@ -74,13 +72,10 @@ from tenantguard.restores.services.source import (
     assignment_index,
     broad_targets,
     build_resolver,
-    fresh_run,
-    graph_client_for_run,
     item_references,
-    load_source,
-    load_target,
     match_of,
     policy_type_of,
+    read_target_for,
     singular,
 )
 
@@ -643,28 +638,21 @@ def restore_run_run_checks(
     Asks the policy before reading anything; the inputs' fingerprint is taken before the read
     so results computed for inputs that changed meanwhile are refused when recorded.
     """
-    run = fresh_run(run)
-    decision = RestoreRunPolicy(run, actor).can(Action.RUN_CHECKS)
-    if not decision.allowed:
-        raise RestoreRunRefused(decision.reasons, action=Action.RUN_CHECKS.value)
-    fingerprint = restore_run_inputs_fingerprint(run)
-    source = load_source(run)
-    client = graph_client_for_run(run)
-    before = client.request_count
-    state, groups = load_target(client, source, on_progress=on_progress)
+    read = read_target_for(run, actor=actor, action=Action.RUN_CHECKS, on_progress=on_progress)
+    run, source = read.run, read.source
     checker = RestoreRiskChecker(
         items=source.items,
-        target_state=state,
+        target_state=read.state,
         inputs=source.inputs,
         backup_names=source.names,
-        target_groups=groups,
+        target_groups=read.groups,
     )
     results = checker.run()
     summary = checker.summarize(results)
     summary.update(
         items=len(source.items),
-        graph_requests=client.request_count - before,
-        unreadable_types=sorted(state.unreadable),
+        graph_requests=read.graph_requests,
+        unreadable_types=sorted(read.state.unreadable),
         # Names of the target objects the mapping points at, so the editor shows names, not ids.
         mapped_names={
             kind: {
@@ -676,7 +664,7 @@ def restore_run_run_checks(
         },
     )
     return restore_run_record_checks(
-        actor=actor, run=run, results=results, summary=summary, inputs_fingerprint=fingerprint
+        actor=actor, run=run, results=results, summary=summary, inputs_fingerprint=read.fingerprint
     )
 
 

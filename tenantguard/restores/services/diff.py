@@ -88,12 +88,10 @@ from tenantguard.intune.normalize import FILTER_ID_KEY, FILTER_TYPE_KEY
 from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID
 from tenantguard.intune.target import TargetState
 from tenantguard.restores.models import RestoreRun
-from tenantguard.restores.services.errors import RestoreRunRefused
-from tenantguard.restores.services.policy import Action, RestoreRunPolicy
+from tenantguard.restores.services.policy import Action
 from tenantguard.restores.services.records import PreviewItem
 from tenantguard.restores.services.refusals import audits_refusal
 from tenantguard.restores.services.runs import (
-    restore_run_inputs_fingerprint,
     restore_run_record_preview,
 )
 from tenantguard.restores.services.source import (
@@ -106,11 +104,8 @@ from tenantguard.restores.services.source import (
     SourceItem,
     TargetGroups,
     build_resolver,
-    fresh_run,
-    graph_client_for_run,
-    load_source,
-    load_target,
     match_of,
+    read_target_for,
     target_type,
 )
 
@@ -618,28 +613,21 @@ def restore_run_run_preview(
     Needs current checks (the policy says so); items with an open blocking check are planned as
     skipped. Nothing is written to the tenant.
     """
-    run = fresh_run(run)
-    decision = RestoreRunPolicy(run, actor).can(Action.RUN_PREVIEW)
-    if not decision.allowed:
-        raise RestoreRunRefused(decision.reasons, action=Action.RUN_PREVIEW.value)
-    fingerprint = restore_run_inputs_fingerprint(run)
-    source = load_source(run)
-    client = graph_client_for_run(run)
-    before = client.request_count
-    state, groups = load_target(client, source, on_progress=on_progress)
+    read = read_target_for(run, actor=actor, action=Action.RUN_PREVIEW, on_progress=on_progress)
+    run, source = read.run, read.source
     generator = RestoreDiffGenerator(
         items=source.items,
-        target_state=state,
+        target_state=read.state,
         inputs=source.inputs,
         backup_names=source.names,
-        target_groups=groups,
+        target_groups=read.groups,
         blocking=_open_blocking(run),
     )
     planned = generator.run()
     summary = generator.summarize(planned)
-    summary["graph_requests"] = client.request_count - before
+    summary["graph_requests"] = read.graph_requests
     return restore_run_record_preview(
-        actor=actor, run=run, summary=summary, items=planned, inputs_fingerprint=fingerprint
+        actor=actor, run=run, summary=summary, items=planned, inputs_fingerprint=read.fingerprint
     )
 
 

@@ -7,8 +7,9 @@ Every function that changes a run
 - records an audit event in the same transaction.
 
 Where checks, preview and execution plug in:
-- ``RestoreRiskChecker`` calls ``restore_run_inputs_fingerprint(run)`` before it reads the target,
-  then ``restore_run_record_checks(..., inputs_fingerprint=that)`` with its ``CheckResult`` list;
+- The checks read the target through ``source.read_target_for`` (which takes the inputs'
+  fingerprint, the same as ``restore_run_inputs_fingerprint(run)``, before it reads), then call
+  ``restore_run_record_checks(..., inputs_fingerprint=that)`` with their ``CheckResult`` list;
   the service refuses results computed for inputs that changed meanwhile.
 - ``RestoreDiffGenerator`` does the same with ``restore_run_record_preview`` and ``PreviewItem``.
 - ``RestoreExecutor`` (``services/execute.py``, function ``restore_run_execute(run_id=...)``) is

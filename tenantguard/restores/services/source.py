@@ -36,8 +36,13 @@ from tenantguard.intune.references import REFERENCE_KINDS, Reference, ReferenceK
 from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, PolicyType
 from tenantguard.intune.target import Match, TargetState, odata_string_literal
 from tenantguard.restores.models import RestoreRun, ScopeMode
-from tenantguard.restores.services.errors import RestoreRunError
-from tenantguard.restores.services.fingerprint import effective_options, normalized_mapping
+from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
+from tenantguard.restores.services.fingerprint import (
+    effective_options,
+    normalized_mapping,
+    restore_run_fingerprint,
+)
+from tenantguard.restores.services.policy import Action, RestoreRunPolicy
 
 logger = logging.getLogger("tenantguard.restores")
 
@@ -585,6 +590,48 @@ def load_target(
     }
     named = _groups_named(client, missing_names) if missing_names - {""} else {}
     return state, TargetGroups(existing=existing, named=named)
+
+
+@dataclass(frozen=True)
+class TargetRead:
+    """What the checks and the preview start from: the run as stored, the fingerprint of its
+    inputs (taken before the read, so results for inputs that changed meanwhile are refused
+    when recorded), the scoped source, the live target, and the Graph requests the read cost."""
+
+    run: RestoreRun
+    fingerprint: str
+    source: RunSource
+    state: TargetState
+    groups: TargetGroups
+    graph_requests: int
+
+
+def read_target_for(
+    run: RestoreRun,
+    *,
+    actor: Any,
+    action: Action,
+    on_progress: ProgressCallback | None = None,
+) -> TargetRead:
+    """Ask the policy whether ``actor`` may do ``action`` (checks or preview) on ``run``, then
+    read the scoped source and the live target once. Refusals raise ``RestoreRunRefused``."""
+    run = fresh_run(run)
+    decision = RestoreRunPolicy(run, actor).can(action)
+    if not decision.allowed:
+        raise RestoreRunRefused(decision.reasons, action=action.value)
+    fingerprint = restore_run_fingerprint(run)
+    source = load_source(run)
+    client = graph_client_for_run(run)
+    before = client.request_count
+    state, groups = load_target(client, source, on_progress=on_progress)
+    return TargetRead(
+        run=run,
+        fingerprint=fingerprint,
+        source=source,
+        state=state,
+        groups=groups,
+        graph_requests=client.request_count - before,
+    )
 
 
 __all__ = [
