@@ -1,19 +1,24 @@
 """TenantGuard settings: everything that differs between machines comes from the environment.
 
-Embedded defaults (no variables set) give the demo: SQLite under ``var/``, debug on, the built-in
-Graph emulator. Production sets ``TENANTGUARD_DEBUG=0``, ``SECRET_KEY``, ``DATABASE_URL``
-(PostgreSQL) and ``TENANTGUARD_ENCRYPTION_KEY``.
+Embedded defaults (no variables set) give the demo: SQLite under ``var/``, the built-in Graph
+emulator, debug off, and a secret key and an encryption key generated on the first start into
+``var/secrets.json`` (owner-only). Production sets ``DATABASE_URL`` (PostgreSQL) and usually
+``SECRET_KEY`` and ``TENANTGUARD_ENCRYPTION_KEY`` from its secret store (they win over the file).
+``TENANTGUARD_DEBUG=1`` is for development only.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.urls import reverse_lazy
+
+from tenantguard.security.rates import rate_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,30 +45,38 @@ def _env_int(name: str, default: int, *, minimum: int) -> int:
     return number
 
 
-DEBUG = _env_bool("TENANTGUARD_DEBUG", True)
+DEBUG = _env_bool("TENANTGUARD_DEBUG", False)
 DATA_DIR = Path(os.environ.get("TENANTGUARD_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+_SQLITE_DEFAULT_PATH = DATA_DIR / "tenantguard.sqlite3"
 
+# Keys: the environment wins; otherwise the ones this data directory generated on its first start.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is required when TENANTGUARD_DEBUG is off. "
-            "Set it to a long random string, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
-        )
-    SECRET_KEY = "insecure-development-key-only-for-the-embedded-demo"
-
 # Fernet key(s) for secrets at rest, comma separated: the first encrypts, all decrypt (rotation).
 TENANTGUARD_ENCRYPTION_KEYS = [
     key.strip()
     for key in os.environ.get("TENANTGUARD_ENCRYPTION_KEY", "").split(",")
     if key.strip()
 ]
-if not TENANTGUARD_ENCRYPTION_KEYS and not DEBUG:
-    raise ImproperlyConfigured(
-        "TENANTGUARD_ENCRYPTION_KEY is required when TENANTGUARD_DEBUG is off. Generate one with "
-        "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
-    )
+if not SECRET_KEY or not TENANTGUARD_ENCRYPTION_KEYS:
+    from config.keys import SecretsFileError, data_dir_secrets
+
+    try:
+        _generated = data_dir_secrets(
+            data_dir=DATA_DIR,
+            existing_install=_SQLITE_DEFAULT_PATH.exists() and not os.environ.get("DATABASE_URL"),
+        )
+    except SecretsFileError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    if not TENANTGUARD_ENCRYPTION_KEYS:
+        TENANTGUARD_ENCRYPTION_KEYS = [_generated.encryption_key, *_generated.decrypt_only_keys]
+        if _generated.decrypt_only_keys and SECRET_KEY:
+            # An older install with its own SECRET_KEY but no encryption key derived it from that.
+            from config.keys import derived_encryption_key
+
+            TENANTGUARD_ENCRYPTION_KEYS.append(derived_encryption_key(SECRET_KEY))
+    SECRET_KEY = SECRET_KEY or _generated.secret_key
+    del _generated
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -78,9 +91,37 @@ CSRF_TRUSTED_ORIGINS = [
 TENANTGUARD_HTTPS = _env_bool("TENANTGUARD_HTTPS", not DEBUG)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = TENANTGUARD_HTTPS
 SECURE_SSL_REDIRECT = _env_bool("TENANTGUARD_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("TENANTGUARD_HSTS_SECONDS", "0"))
-if _env_bool("TENANTGUARD_BEHIND_PROXY", False):
+# HSTS for a year whenever TenantGuard is served over HTTPS (Django sends it on HTTPS responses
+# only); 0 turns it off.
+SECURE_HSTS_SECONDS = _env_int(
+    "TENANTGUARD_HSTS_SECONDS", 31_536_000 if TENANTGUARD_HTTPS else 0, minimum=0
+)
+# Behind one reverse proxy that terminates TLS: trust its X-Forwarded-Proto, and take the client
+# address (sign-in lockout, token throttling) from the last X-Forwarded-For entry it appends.
+TENANTGUARD_BEHIND_PROXY = _env_bool("TENANTGUARD_BEHIND_PROXY", False)
+if TENANTGUARD_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy on every response (django-csp), debug or not. No inline script runs:
+# every script is a static file, so a script injected into a page does not run. 'unsafe-eval'
+# stays because the admin UI (django-unfold) is built on Alpine.js, whose standard build
+# evaluates the x-data/x-init expressions in unfold's templates with Function(), as does htmx
+# for its hx-trigger filters. Inline styles stay allowed: unfold writes its theme colours in a
+# <style> element and style attributes, and htmx adds its indicator style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 INSTALLED_APPS = [
     "unfold",
@@ -96,6 +137,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Serves the API docs (Swagger UI, Redoc) from the static files in the ninja wheel, not a CDN.
     "ninja",
+    "axes",
+    "csp",
+    "tenantguard.security",
     "tenantguard.accounts",
     "tenantguard.audit",
     "tenantguard.tenants",
@@ -105,6 +149,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,6 +158,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tenantguard.audit.middleware.RequestIdMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username/address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,14 +188,23 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'tenantguard.sqlite3'}"),
+        os.environ.get("DATABASE_URL", f"sqlite:///{_SQLITE_DEFAULT_PATH}"),
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web process read while the worker writes; the timeout rides out short locks.
+    # The web server, the task worker, the scheduler and CLI commands share one SQLite file.
+    # - IMMEDIATE: every transaction takes the write lock when it begins. A deferred one that
+    #   read first and writes later cannot wait for the lock (SQLite answers "database is
+    #   locked" at once to avoid a deadlock), so it failed whenever the worker was writing.
+    # - timeout: how long a connection waits for the write lock (SQLite's busy timeout).
+    # - WAL: readers never wait for the writer; synchronous=NORMAL is durable with WAL.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": _env_int("TENANTGUARD_SQLITE_TIMEOUT", 30, minimum=1),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -159,6 +221,31 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "tenantguard" / "static"]
 LOGIN_URL = reverse_lazy("admin:login")
+# unfold's login form has no `next` field: without this Django sends /accounts/profile/ (a 404).
+LOGIN_REDIRECT_URL = reverse_lazy("admin:index")
+
+# Sign-in lockout (django-axes, counted in the database): after TENANTGUARD_LOGIN_FAILURE_LIMIT
+# failed sign-ins of one username from one address, that pair is refused for
+# TENANTGUARD_LOGIN_LOCKOUT_MINUTES after its latest attempt. Locking the pair, not the username
+# alone, keeps an attacker elsewhere from locking a real admin out.
+AXES_FAILURE_LIMIT = _env_int("TENANTGUARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("TENANTGUARD_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tenantguard.security.ratelimit.client_address"
+AXES_LOCKOUT_CALLABLE = "tenantguard.security.lockout.lockout_response"
+AXES_VERBOSE = False
+
+# Per-user limits of the actions that read a live tenant (API and web alike), and per-address
+# limits of requests with an invalid API token: 'N/period' (s, m, h, d) or 'off'. Counted in the
+# database, so they hold across web processes.
+TENANTGUARD_RATE_LIMITS = {
+    "connection_test": rate_from_env("TENANTGUARD_RATE_LIMIT_CONNECTION_TEST", "10/10m"),
+    "checks": rate_from_env("TENANTGUARD_RATE_LIMIT_CHECKS", "20/10m"),
+    "preview": rate_from_env("TENANTGUARD_RATE_LIMIT_PREVIEW", "20/10m"),
+    "backup": rate_from_env("TENANTGUARD_RATE_LIMIT_BACKUP", "10/1h"),
+    "api_token_failure": rate_from_env("TENANTGUARD_RATE_LIMIT_BAD_TOKEN", "10/10m"),
+}
 
 TASKS = {
     "default": {
@@ -194,7 +281,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("TENANTGUARD_LOG_LEVEL", "INFO")},
     # httpx logs every request at INFO; TenantGuard's own graph logger already records them.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # django-axes logs every sign-in at INFO; its WARNINGs (failures, lockouts) are kept.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 UNFOLD = {

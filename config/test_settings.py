@@ -32,3 +32,61 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+
+
+class InvalidTemplateVariable(str):
+    """``string_if_invalid`` for the suite: a variable our templates cannot resolve fails the test.
+
+    Django renders a missing variable through ``if string_if_invalid:``: when that is false it
+    goes on with the (empty) value and its filters, exactly as in production. This empty str
+    subclass answers that question itself: for a variable of TenantGuard's own templates (under
+    ``tenantguard/templates``) it raises ``InvalidTemplateVariableError`` naming the template and
+    line; anywhere else it is plain ``""`` (falsy), so the Django admin's and unfold's templates,
+    which legitimately render optional variables (``{{ errors|length }}``), behave as in
+    production. (The usual pattern, a ``"%s"`` string whose ``__mod__`` raises, cannot be scoped
+    like this: a non-empty ``string_if_invalid`` skips the filters of every missing variable, so
+    third-party templates would break.) A method that needs arguments is rendered through
+    ``str()``, which raises the same way. The template is the ``origin`` of the nearest
+    template node on the stack (how pytest-django's ``--fail-on-template-vars`` finds it).
+    Filter arguments (``|default:missing.x``) raise ``VariableDoesNotExist`` whatever this is.
+    """
+
+    OURS = str(BASE_DIR / "tenantguard" / "templates")  # noqa: F405
+
+    def __bool__(self) -> bool:
+        self._fail_if_ours("a variable that does not resolve")
+        return False
+
+    def __str__(self) -> str:
+        self._fail_if_ours("a method that needs arguments or changes data")
+        return ""
+
+    def _fail_if_ours(self, what: str) -> None:
+        import sys
+
+        from django.template.base import FilterExpression, Node
+
+        frame = sys._getframe(2)
+        expression = ""
+        while frame is not None:
+            owner = frame.f_locals.get("self")
+            if isinstance(owner, FilterExpression) and not expression:
+                expression = owner.token
+            if isinstance(owner, Node) and getattr(owner, "origin", None) is not None:
+                if str(owner.origin.name).startswith(self.OURS):
+                    token = getattr(owner, "token", None)
+                    raise InvalidTemplateVariableError(
+                        f"{what.capitalize()}: '{expression}' in {owner.origin.template_name}, "
+                        f"line {token.lineno if token else '?'}. Pass it in the context, or "
+                        "test it with {% if %} first."
+                    )
+                return
+            frame = frame.f_back  # type: ignore[assignment]
+
+
+class InvalidTemplateVariableError(Exception):
+    """One of our templates used a variable that does not resolve (see InvalidTemplateVariable)."""
+
+
+TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = InvalidTemplateVariable("")  # noqa: F405

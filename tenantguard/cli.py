@@ -11,10 +11,8 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 console = Console()
-err_console = Console(stderr=True)
+# Errors are one line each, however narrow the terminal: never wrapped.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class CommandError(Exception):
@@ -66,12 +65,24 @@ def _tenant_by_name(name: str) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Migrate, seed the demo, serve the emulator on loopback, start the worker and the web server."""
+    """Migrate, seed the demo, serve the emulator on loopback, start the worker and the web server.
+
+    No autoreloader anywhere: a touched file never restarts a worker in the middle of a restore.
+    The worker is restarted when it dies (with backoff, reported on stderr and in the log); the
+    web server's death stops everything. Ctrl+C or SIGTERM stops the web server, the worker and
+    the scheduler (each child's whole process group, SIGKILL after a grace period).
+    """
+    _require_free_port(args.port)
+    # `tenantguard run` serves plain HTTP on loopback (the embedded demo): cookies cannot be
+    # HTTPS-only there. A deployment behind TLS runs config.wsgi and keeps the secure default.
+    os.environ.setdefault("TENANTGUARD_HTTPS", "0")
     _setup_django()
     from django.core.management import call_command
+    from rich.markup import escape
 
     from tenantguard.demo import demo_setup
     from tenantguard.emulator.server import serve_app
+    from tenantguard.supervisor import ChildFailed, ChildSpec, Supervisor
     from tenantguard.tenants.graph_access import embedded_emulator, emulated_tenant
     from tenantguard.tenants.models import Cloud, Tenant
 
@@ -95,67 +106,118 @@ def cmd_run(args: argparse.Namespace) -> int:
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     manage = [sys.executable, "-m", "django"]
-    children = []
-    if not args.no_worker:
-        children.append(subprocess.Popen([*manage, "db_worker", "--interval", "0.5"], env=env))  # noqa: S603
-    web = [*manage, "runserver", "--noreload", "--insecure", f"127.0.0.1:{args.port}"]
-    children.append(subprocess.Popen(web, env=env))  # noqa: S603
-    console.print(
-        f"\n[bold green]TenantGuard is running on http://127.0.0.1:{args.port}/[/bold green]\n"
-        f"  Log in as [bold]admin[/bold] / [bold]{os.environ.get('TENANTGUARD_DEMO_PASSWORD', 'tenantguard-demo')}[/bold]"
-        " (also [bold]operator[/bold] and [bold]viewer[/bold], same password)\n"
-        f"  Graph emulator: {emulator_url}   Task worker and backup scheduler: "
-        f"{'off' if args.no_worker else 'on'}\n"
-        "  Press Ctrl+C to stop."
+    supervisor = Supervisor(
+        report=lambda message: err_console.print(f"[bold red]{escape(message)}[/]")
     )
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    if not args.no_worker:
-        from tenantguard.backups.scheduling import SCHEDULER_INTERVAL_SECONDS
-
-        threading.Thread(
-            target=_scheduler_loop,
-            args=(stop, SCHEDULER_INTERVAL_SECONDS),
-            daemon=True,
-            name="backup-scheduler",
-        ).start()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    exit_code = 0
+    scheduler: threading.Thread | None = None
     try:
-        while not stop.is_set() and all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        if not args.no_worker:
+            supervisor.start(
+                ChildSpec(
+                    label="The task worker",
+                    argv=[*manage, "db_worker", "--no-reload", "--interval", "0.5"],
+                    env=env,
+                    restart=True,
+                )
+            )
+        web = [*manage, "runserver", "--noreload", "--insecure", f"127.0.0.1:{args.port}"]
+        supervisor.start(ChildSpec(label="The web server", argv=web, env=env, restart=False))
+        console.print(
+            f"\n[bold green]TenantGuard is running on http://127.0.0.1:{args.port}/[/bold green]\n"
+            f"  Log in as [bold]admin[/bold] / [bold]{os.environ.get('TENANTGUARD_DEMO_PASSWORD', 'tenantguard-demo')}[/bold]"
+            " (also [bold]operator[/bold] and [bold]viewer[/bold], same password)\n"
+            f"  Graph emulator: {emulator_url}   Task worker and backup scheduler: "
+            f"{'off' if args.no_worker else 'on'}\n"
+            "  Press Ctrl+C to stop."
+        )
+        if not args.no_worker:
+            from tenantguard.backups.scheduling import SCHEDULER_INTERVAL_SECONDS
+
+            scheduler = threading.Thread(
+                target=_scheduler_loop,
+                args=(stop, SCHEDULER_INTERVAL_SECONDS),
+                daemon=True,
+                name="backup-scheduler",
+            )
+            scheduler.start()
+        while not stop.wait(0.5):
+            supervisor.check()
+    except ChildFailed as exc:
+        err_console.print(f"[bold red]{escape(str(exc))}[/]")
+        exit_code = 1
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop.set()
+        console.print("Stopping TenantGuard: web server, task worker and scheduler…")
+        supervisor.stop()
+        if scheduler is not None:
+            scheduler.join(timeout=10)
         server.shutdown()
-    return 0
+        server.server_close()
+    return exit_code
+
+
+def _require_free_port(port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        # As the web server binds (SO_REUSEADDR): a port in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise CommandError(
+                f"Port {port} on 127.0.0.1 is already in use ({exc.strerror}): stop what uses it "
+                "(another `tenantguard run`?) or pass --port with a free one."
+            ) from exc
 
 
 # --- emulator --------------------------------------------------------------------------------
 
 
 def cmd_emulator_serve(args: argparse.Namespace) -> int:
+    from tenantguard.emulator.seed import SeedError
     from tenantguard.emulator.server import parse_tenant_spec, serve
 
-    tenants = [parse_tenant_spec(spec) for spec in args.tenant]
+    try:
+        tenants = [parse_tenant_spec(spec) for spec in args.tenant]
+    except ValueError as exc:
+        raise CommandError(f"{exc} (SEED_DIR may be empty: ID:TOKEN:).") from exc
     if not tenants:
         raise CommandError("Give at least one --tenant ID:TOKEN:SEED_DIR (SEED_DIR may be empty).")
-    console.print(
-        f"Graph emulator on http://{args.host}:{args.port} for {len(tenants)} tenant(s). Ctrl+C stops it."
-    )
-    serve(
-        host=args.host,
-        port=args.port,
-        tenants=tenants,
-        state_dir=Path(args.state_dir) if args.state_dir else None,
-        throttle=not args.no_throttle,
-    )
+
+    def announce(port: int) -> None:
+        console.print(
+            f"Graph emulator on http://{args.host}:{port} for {len(tenants)} tenant(s). "
+            "Ctrl+C stops it."
+        )
+
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            tenants=tenants,
+            state_dir=Path(args.state_dir) if args.state_dir else None,
+            throttle=not args.no_throttle,
+            on_ready=announce,
+        )
+    except SeedError as exc:
+        raise CommandError(
+            f"Cannot load the seed: {exc}. Fix the file or the --tenant SEED_DIR and start again."
+        ) from exc
+    except OSError as exc:
+        if exc.filename:  # the state directory, not the socket
+            raise CommandError(
+                f"Cannot use {exc.filename} for the Graph emulator: {exc.strerror}. Check the "
+                "path and its permissions (--state-dir)."
+            ) from exc
+        raise CommandError(
+            f"Cannot serve the Graph emulator on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}. Stop what uses that port or pass --port with a free one."
+        ) from exc
     return 0
 
 
@@ -312,9 +374,12 @@ def cmd_backup_schedule(args: argparse.Namespace) -> int:
 
 
 def _scheduler_pass(*, quiet: bool) -> None:
-    """One pass of the backup scheduler; the backups themselves run on the task worker."""
+    """One pass of the scheduler: restores and checks/preview jobs whose worker died are taken
+    over (``restores.services.recovery``), then due scheduled backups are started; the work
+    itself runs on the task worker."""
     from tenantguard.backups.scheduling import scheduled_backups_start_due
 
+    _recovery_pass()
     result = scheduled_backups_start_due()
     for backup_set in result.started:
         console.print(
@@ -329,6 +394,32 @@ def _scheduler_pass(*, quiet: bool) -> None:
         err_console.print(f"[red]{problem}[/red] (details in the log; the next pass tries again)")
     if not quiet and not result.started and not result.waiting and not result.errors:
         console.print("No scheduled backup is due.")
+
+
+def _recovery_pass() -> None:
+    """Resume stalled restore runs and requeue abandoned checks/preview jobs (audited as the
+    system). Its failure is logged and never keeps the backup scheduler from its pass."""
+    import logging
+
+    from tenantguard.restores.services.recovery import restores_recover_stalled
+
+    try:
+        recovered = restores_recover_stalled()
+    except Exception:
+        logging.getLogger(__name__).exception("stalled restores pass failed")
+        return
+    for run_id in recovered.resumed:
+        console.print(f"Restore run #{run_id}: its worker stopped; resumed automatically.")
+    for run_id in recovered.cancelled:
+        console.print(f"Restore run #{run_id}: its worker stopped; cancelled as requested.")
+    for run_id in recovered.gave_up:
+        err_console.print(
+            f"[red]Restore run #{run_id}: its worker stopped too often; the run was failed.[/red]"
+        )
+    for run_id in recovered.analysis_requeued:
+        console.print(f"Restore run #{run_id}: checks/preview queued again (worker stopped).")
+    for problem in recovered.errors:
+        err_console.print(f"[red]{problem}[/red] (details in the log; the next pass tries again)")
 
 
 def _scheduler_loop(stop: threading.Event, interval: float) -> None:
@@ -500,6 +591,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- audit -------------------------------------------------------------------------------------
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Walk the audit hash chain: one line per problem and exit 1, or "N events, chain intact"."""
+    _setup_django()
+    from tenantguard.audit.verify import audit_chain_verify
+
+    user = _cli_user(args)
+    if not user.is_superuser:
+        raise CommandError(
+            f"Verifying the audit trail reads every tenant's events: user '{user.get_username()}' "
+            "is not a superuser. Pass --user NAME of a superuser."
+        )
+    report = audit_chain_verify()
+    # Plain print, not rich: one unwrapped line per problem, for people and for scripts.
+    for problem in report.problems:
+        print(problem.message)
+    print(report.summary())
+    return 0 if report.intact else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenantguard", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -620,6 +733,15 @@ def build_parser() -> argparse.ArgumentParser:
     token_revoke.add_argument("id", type=int)
     token_revoke.set_defaults(handler=cmd_token_revoke)
 
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
+    audit.add_parser(
+        "verify",
+        help="check the audit trail's hash chain: edited, deleted or reordered events "
+        "(superusers; exit 1 when tampered with)",
+    ).set_defaults(handler=cmd_audit_verify)
+
     from tenantguard.cli_restore import add_restore_commands
 
     add_restore_commands(commands)
@@ -627,23 +749,91 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A failure prints one line on stderr (what failed, what to do) and
+    exits non-zero: 2 for a command the user can correct, 3 for a refusal, 1 for anything
+    else. ``TENANTGUARD_DEBUG=1`` shows the traceback of an unexpected error."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except CommandError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        return 2
+    except KeyboardInterrupt:
+        _print_failure("interrupted", "stopped by Ctrl+C.")
+        return 130
     except Exception as exc:
-        from tenantguard.accounts.permissions import AccessDenied
-        from tenantguard.restores.services.errors import RestoreRunError
+        import logging
 
-        if isinstance(exc, RestoreRunError):
-            err_console.print(f"[red]error:[/red] {exc}")
-            return 2
-        if isinstance(exc, AccessDenied | PermissionError):
-            err_console.print(f"[red]refused:[/red] {exc}")
-            return 3
-        raise
+        # The traceback stays available: TENANTGUARD_LOG_LEVEL=DEBUG shows it.
+        logging.getLogger("tenantguard.cli").debug("%s failed", args.command, exc_info=exc)
+        label, message, exit_code = _describe_failure(exc)
+        if exit_code is None:
+            if os.environ.get("TENANTGUARD_DEBUG", "").strip().lower() in {"1", "true", "yes"}:
+                raise
+            exit_code = 1
+        _print_failure(label, message)
+        return exit_code
+
+
+def _print_failure(label: str, message: str) -> None:
+    from rich.markup import escape
+
+    text = " ".join(message.split())  # one line, whatever the exception's message holds
+    err_console.print(f"[red]{label}:[/red] {escape(text)}", soft_wrap=True)
+
+
+def _loaded(module: str, name: str) -> type[BaseException] | None:
+    """The exception class ``module.name`` if that module is already imported: an exception
+    can only be of a class whose module was loaded, and importing Django apps here (before
+    Django is set up, e.g. in `emulator serve`) would itself fail."""
+    loaded = sys.modules.get(module)
+    return getattr(loaded, name, None) if loaded is not None else None
+
+
+def _describe_failure(exc: Exception) -> tuple[str, str, int | None]:
+    """(label, message, exit code) for a failure; exit code None = unexpected (a bug)."""
+
+    def isinstance_of(module: str, name: str) -> bool:
+        cls = _loaded(module, name)
+        return cls is not None and isinstance(exc, cls)
+
+    if isinstance(exc, CommandError):
+        return "error", str(exc), 2
+    if isinstance_of("tenantguard.accounts.permissions", "AccessDenied") or (
+        isinstance(exc, PermissionError) and exc.errno is None  # not the file system's
+    ):
+        return "refused", str(exc), 3
+    if isinstance_of("tenantguard.restores.services.errors", "RestoreRunError"):
+        return "error", str(exc), 2
+    if isinstance_of("tenantguard.graph.errors", "GraphError"):
+        return (
+            "Graph error",
+            f"{exc} Nothing more was done; check the tenant's connection "
+            "(`tenantguard tenant test NAME`) and try again.",
+            1,
+        )
+    if isinstance_of("tenantguard.crypto", "DecryptionError"):
+        return (
+            "cannot decrypt",
+            f"{exc} (The key is TENANTGUARD_ENCRYPTION_KEY, else secrets.json in the data "
+            "directory.) Otherwise enter the tenant's credentials again.",
+            1,
+        )
+    if isinstance_of("django.core.exceptions", "ImproperlyConfigured"):
+        return "configuration error", str(exc), 2
+    if isinstance_of("django.db.utils", "DatabaseError"):
+        return (
+            "database error",
+            f"{exc}. Check that the database is reachable and migrated "
+            "(`python -m django migrate`, or start `tenantguard run` once), then try again.",
+            1,
+        )
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return "error", f"{exc.strerror}{where}.", 1
+    return (
+        "unexpected error",
+        f"{type(exc).__name__}: {exc}. This is a bug in TenantGuard: run the command again with "
+        "TENANTGUARD_DEBUG=1 to see the traceback, and report it.",
+        None,
+    )
 
 
 if __name__ == "__main__":

@@ -25,12 +25,9 @@ from tenantguard.cli import (
 
 
 def _run_for(args: argparse.Namespace) -> Any:
-    from tenantguard.accounts.permissions import tenants_visible_to
-    from tenantguard.restores.models import RestoreRun
+    from tenantguard.restores.selectors import restore_run_visible_to
 
-    run = RestoreRun.objects.filter(
-        pk=args.run, tenant__in=tenants_visible_to(_cli_user(args))
-    ).first()
+    run = restore_run_visible_to(_cli_user(args), run_id=args.run)
     if run is None:
         raise CommandError(
             f"No restore run #{args.run} that you can see. `tenantguard restore list` shows them."
@@ -83,6 +80,18 @@ def _print_run(run: Any) -> None:
     preview = (metadata.get("preview") or {}).get("summary")
     if preview:
         console.print(f"  preview: {json.dumps(preview.get('policies', preview), default=str)}")
+        assignments = preview.get("assignments") or {}
+        if assignments.get("included"):
+            console.print(
+                f"  assignments ({assignments.get('mode', 'replace')}): "
+                f"+{assignments.get('added', 0)} added, -{assignments.get('removed', 0)} removed"
+            )
+            for removal in assignments.get("removals") or []:
+                groups = ", ".join(
+                    str(a.get("group") or a.get("group_id") or a.get("target"))
+                    for a in removal.get("removed") or []
+                )
+                console.print(f"    [yellow]- removed from {removal.get('name')}:[/yellow] {groups}")
     if run.item_outcomes.exists():
         table = Table("Item", "Type", "Outcome", "Verified", "Details")
         for outcome in run.item_outcomes.all():
@@ -126,10 +135,14 @@ def cmd_restore_prepare(args: argparse.Namespace) -> int:
         )
         if args.map:
             run = restore_run_update_mapping(actor=user, run=run, mapping=_parse_mapping(args.map))
-        options = {
+        options: dict[str, Any] = {
             "create_missing": not args.no_create_missing,
             "include_assignments": not args.no_assignments,
         }
+        if args.assignment_mode:
+            options["assignment_mode"] = args.assignment_mode
+        if args.source_identifiers:
+            options["source_identifiers"] = args.source_identifiers
         run = restore_run_update_options(actor=user, run=run, options=options)
         run = restore_run_run_checks(actor=user, run=run)
         run = restore_run_run_preview(actor=user, run=run)
@@ -146,18 +159,19 @@ def cmd_restore_execute(args: argparse.Namespace) -> int:
     _setup_django()
     from tenantguard.restores.services.errors import RestoreRunRefused
     from tenantguard.restores.services.execute import restore_run_execute
-    from tenantguard.restores.services.runs import (
-        restore_run_request_execution,
-        restore_run_set_dry_run,
-    )
+    from tenantguard.restores.services.runs import restore_run_request_execution
 
     user = _cli_user(args)
     run = _run_for(args)
     try:
-        if run.dry_run:
-            run = restore_run_set_dry_run(actor=user, run=run, dry_run=False)
+        # Dry-run off, the confirmation and the queueing are decided together: a refusal
+        # leaves the run exactly as it was.
         run = restore_run_request_execution(
-            actor=user, run=run, acknowledged=args.reviewed, typed_label=args.confirm or ""
+            actor=user,
+            run=run,
+            acknowledged=args.reviewed,
+            typed_label=args.confirm or "",
+            dry_run=False,
         )
     except RestoreRunRefused as exc:
         return _refused(exc)
@@ -211,12 +225,9 @@ def cmd_restore_show(args: argparse.Namespace) -> int:
 
 def cmd_restore_list(args: argparse.Namespace) -> int:
     _setup_django()
-    from tenantguard.accounts.permissions import tenants_visible_to
-    from tenantguard.restores.models import RestoreRun
+    from tenantguard.restores.selectors import restore_runs_visible_to
 
-    runs = RestoreRun.objects.filter(tenant__in=tenants_visible_to(_cli_user(args))).select_related(
-        "requested_by"
-    )
+    runs = restore_runs_visible_to(_cli_user(args))
     table = Table("ID", "Target", "Env", "Status", "Dry-run", "Started by", "Created")
     for run in runs[: args.limit]:
         table.add_row(
@@ -272,6 +283,19 @@ def add_restore_commands(commands: Any) -> None:
     prepare.add_argument("--no-create-missing", action="store_true")
     prepare.add_argument(
         "--no-assignments", action="store_true", help="leave the target's assignments as they are"
+    )
+    prepare.add_argument(
+        "--assignment-mode",
+        choices=("merge", "replace"),
+        help="merge: keep the target's other assignments and add the backup's; replace: the "
+        "backup's state, the target's others are removed (listed in the preview). Default: "
+        "replace into the backup's own tenant, merge into another",
+    )
+    prepare.add_argument(
+        "--source-identifiers",
+        choices=("replace", "keep"),
+        help="into another tenant: replace the source tenant's own tenant ID and domains found "
+        "in payloads with the target's, or keep them (undecided: a blocking check)",
     )
     prepare.set_defaults(handler=cmd_restore_prepare)
 

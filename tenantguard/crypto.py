@@ -4,6 +4,11 @@ Values are encrypted with Fernet (AES-128-CBC + HMAC-SHA256). Keys come from
 ``settings.TENANTGUARD_ENCRYPTION_KEYS``: the first encrypts, all of them decrypt, so a key can
 be rotated by prepending a new one. Without a configured key (embedded demo only: production
 settings refuse to start without one) a key is derived from ``SECRET_KEY``.
+
+A stored value that no configured key decrypts (the database was copied, or a key was rotated
+out too early) never breaks a page or a listing: the field reads as an *undecryptable* value
+(empty, so every "no secret stored" path refuses to use it, and ``decryption_problem`` says
+what is wrong), and saving the row writes the stored ciphertext back unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +28,54 @@ _PREFIX = "enc:v1:"
 
 class DecryptionError(Exception):
     """A stored secret could not be decrypted (wrong or rotated-out encryption key)."""
+
+
+UNDECRYPTABLE_MESSAGE = (
+    "A stored secret could not be decrypted: TENANTGUARD_ENCRYPTION_KEY does not hold the "
+    "key it was encrypted with. Add the previous key after the current one, or enter the "
+    "secret again."
+)
+
+
+class UndecryptableText(str):
+    """What an ``EncryptedTextField`` reads when no configured key decrypts it: an empty
+    string (so it is never used as a credential) that keeps the stored ciphertext for saving."""
+
+    stored: str
+    problem = UNDECRYPTABLE_MESSAGE
+
+    def __new__(cls, stored: str) -> UndecryptableText:
+        value = super().__new__(cls, "")
+        value.stored = stored
+        return value
+
+    def __repr__(self) -> str:
+        return "<undecryptable secret>"
+
+
+class UndecryptableJSON(dict[str, Any]):
+    """What an ``EncryptedJSONField`` reads when no configured key decrypts it: no values (so
+    none is ever written anywhere), truthy (something is stored), the ciphertext kept for saving."""
+
+    stored: str
+    problem = UNDECRYPTABLE_MESSAGE
+
+    def __init__(self, stored: str) -> None:
+        super().__init__()
+        self.stored = stored
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "<undecryptable secret values>"
+
+
+def decryption_problem(value: Any) -> str:
+    """What is wrong with an encrypted field's value as read ('' when it decrypted fine)."""
+    if isinstance(value, UndecryptableText | UndecryptableJSON):
+        return value.problem
+    return ""
 
 
 @lru_cache(maxsize=4)
@@ -47,10 +100,7 @@ def decrypt_str(stored: str) -> str:
     try:
         return _fernet().decrypt(stored[len(_PREFIX) :].encode("ascii")).decode("utf-8")
     except InvalidToken as exc:
-        raise DecryptionError(
-            "A stored secret could not be decrypted: TENANTGUARD_ENCRYPTION_KEY does not hold the "
-            "key it was encrypted with. Add the previous key after the current one."
-        ) from exc
+        raise DecryptionError(UNDECRYPTABLE_MESSAGE) from exc
 
 
 class EncryptedTextField(models.TextField):
@@ -59,7 +109,10 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str:
         if not value:
             return ""
-        return decrypt_str(value)
+        try:
+            return decrypt_str(value)
+        except DecryptionError:
+            return UndecryptableText(value)
 
     def to_python(self, value: Any) -> str:
         if value is None:
@@ -69,6 +122,8 @@ class EncryptedTextField(models.TextField):
         return str(value)
 
     def get_prep_value(self, value: Any) -> str:
+        if isinstance(value, UndecryptableText):
+            return value.stored
         if not value:
             return ""
         return encrypt_str(str(value))
@@ -89,7 +144,10 @@ class EncryptedJSONField(models.TextField):
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         if not value:
             return {}
-        return json.loads(decrypt_str(value))
+        try:
+            return json.loads(decrypt_str(value))
+        except DecryptionError:
+            return UndecryptableJSON(value)
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -99,6 +157,8 @@ class EncryptedJSONField(models.TextField):
         return value if value is not None else {}
 
     def get_prep_value(self, value: Any) -> str:
+        if isinstance(value, UndecryptableJSON):
+            return value.stored
         if not value:
             return ""
         return encrypt_str(json.dumps(value, sort_keys=True))

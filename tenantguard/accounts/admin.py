@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from unfold.admin import ModelAdmin
 
+from tenantguard.accounts.admin_filters import VisibleTenantFilter
 from tenantguard.accounts.models import ApiToken, Membership
 from tenantguard.accounts.permissions import Capability, has_capability, tenants_with_capability
 from tenantguard.accounts.tokens import (
@@ -112,7 +113,7 @@ class MembershipAdmin(ModelAdmin):
     """Tenant admins grant and change roles on their tenants; every change is audited."""
 
     list_display = ("user", "tenant", "role", "created_at")
-    list_filter = ("role", "tenant")
+    list_filter = ("role", ("tenant", VisibleTenantFilter))
     search_fields = ("user__username", "tenant__display_name")
     autocomplete_fields = ()
 

@@ -3,6 +3,10 @@
 Roles come from ``Membership``: viewers see, operators back up and prepare restores (and execute
 them on TEST tenants), admins also manage tenants and execute restores on PROD tenants.
 Superusers act as admins on every tenant.
+
+Restoring from another tenant's backup (a cross-tenant restore) also needs a role on the SOURCE
+tenant: Operator to use its backups as a source, Admin when the restored items carry that
+tenant's captured secret values (OMA-URI encrypted settings, VPN pre-shared keys, ...).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ class Capability(enum.Enum):
     MANAGE_TENANT = "manage_tenant"
     PREPARE_RESTORE = "prepare_restore"
     EXECUTE_RESTORE = "execute_restore"
+    #: Use this tenant's backups as the source of a restore into another tenant.
+    RESTORE_FROM = "restore_from"
+    #: Restore this tenant's captured secret values into another tenant.
+    RESTORE_SECRETS_FROM = "restore_secrets_from"
 
 
 _MINIMUM_ROLE = {
@@ -28,6 +36,8 @@ _MINIMUM_ROLE = {
     Capability.BACKUP: Role.OPERATOR,
     Capability.MANAGE_TENANT: Role.ADMIN,
     Capability.PREPARE_RESTORE: Role.OPERATOR,
+    Capability.RESTORE_FROM: Role.OPERATOR,
+    Capability.RESTORE_SECRETS_FROM: Role.ADMIN,
 }
 
 

@@ -8,7 +8,14 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from tenantguard.api.common import DEFAULT_PAGE_SIZE, paged, visible_backup_set
-from tenantguard.api.schemas import BackupItemOut, BackupSetDetailOut, BackupSetOut, ErrorOut, Page
+from tenantguard.api.schemas import (
+    BackupItemOut,
+    BackupSetDetailOut,
+    BackupSetOut,
+    ErrorOut,
+    ObjectId,
+    Page,
+)
 from tenantguard.backups.models import BackupSet
 from tenantguard.backups.selectors import (
     backup_item_export,
@@ -39,7 +46,7 @@ def backup_set_out(backup_set: BackupSet) -> dict[str, Any]:
 
 
 class BackupSetFilter(Schema):
-    tenant: int | None = None
+    tenant: ObjectId | None = None
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
 

@@ -1,21 +1,22 @@
 """What every router shares: paging, and looking objects up within what the user may see.
 
-An object outside the user's tenants answers 404, as if it did not exist.
+An object outside the user's tenants answers 404, as if it did not exist; so does an id no
+object can have (``common.ids.parse_id``: beyond 64 bits, zero or negative).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest
 
 from tenantguard.accounts.permissions import tenants_visible_to
 from tenantguard.backups.models import BackupSet
 from tenantguard.backups.selectors import backup_sets_visible_to
+from tenantguard.common.ids import parse_id
 from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.selectors import restore_runs_visible_to
 from tenantguard.tenants.models import Tenant
@@ -44,13 +45,25 @@ def paged(
     }
 
 
+M = TypeVar("M", bound=Model)
+
+
+def visible_object(rows: QuerySet[M], object_id: object, *, noun: str) -> M:
+    """The row ``object_id`` among ``rows`` (what the user may see), else 404 naming ``noun``."""
+    pk = parse_id(object_id)
+    found = rows.filter(pk=pk).first() if pk is not None else None
+    if found is None:
+        raise Http404(f"No {noun} with id {object_id} among the tenants you have a role on.")
+    return found
+
+
 def visible_tenant(request: HttpRequest, tenant_id: int) -> Tenant:
-    return get_object_or_404(tenants_visible_to(request.user), pk=tenant_id)
+    return visible_object(tenants_visible_to(request.user), tenant_id, noun="tenant")
 
 
 def visible_backup_set(request: HttpRequest, backup_set_id: int) -> BackupSet:
-    return get_object_or_404(backup_sets_visible_to(request.user), pk=backup_set_id)
+    return visible_object(backup_sets_visible_to(request.user), backup_set_id, noun="backup set")
 
 
 def visible_run(request: HttpRequest, run_id: int) -> RestoreRun:
-    return get_object_or_404(restore_runs_visible_to(request.user), pk=run_id)
+    return visible_object(restore_runs_visible_to(request.user), run_id, noun="restore run")

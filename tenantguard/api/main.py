@@ -8,8 +8,12 @@ Two ways to authenticate, both acting as a TenantGuard user with that user's rol
 
 Errors all have the shape ``{"detail": str, "reasons": [str]}``:
 403 when the policy or the permission helpers refuse (``reasons`` lists every unmet condition),
-400 when a request cannot be done as asked (``detail`` says what to change), 404 for objects
-outside the user's tenants, 502 when Microsoft Graph fails.
+400 when a request cannot be done as asked (``detail`` says what to change), including invalid
+input (never 422: ``reasons`` lists each field as ``location.field: problem``, e.g. an id beyond
+64 bits), 401 without valid credentials, 404 for objects outside the user's tenants (and ids no
+object can have), 502 when Microsoft Graph fails, 429 with ``Retry-After`` when a rate limit is
+used up (per user: connection tests, checks, previews, backups; per address: requests
+with an invalid API token, so tokens cannot be guessed).
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 from ninja.security import HttpBearer, django_auth
 
 from tenantguard.accounts.permissions import AccessDenied
@@ -29,15 +34,28 @@ from tenantguard.api.tenants import router as tenants_router
 from tenantguard.audit.context import bind_credential
 from tenantguard.graph import GraphError
 from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
+from tenantguard.security.ratelimit import (
+    RateLimited,
+    RateLimitScope,
+    client_address,
+    rate_limit_check,
+    rate_limit_hit,
+)
 from tenantguard.tenants.graph_access import TenantConfigurationError
 
 
 class ApiTokenAuth(HttpBearer):
-    """``Authorization: Bearer tg_…``: the request acts as the token's user."""
+    """``Authorization: Bearer tg_…``: the request acts as the token's user.
+
+    An address that sent too many invalid tokens gets 429 for the rest of the window, whatever
+    token it sends: checking tokens from it any further would let guessing go on."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        address = f"address:{client_address(request)}"
+        rate_limit_check(scope=RateLimitScope.API_TOKEN_FAILURE, subject=address)
         record = api_token_for(token)
         if record is None:
+            rate_limit_hit(scope=RateLimitScope.API_TOKEN_FAILURE, subject=address)
             return None
         request.user = record.user
         # Audit events of this request say which token acted (the request-id middleware
@@ -46,7 +64,73 @@ class ApiTokenAuth(HttpBearer):
         return record.user
 
 
-api = NinjaAPI(
+#: Declared on every operation: any request with a bearer token can meet the address limit.
+TOO_MANY_REQUESTS = {
+    "description": "Too many requests: a rate limit is used up. `detail` says which and when "
+    "to retry; `Retry-After` gives the seconds to wait.",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+}
+
+
+#: Declared on every operation: what any request can meet (400, 401), and for operations on one
+#: object (a path id), that it is not among the user's tenants (404).
+COMMON_ERRORS = {
+    "400": "The request cannot be done as sent: `detail` says what to change; for invalid "
+    "input, `reasons` lists each field as `location.field: problem`.",
+    "401": "Not authenticated: send `Authorization: Bearer tg_…` or log in.",
+    "404": "No such object among the tenants you have a role on.",
+}
+
+
+def _declare_common_errors(schema: dict[str, Any]) -> None:
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in COMMON_ERRORS.items():
+                if status == "404" and "{" not in path:
+                    continue
+                responses.setdefault(status, {"description": description, **error})
+
+
+def _status_keys_as_strings(schema: dict[str, Any]) -> None:
+    """ninja keys responses by int status; JSON keys are strings. Made strings first, so a status
+    added as a string replaces ninja's instead of being written twice (duplicate JSON keys make
+    Swagger UI refuse the whole document)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"] = {
+                    str(status): response for status, response in operation["responses"].items()
+                }
+
+
+def _declare_rate_limits(schema: dict[str, Any]) -> None:
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and operation.get("security"):
+                responses = operation.setdefault("responses", {})
+                responses["429"] = {**responses.get("429", {}), **TOO_MANY_REQUESTS}
+
+
+class TenantGuardAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        _status_keys_as_strings(schema)
+        _declare_common_errors(schema)
+        _declare_rate_limits(schema)
+        return schema
+
+
+api = TenantGuardAPI(
     title="TenantGuard API",
     version="1",
     urls_namespace="api",
@@ -68,6 +152,33 @@ def _error(
     return api.create_response(request, {"detail": detail, "reasons": reasons or []}, status=status)
 
 
+def _validation_reason(error: dict[str, Any]) -> str:
+    """``query.page: Input should be a valid integer`` (where, then what; never the input)."""
+    where = ""
+    for part in error.get("loc") or ():
+        if isinstance(part, int):
+            where += f"[{part}]"
+        elif part != "payload":  # ninja's name for the whole body
+            where += f".{part}" if where else str(part)
+    return f"{where or 'request'}: {error.get('msg', 'invalid value')}"
+
+
+@api.exception_handler(ValidationError)
+def _invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    reasons = [_validation_reason(error) for error in exc.errors]
+    return _error(
+        request,
+        400,
+        "The request is not valid: " + "; ".join(reasons) + ". Correct it and send it again.",
+        reasons,
+    )
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, str(exc) or "Not found.")
+
+
 @api.exception_handler(RestoreRunRefused)
 def _refused(request: HttpRequest, exc: RestoreRunRefused) -> HttpResponse:
     return _error(request, 403, "Not allowed.", exc.reasons)
@@ -86,6 +197,13 @@ def _access_denied(request: HttpRequest, exc: AccessDenied) -> HttpResponse:
 @api.exception_handler(TenantConfigurationError)
 def _tenant_configuration(request: HttpRequest, exc: TenantConfigurationError) -> HttpResponse:
     return _error(request, 400, str(exc))
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = _error(request, 429, exc.message)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(GraphError)

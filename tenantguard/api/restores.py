@@ -29,6 +29,7 @@ from tenantguard.api.schemas import (
     MappingIn,
     MappingNeedOut,
     MappingTargetOut,
+    ObjectId,
     OptionsIn,
     Page,
     PreviewItemOut,
@@ -47,6 +48,7 @@ from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefu
 from tenantguard.restores.services.fingerprint import MAPPING_KINDS, effective_options
 from tenantguard.restores.services.policy import RestoreRunPolicy, ResultState
 from tenantguard.restores.services.undo import restore_run_undo
+from tenantguard.security.ratelimit import RateLimitScope, rate_limit_user_action
 
 router = Router(tags=["restore runs"])
 
@@ -134,7 +136,7 @@ def _detail(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
 
 
 class RunFilter(Schema):
-    tenant: int | None = None
+    tenant: ObjectId | None = None
     status: str = ""
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
@@ -222,11 +224,14 @@ def run_options(request: HttpRequest, run_id: int, payload: OptionsIn) -> dict[s
 
 @router.post(
     "/{run_id}/checks",
-    response={**_DETAIL, 502: ErrorOut},
+    response={**_DETAIL, 429: ErrorOut, 502: ErrorOut},
     summary="Step 3: run the safety checks against the live tenant",
+    description="Rate-limited per user (TENANTGUARD_RATE_LIMIT_CHECKS).",
 )
 def run_checks_start(request: HttpRequest, run_id: int) -> dict[str, Any]:
-    run = restore_run_run_checks(actor=request.user, run=visible_run(request, run_id))
+    run = visible_run(request, run_id)
+    rate_limit_user_action(scope=RateLimitScope.CHECKS, user=request.user)
+    run = restore_run_run_checks(actor=request.user, run=run)
     return _detail(request, run)
 
 
@@ -286,11 +291,14 @@ def run_mapping_targets(
 
 @router.post(
     "/{run_id}/preview",
-    response={**_DETAIL, 502: ErrorOut},
+    response={**_DETAIL, 429: ErrorOut, 502: ErrorOut},
     summary="Step 4: plan every item against the live tenant (writes nothing)",
+    description="Rate-limited per user (TENANTGUARD_RATE_LIMIT_PREVIEW).",
 )
 def run_preview_start(request: HttpRequest, run_id: int) -> dict[str, Any]:
-    run = restore_run_run_preview(actor=request.user, run=visible_run(request, run_id))
+    run = visible_run(request, run_id)
+    rate_limit_user_action(scope=RateLimitScope.PREVIEW, user=request.user)
+    run = restore_run_run_preview(actor=request.user, run=run)
     return _detail(request, run)
 
 

@@ -7,12 +7,18 @@ what keeps tenant credentials and captured secret values out of every answer.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from tenantguard.common.ids import MAX_ID
+
 T = TypeVar("T")
+
+#: An object id as a request may give it: 1 to the largest 64-bit id (``common.ids``); anything
+#: else answers 400 naming the field, instead of reaching the database.
+ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 # ---- common ------------------------------------------------------------------------------------
@@ -137,17 +143,17 @@ class _StrictIn(Schema):
 
 
 class RestoreRunCreateIn(_StrictIn):
-    tenant_id: int
-    backup_set_id: int | None = None
+    tenant_id: ObjectId
+    backup_set_id: ObjectId | None = None
 
 
 class SourceIn(_StrictIn):
-    backup_set_id: int
+    backup_set_id: ObjectId
 
 
 class ScopeIn(_StrictIn):
     mode: str = Field(description="'all' or 'selected'")
-    item_ids: list[int] = Field(default_factory=list, description="Backup item ids (selected)")
+    item_ids: list[ObjectId] = Field(default_factory=list, description="Backup item ids (selected)")
 
 
 class MappingIn(_StrictIn):
@@ -163,6 +169,18 @@ class MappingIn(_StrictIn):
 class OptionsIn(_StrictIn):
     create_missing: bool | None = None
     include_assignments: bool | None = None
+    assignment_mode: Literal["merge", "replace"] | None = Field(
+        None,
+        description="'replace': write the backup's assignments (the target's others are removed, "
+        "each listed in the preview); 'merge': keep the target's other assignments and add the "
+        "backup's. Default: replace into the backup's own tenant, merge into another.",
+    )
+    source_identifiers: Literal["undecided", "replace", "keep"] | None = Field(
+        None,
+        description="Cross-tenant: the source tenant's own tenant ID and domains found in "
+        "payloads (check source_tenant_identifier) are replaced by the target's values or kept "
+        "as they are; 'undecided' blocks the items that hold them.",
+    )
 
 
 class DryRunIn(_StrictIn):
@@ -228,7 +246,9 @@ class RestoreRunOut(Schema):
 class RestoreRunDetailOut(RestoreRunOut):
     requested_items: list[int]
     mapping: dict[str, dict[str, str | None]]
-    options: dict[str, bool]
+    options: dict[str, bool | str] = Field(
+        description="Every option with its effective value (switches, or a named choice)."
+    )
     cancel_requested_at: datetime | None
     undo_of: int | None
     pre_restore_snapshot_id: int | None

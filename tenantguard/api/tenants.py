@@ -12,6 +12,7 @@ from tenantguard.api.backups import backup_set_out
 from tenantguard.api.common import visible_tenant
 from tenantguard.api.schemas import BackupSetOut, ConnectionTestOut, ErrorOut, TenantOut
 from tenantguard.backups.services import backup_set_start
+from tenantguard.security.ratelimit import RateLimitScope, rate_limit_user_action
 from tenantguard.tenants.models import Tenant
 from tenantguard.tenants.services import tenant_test_connection
 
@@ -47,21 +48,25 @@ def tenant_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post(
     "/{tenant_id}/test-connection",
-    response={200: ConnectionTestOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: ConnectionTestOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut},
     summary="Probe every Graph permission TenantGuard needs",
+    description="Rate-limited per user (TENANTGUARD_RATE_LIMIT_CONNECTION_TEST).",
 )
 def tenant_connection_test(request: HttpRequest, tenant_id: int) -> dict[str, Any]:
     tenant = visible_tenant(request, tenant_id)
+    rate_limit_user_action(scope=RateLimitScope.CONNECTION_TEST, user=request.user)
     details = tenant_test_connection(actor=request.user, tenant=tenant)
     return {"tenant_id": tenant.pk, "connection_status": tenant.connection_status, **details}
 
 
 @router.post(
     "/{tenant_id}/backups",
-    response={202: BackupSetOut, 403: ErrorOut, 404: ErrorOut},
+    response={202: BackupSetOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut},
     summary="Start a backup (captured in the background)",
+    description="Rate-limited per user (TENANTGUARD_RATE_LIMIT_BACKUP).",
 )
 def tenant_backup_start(request: HttpRequest, tenant_id: int) -> Status[dict[str, Any]]:
     tenant = visible_tenant(request, tenant_id)
+    rate_limit_user_action(scope=RateLimitScope.BACKUP, user=request.user)
     backup_set = backup_set_start(actor=request.user, tenant=tenant)
     return Status(202, backup_set_out(backup_set))

@@ -7,10 +7,12 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 
+from tenantguard.accounts.admin_filters import VisibleTenantFilter
 from tenantguard.accounts.admin_mixins import TenantRoleAdminMixin
 from tenantguard.accounts.permissions import tenants_visible_to
 from tenantguard.audit.models import AuditEvent
 from tenantguard.common.json_view import pretty_json
+from tenantguard.tenants.models import Tenant
 
 
 @admin.register(AuditEvent)
@@ -25,7 +27,7 @@ class AuditEventAdmin(TenantRoleAdminMixin, ModelAdmin):
         "subject_label",
         "request_id",
     )
-    list_filter = ("action", "tenant")
+    list_filter = ("action", ("tenant", VisibleTenantFilter))
     search_fields = ("action", "actor_label", "subject_label", "subject_id", "request_id")
     date_hierarchy = "created_at"
     fields = (
@@ -38,6 +40,8 @@ class AuditEventAdmin(TenantRoleAdminMixin, ModelAdmin):
         "subject_label",
         "request_id",
         "details_pretty",
+        "sequence",
+        "hash",
     )
     readonly_fields = fields
     list_per_page = 50
@@ -49,9 +53,13 @@ class AuditEventAdmin(TenantRoleAdminMixin, ModelAdmin):
         return queryset.filter(tenant__in=tenants_visible_to(request.user))
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.tenant is None:
+        if obj is not None and self.tenant_of(obj) is None:
             return bool(request.user.is_superuser)
         return super().has_view_permission(request, obj)
+
+    def tenant_of(self, obj: AuditEvent) -> Any:
+        # The event keeps its tenant id after the tenant is deleted (no cascade into the trail).
+        return Tenant.objects.filter(pk=obj.tenant_id).first() if obj.tenant_id else None
 
     @admin.display(description="Details")
     def details_pretty(self, obj: AuditEvent) -> str:

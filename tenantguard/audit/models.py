@@ -5,6 +5,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from tenantguard.audit.chain import GENESIS_HASH
 
 
 class AuditEventImmutableError(Exception):
@@ -20,19 +23,33 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    """One thing that happened, who did it, and to what. Written only by ``audit_event_record``."""
+    """One thing that happened, who did it, and to what. Written only by ``audit_event_record``.
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    Tamper-evident: every event is a link of a hash chain (``sequence``, ``prev_hash``, ``hash``;
+    see ``chain.py``) and database triggers refuse UPDATE and DELETE on the table.
+    """
+
+    # Set by audit_event_record (not auto_now_add) because the hash covers it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # actor and tenant keep the id they had when the event happened: deleting the user or the
+    # tenant leaves the event as it was (SET_NULL would be an UPDATE, which the trigger refuses),
+    # so there is no database constraint and the id may point at a row that no longer exists.
+    # The labels are snapshots, so the trail still reads right after a rename or removal.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
-    # A snapshot, so the trail still reads right after the user is renamed or removed.
     actor_label = models.CharField(max_length=200)
     tenant = models.ForeignKey(
         "tenants.Tenant",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="audit_events",
     )
     tenant_label = models.CharField(max_length=200, blank=True)
@@ -42,6 +59,10 @@ class AuditEvent(models.Model):
     subject_label = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # The chain: position, the previous event's hash, and this event's hash.
+    sequence = models.BigIntegerField(unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -64,3 +85,24 @@ class AuditEvent(models.Model):
     def details_text(self) -> str:
         """``details`` as compact JSON, for pages that list events."""
         return json.dumps(self.details or {}, ensure_ascii=False, sort_keys=True)
+
+
+class AuditChainHead(models.Model):
+    """The newest link of the audit chain, one row (pk 1).
+
+    Appending locks this row, so concurrent writers on PostgreSQL extend the chain one at a
+    time, and the verifier compares the chain's end with it: events cut off the end of the
+    trail show as missing. Triggers refuse its deletion and any move but one step forward.
+    """
+
+    SINGLETON_PK = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
+    sequence = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = "audit chain head"
+
+    def __str__(self) -> str:
+        return f"audit chain head: {self.sequence} events, last hash {self.hash[:12]}…"

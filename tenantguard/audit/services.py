@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
+from tenantguard.audit.chain import GENESIS_HASH, HASHED_FIELDS, event_hash, normalize_details
 from tenantguard.audit.context import current_credential, current_request_id
-from tenantguard.audit.models import AuditEvent
+from tenantguard.audit.models import AuditChainHead, AuditEvent
 from tenantguard.audit.redaction import redact
 
 SYSTEM_ACTOR = "system"
+_IDS = ("actor_id", "tenant_id")
 
 
 def audit_event_record(
@@ -26,29 +29,70 @@ def audit_event_record(
     """Append one audit event. Call it inside the transaction of the change it records.
 
     ``details`` pass through :func:`redact`, so secret-looking keys never reach the trail.
+
+    The event becomes the next link of the hash chain. Appending locks the chain head row until
+    the caller's transaction ends (on PostgreSQL, concurrent writers queue there; SQLite
+    serializes writers itself), so record the event after the transaction's other writes.
     """
     user: Any = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     if tenant is None and subject is not None:
         is_tenant = subject._meta.label_lower == "tenants.tenant"
         tenant = subject if is_tenant else getattr(subject, "tenant", None)
-    return AuditEvent.objects.create(
-        actor=user,
-        actor_label=user.get_username() if user is not None else SYSTEM_ACTOR,
-        tenant=tenant,
-        tenant_label=str(tenant.display_name) if tenant is not None else "",
-        action=action,
-        subject_type=subject._meta.label_lower if subject is not None else "",
-        subject_id=str(subject.pk) if subject is not None else "",
-        subject_label=(
+    recorded: dict[str, Any] = {
+        "actor_id": user.pk if user is not None else None,
+        "actor_label": user.get_username() if user is not None else SYSTEM_ACTOR,
+        "tenant_id": tenant.pk if tenant is not None else None,
+        "tenant_label": str(tenant.display_name) if tenant is not None else "",
+        "action": action,
+        "subject_type": subject._meta.label_lower if subject is not None else "",
+        "subject_id": str(subject.pk) if subject is not None else "",
+        "subject_label": (
             subject_label
             if subject_label is not None
             else str(subject)
             if subject is not None
             else ""
         )[:300],
-        details=_with_credential(redact(details or {})),
-        request_id=current_request_id(),
-    )
+        # Stored exactly as hashed (see chain.normalize_details).
+        "details": normalize_details(_with_credential(redact(details or {}))),
+        "request_id": current_request_id(),
+    }
+    # No savepoint: a failed append fails the caller's transaction, as any failed write would.
+    with transaction.atomic(savepoint=False):
+        head = _chain_head_locked()
+        recorded["sequence"] = head.sequence + 1
+        recorded["created_at"] = timezone.now()  # taken under the lock: time follows the chain
+        digest = event_hash(
+            prev_hash=head.hash, fields={name: recorded[name] for name in HASHED_FIELDS}
+        )
+        event = AuditEvent.objects.create(
+            **{name: value for name, value in recorded.items() if name not in _IDS},
+            actor=user,
+            tenant=tenant,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        AuditChainHead.objects.filter(pk=head.pk).update(sequence=recorded["sequence"], hash=digest)
+    return event
+
+
+def _chain_head_locked() -> AuditChainHead:
+    """The chain head, locked for this transaction (``SELECT … FOR UPDATE``; SQLite ignores
+    the clause and serializes writers itself)."""
+    heads = AuditChainHead.objects.select_for_update()
+    head = heads.filter(pk=AuditChainHead.SINGLETON_PK).first()
+    if head is None:
+        # Only after `flush` emptied the database: the migration creates the row and a trigger
+        # refuses its deletion. Continue from the newest event if any, so the chain stays one.
+        # Concurrent first writers both insert "if absent"; the loser waits, then locks it.
+        newest = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+        sequence, last_hash = newest if newest is not None else (0, GENESIS_HASH)
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(pk=AuditChainHead.SINGLETON_PK, sequence=sequence, hash=last_hash)],
+            ignore_conflicts=True,
+        )
+        head = heads.get(pk=AuditChainHead.SINGLETON_PK)
+    return head
 
 
 def _with_credential(details: dict[str, Any]) -> dict[str, Any]:

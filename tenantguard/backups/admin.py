@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.decorators import display
 
+from tenantguard.accounts.admin_filters import VisibleBackupSetFilter, VisibleTenantFilter
 from tenantguard.accounts.admin_mixins import TenantRoleAdminMixin
 from tenantguard.accounts.permissions import Capability, tenants_with_capability
 from tenantguard.backups.models import BackupItem, BackupSet
@@ -20,6 +20,7 @@ from tenantguard.backups.selectors import (
     backup_sets_visible_to,
     scope_tag_names,
 )
+from tenantguard.common.admin import CheckedLookupsMixin
 from tenantguard.common.json_view import pretty_json
 
 STATUS_LABELS = {
@@ -31,7 +32,7 @@ STATUS_LABELS = {
 
 
 @admin.register(BackupSet)
-class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
+class BackupSetAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
     list_display = (
         "name",
         "tenant",
@@ -41,7 +42,7 @@ class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
         "captured_at",
         "created_by",
     )
-    list_filter = (("tenant", RelatedDropdownFilter), "status", "kind")
+    list_filter = (("tenant", VisibleTenantFilter), "status", "kind")
     search_fields = ("name", "tenant__display_name")
     change_form_outer_before_template = "tenantguard/admin/backup_set_progress.html"
     fields = (
@@ -114,7 +115,12 @@ class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
         ]
 
     def progress_view(self, request: HttpRequest, backup_set_id: int) -> HttpResponse:
+        """The polled progress panel. The page polls with the status it was drawn with; once
+        that changed, the whole page is reloaded (status, item count, contents, Restore…)."""
         backup_set = get_object_or_404(backup_sets_visible_to(request.user), pk=backup_set_id)
+        shown = request.GET.get("shown")
+        if shown is not None and shown != backup_set.status:
+            return HttpResponse(status=204, headers={"HX-Refresh": "true"})
         return render(
             request, "tenantguard/admin/_backup_progress.html", {"backup_set": backup_set}
         )
@@ -139,7 +145,7 @@ class BackupSetAdmin(TenantRoleAdminMixin, ModelAdmin):
 
 
 @admin.register(BackupItem)
-class BackupItemAdmin(TenantRoleAdminMixin, ModelAdmin):
+class BackupItemAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
     tenant_path = "backup_set__tenant"
     list_display = (
         "display_name",
@@ -149,7 +155,12 @@ class BackupItemAdmin(TenantRoleAdminMixin, ModelAdmin):
         "backup_set",
         "has_warnings",
     )
-    list_filter = ("category", "policy_type", "platform", ("backup_set", RelatedDropdownFilter))
+    list_filter = (
+        "category",
+        "policy_type",
+        "platform",
+        ("backup_set", VisibleBackupSetFilter),
+    )
     search_fields = ("display_name", "source_id", "policy_type")
     list_per_page = 100
     fields = (
@@ -196,11 +207,13 @@ class BackupItemAdmin(TenantRoleAdminMixin, ModelAdmin):
 
     @admin.display(description="Warnings")
     def warnings_list(self, obj: BackupItem) -> str:
-        if not obj.warnings:
+        # Capture warnings, then what is wrong with the stored item (payload, secrets).
+        warnings = self._export(obj)["warnings"]
+        if not warnings:
             return "None"
         return format_html(
             "<ul class='list-disc pl-5'>{}</ul>",
-            format_html_join("", "<li>{}</li>", ((w,) for w in obj.warnings)),
+            format_html_join("", "<li>{}</li>", ((w,) for w in warnings)),
         )
 
     @admin.display(description="Scope tags")

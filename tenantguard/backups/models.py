@@ -50,6 +50,9 @@ class BackupSet(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     # Group id -> display name for every group the captured assignments reference.
     group_names = models.JSONField(default=dict, blank=True)
+    # The tenant's own identifiers when it was captured (Graph ``organization``: tenant id and
+    # verified domains, ``tenant_identity.TenantIdentity.to_json``); {} when unreadable.
+    source_identity = models.JSONField(default=dict, blank=True)
     # {"types_done", "types_total", "current_type", "items"} while running.
     progress = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

@@ -8,6 +8,7 @@ from django.db.models import Count, QuerySet
 
 from tenantguard.accounts.permissions import tenants_visible_to
 from tenantguard.backups.models import BackupItem, BackupSet
+from tenantguard.crypto import decryption_problem
 
 
 def backup_sets_visible_to(user: Any) -> QuerySet[BackupSet]:
@@ -36,21 +37,65 @@ def scope_tag_names(*, backup_set: BackupSet) -> dict[str, str]:
     return names
 
 
+def backup_item_problems(*, item: BackupItem) -> list[str]:
+    """What is wrong with a stored item, for pages and answers to show in its place.
+
+    An item damaged in the database (a payload that is not a JSON object, captured secret values
+    no configured key decrypts) is shown with its problem; it never breaks the list around it,
+    and the stored ciphertext is never shown."""
+    problems = []
+    if not isinstance(item.payload, dict):
+        problems.append(
+            f"Its stored payload is {_json_kind(item.payload)}, not a JSON object: it cannot be "
+            "shown, compared or restored. Take a new backup of the tenant to capture it again."
+        )
+    if item.assignments is not None and not isinstance(item.assignments, list):
+        problems.append(
+            f"Its stored assignments are {_json_kind(item.assignments)}, not a list: they are "
+            "treated as not captured."
+        )
+    if decryption_problem(item.secrets):
+        problems.append(decryption_problem(item.secrets))
+    return problems
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "not JSON"
+
+
 def backup_item_export(
     *, item: BackupItem, group_names: dict[str, str], tag_names: dict[str, str]
 ) -> dict[str, Any]:
-    """An item as `backup show --json` and the payload viewer present it (secrets never included)."""
+    """An item as `backup show --json` and the payload viewer present it (secrets never included).
+
+    ``warnings`` lists the capture warnings, then the item's stored-data problems
+    (``backup_item_problems``); a payload that is not a JSON object is given as None."""
     assignments = None
-    if item.assignments is not None:
+    if isinstance(item.assignments, list):
         assignments = []
         for assignment in item.assignments:
-            target = dict(assignment.get("target") or {})
+            if not isinstance(assignment, dict):
+                continue
+            target = assignment.get("target")
+            target = dict(target) if isinstance(target, dict) else {}
             group_id = target.get("groupId")
             if group_id:
                 target["groupDisplayName"] = group_names.get(
-                    group_id, "(group not found in tenant)"
+                    str(group_id), "(group not found in tenant)"
                 )
             assignments.append({**assignment, "target": target})
+    scope_tag_ids = item.scope_tag_ids if isinstance(item.scope_tag_ids, list) else []
+    warnings = item.warnings if isinstance(item.warnings, list) else [item.warnings]
     return {
         "policy_type": item.policy_type,
         "category": item.category,
@@ -62,11 +107,12 @@ def backup_item_export(
         else None,
         "content_hash": item.content_hash,
         "scope_tags": [
-            {"id": tag, "name": tag_names.get(tag, "(unknown scope tag)")}
-            for tag in item.scope_tag_ids
+            {"id": str(tag), "name": tag_names.get(str(tag), "(unknown scope tag)")}
+            for tag in scope_tag_ids
         ],
         "assignments": assignments,
-        "warnings": item.warnings,
+        "warnings": [str(warning) for warning in warnings if warning]
+        + backup_item_problems(item=item),
         "has_secret_values": bool(item.secrets),
-        "payload": item.payload,
+        "payload": item.payload if isinstance(item.payload, dict) else None,
     }

@@ -16,7 +16,7 @@ from tenantguard.audit.context import current_request_id
 from tenantguard.audit.services import audit_event_record
 from tenantguard.backups.models import BackupItem, BackupKind, BackupSet, BackupStatus
 from tenantguard.graph import GraphClient, GraphError
-from tenantguard.intune import capture, normalize, registry, target
+from tenantguard.intune import capture, normalize, registry, target, tenant_identity
 from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
 from tenantguard.tenants.models import Tenant
 
@@ -193,6 +193,19 @@ def _group_names(
     }
 
 
+def _record_source_identity(backup_set: BackupSet, client: GraphClient) -> None:
+    """Keep the tenant's own identifiers (``organization``) with the backup: a restore into
+    another tenant finds them in payloads. Optional: without Organization.Read.All the restore
+    falls back to the tenant's record."""
+    try:
+        identity = tenant_identity.read_identity(client)
+    except GraphError as exc:
+        logger.info("Backup set %s: organization not read (%s)", backup_set.pk, exc)
+        return
+    BackupSet.objects.filter(pk=backup_set.pk).update(source_identity=identity.to_json())
+    backup_set.source_identity = identity.to_json()
+
+
 def backup_set_capture(
     *,
     backup_set: BackupSet,
@@ -273,6 +286,7 @@ def backup_set_capture(
         group_names, group_warning = _group_names(client, group_ids)
         if group_warning:
             warnings.append(group_warning)
+        _record_source_identity(backup_set, client)
         status = BackupStatus.PARTIAL if warnings else BackupStatus.COMPLETED
         error = ""
     except (GraphError, TenantConfigurationError) as exc:

@@ -34,6 +34,35 @@ StartResponse = Callable[..., Any]
 GRAPH_VERSIONS = ("v1.0", "beta")
 
 
+class AnswerLost(ConnectionResetError):
+    """Raised out of the WSGI app when an applied request's answer is to be lost
+    (``FaultConfig.lost_answer_rates``). A WSGI server (wsgiref) closes the connection without
+    writing anything on it; ``EmulatorTransport`` turns it into the httpx error a client sees."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"injected fault: the answer was lost ({kind}) after applying")
+        self.kind = kind
+
+
+class EmulatorTransport(httpx.WSGITransport):
+    """``httpx.WSGITransport`` into the emulator where a lost answer looks like on the wire:
+    ``"timeout"`` raises ``httpx.ReadTimeout``, ``"drop"`` ``httpx.RemoteProtocolError``."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return super().handle_request(request)
+        except AnswerLost as exc:
+            if exc.kind == "timeout":
+                raise httpx.ReadTimeout(
+                    "The read operation timed out (injected: applied, answer lost)",
+                    request=request,
+                ) from None
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response (injected: applied, answer lost).",
+                request=request,
+            ) from None
+
+
 class RequestLogEntry(NamedTuple):
     tenant_id: str | None
     method: str
@@ -53,6 +82,8 @@ class Incoming:
     base_url: str
     request_id: str
     client_request_id: str
+    # Set by an injected fault: the request was applied and its answer is to be lost.
+    lost_answer: str | None = None
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> Incoming:
@@ -222,7 +253,7 @@ class GraphEmulator:
 
     def transport(self) -> httpx.WSGITransport:
         """An httpx transport that sends requests into this emulator, in process."""
-        return httpx.WSGITransport(app=self)
+        return EmulatorTransport(app=self)
 
     def close(self) -> None:
         with self._lock:
@@ -241,6 +272,8 @@ class GraphEmulator:
             logger.exception("emulator failure on %s %s", incoming.method, incoming.path)
             failure = EmulatorHTTPError(500, "InternalServerError", "The emulator failed.")
             status, body, headers = 500, self._error_body(failure, incoming), {}
+        if incoming.lost_answer is not None:
+            raise AnswerLost(incoming.lost_answer)  # applied: close without an answer
         out_headers = [
             ("request-id", incoming.request_id),
             ("client-request-id", incoming.client_request_id),
@@ -409,6 +442,17 @@ class GraphEmulator:
                 logger.exception("emulator failure on %s /%s/%s", method, version, path)
                 failure = EmulatorHTTPError(500, "InternalServerError", "The emulator failed.")
                 response = self._render(failure, incoming, f"/{version}/{path}")
+            lost = tenant.fault_injector.lost_answer(method) if response.status < 400 else None
+            if lost == "504":
+                timed_out = EmulatorHTTPError(
+                    504,
+                    "GatewayTimeout",
+                    "The gateway timed out waiting for the service (injected: the request was "
+                    "applied).",
+                )
+                response = self._render(timed_out, incoming, f"/{version}/{path}")
+            elif lost is not None:
+                incoming.lost_answer = lost
             self._log(tenant.tenant_id, method, f"/{version}/{path}", response.status)
             return response
 

@@ -55,6 +55,10 @@ class ThrottleConfig:
         return _from_dict(cls, data)
 
 
+#: How an applied request's answer can be lost (``FaultConfig.lost_answers``).
+LOST_ANSWER_KINDS = ("504", "drop", "timeout")
+
+
 @dataclass
 class FaultConfig:
     """Injected failures, per tenant.
@@ -67,6 +71,14 @@ class FaultConfig:
     - ``seed``: seed of the random generator, so a run is reproducible.
     - ``approval_required``: simulate Multi Admin Approval: every Intune write is answered
       ``approval_required_status`` (400 or 403) with code ``ApprovalRequired``.
+    - ``lost_answer_rates``: HTTP method -> probability (0..1) that a request is applied and
+      then its answer is lost, like a gateway timing out after the service did the work.
+    - ``lost_answers``: how a lost answer looks, picked at random: ``"504"`` (a Gateway
+      Timeout answer), ``"drop"`` (the connection closes without an answer; in process
+      ``httpx.RemoteProtocolError``), ``"timeout"`` (in process ``httpx.ReadTimeout``; over
+      HTTP the connection closes like ``"drop"``). A ``$batch`` part answered ``"504"`` gets a
+      504 sub-response; ``"drop"``/``"timeout"`` lose the whole ``$batch`` answer after every
+      part ran.
     """
 
     error_rates: dict[str, float] = field(default_factory=dict)
@@ -77,13 +89,29 @@ class FaultConfig:
     seed: int | None = 0
     approval_required: bool = False
     approval_required_status: int = 400
+    lost_answer_rates: dict[str, float] = field(default_factory=dict)
+    lost_answers: tuple[str, ...] = ("504", "drop")
+
+    def __post_init__(self) -> None:
+        unknown = set(self.lost_answers) - set(LOST_ANSWER_KINDS)
+        if unknown:
+            raise ValueError(
+                f"unknown lost_answers value(s) {sorted(unknown)}: use "
+                f"{', '.join(LOST_ANSWER_KINDS)}"
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultConfig:
+        data = dict(data)
+        if "lost_answers" in data:
+            data["lost_answers"] = tuple(str(kind) for kind in data["lost_answers"])
         config = _from_dict(cls, data)
         config.error_rates = {str(k).upper(): float(v) for k, v in config.error_rates.items()}
         config.error_statuses = tuple(int(s) for s in config.error_statuses)
         config.failing_ids = {str(k): int(v) for k, v in config.failing_ids.items()}
+        config.lost_answer_rates = {
+            str(k).upper(): float(v) for k, v in config.lost_answer_rates.items()
+        }
         return config
 
     def to_dict(self) -> dict[str, object]:
@@ -96,6 +124,8 @@ class FaultConfig:
             "seed": self.seed,
             "approval_required": self.approval_required,
             "approval_required_status": self.approval_required_status,
+            "lost_answer_rates": dict(self.lost_answer_rates),
+            "lost_answers": list(self.lost_answers),
         }
 
 

@@ -1,4 +1,5 @@
-"""Injected failures (random per method, always-failing object ids, added latency)."""
+"""Injected failures (random per method, always-failing object ids, added latency, answers
+lost after the request was applied)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,14 @@ class FaultInjector:
         if rate > 0 and self._random.random() < rate and self.config.error_statuses:
             status = self._random.choice(self.config.error_statuses)
             return self._error(status, "Injected transient failure.")
+        return None
+
+    def lost_answer(self, method: str) -> str | None:
+        """For a request that was just applied: how its answer is lost (a
+        ``config.LOST_ANSWER_KINDS`` value), or None when it is answered normally."""
+        rate = self.config.lost_answer_rates.get(method.upper(), 0.0)
+        if rate > 0 and self._random.random() < rate and self.config.lost_answers:
+            return self._random.choice(self.config.lost_answers)
         return None
 
     def _error(self, status: int, message: str) -> EmulatorHTTPError:

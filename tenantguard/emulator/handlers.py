@@ -36,6 +36,8 @@ def handle(req: GraphRequest) -> GraphResponse:
         return reads.managed_app_policies(req, segments[2:])
     if lowered == ["directoryobjects", "getbyids"]:
         return reads.get_by_ids(req)
+    if lowered[:1] == ["organization"]:
+        return reads.organization(req, segments[1:])
     for spec in _SPECS_BY_DEPTH:
         parts = spec.collection.lower().split("/")
         if lowered[: len(parts)] == parts:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -214,3 +216,68 @@ def get_by_ids(req: GraphRequest) -> GraphResponse:
             if obj is not None:
                 values.append({"@odata.type": "#microsoft.graph.group", **project(obj, {}, {})})
     return GraphResponse(200, {"@odata.context": req.context("directoryObjects"), "value": values})
+
+
+# --- organization ------------------------------------------------------------------------
+
+ORGANIZATION = "organization"
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ONMICROSOFT = ".onmicrosoft.com"
+
+
+def default_organization(tenant_id: str) -> dict[str, Any]:
+    """The ``organization`` of a tenant whose seed has none, derived from its tenant id: ``id``
+    is the tenant id when it is a GUID (else a stable GUID derived from it); the initial domain
+    is the tenant id when it is an ``*.onmicrosoft.com`` name, else ``<first label>
+    .onmicrosoft.com``; a tenant id that is another domain is the default domain too."""
+    text = tenant_id.strip().lower()
+    if _GUID.match(text):
+        object_id = text
+        label = "tenant" + text.replace("-", "")[:12]
+    else:
+        object_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"tenantguard-emulator:{text}"))
+        first = text[: -len(_ONMICROSOFT)] if text.endswith(_ONMICROSOFT) else text.split(".")[0]
+        label = re.sub(r"[^a-z0-9-]", "", first).strip("-") or "tenant"
+    domain = {
+        "capabilities": "Email, OfficeCommunicationsOnline",
+        "isDefault": True,
+        "isInitial": True,
+        "name": f"{label}{_ONMICROSOFT}",
+        "type": "Managed",
+    }
+    domains = [domain]
+    if "." in text and not text.endswith(_ONMICROSOFT):
+        domains = [{**domain, "isDefault": False}, {**domain, "isInitial": False, "name": text}]
+    return {
+        "id": object_id,
+        "displayName": label.replace("-", " ").title(),
+        "verifiedDomains": domains,
+    }
+
+
+def organization(req: GraphRequest, rest: list[Segment]) -> GraphResponse:
+    """``GET /organization`` (a collection of exactly one) and ``GET /organization/{id}``."""
+    spec = BY_COLLECTION[ORGANIZATION]
+    authorize(spec, req.tenant, write=req.method != "GET")
+    if req.method != "GET" or len(rest) > 1:
+        raise no_route(req.path)
+    stored = req.tenant.stored_list(spec)
+    if stored:
+        obj = {key: value for key, value in stored[0].items() if key != "createdDateTime"}
+    else:
+        obj = default_organization(req.tenant.tenant_id)
+    select = parse_select(req.option("select"))
+    if rest:
+        if rest[0].name.lower() != str(obj.get("id", "")).lower():
+            raise not_found(spec.noun, rest[0].name, directory=True)
+        body = apply_select(project(obj, {}, {}), select, {})
+        return GraphResponse(
+            200, {"@odata.context": req.context(f"{ORGANIZATION}/$entity"), **body}
+        )
+    value = [
+        {
+            "@odata.type": "#microsoft.graph.organization",
+            **apply_select(project(obj, {}, {}), select, {}),
+        }
+    ]
+    return GraphResponse(200, {"@odata.context": req.context(ORGANIZATION), "value": value})

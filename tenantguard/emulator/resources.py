@@ -241,6 +241,16 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         versioned=False,
     ),
     ResourceSpec(
+        # One object per tenant: seeded, or derived from the tenant id (reads.organization).
+        "organization",
+        "organization",
+        "Organization.Read.All",
+        "Organization.ReadWrite.All",
+        directory=True,
+        versioned=False,
+        writable=False,
+    ),
+    ResourceSpec(
         "groups",
         "group",
         "Group.Read.All",

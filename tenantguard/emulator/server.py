@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any, NamedTuple
@@ -62,21 +62,30 @@ def serve(
     state_dir: Path | None = None,
     config: EmulatorConfig | None = None,
     throttle: bool | None = None,
+    on_ready: Callable[[int], None] | None = None,
 ) -> None:
     """Run the emulator until interrupted. ``throttle`` (when given) switches Intune
-    throttling on or off over what ``config`` says."""
+    throttling on or off over what ``config`` says. Seeds are loaded and the port is bound
+    before ``on_ready(port)`` is called, so a bad seed (``SeedError``) or a busy port
+    (``OSError``) is raised before anything claims to be serving."""
     config = config or EmulatorConfig()
     if throttle is not None:
         config.throttle.enabled = throttle
     emulator = GraphEmulator(config=config, state_dir=state_dir)
-    for tenant_id, token, seed_dir in tenants:
-        emulator.add_tenant(
-            tenant_id=tenant_id, token=token, seed_dir=Path(seed_dir) if seed_dir else None
-        )
-    if host not in ("127.0.0.1", "::1", "localhost"):
-        logger.warning("the Graph emulator is listening on %s, not only on loopback", host)
-    server = serve_app(emulator, host=host, port=port)
+    try:
+        for tenant_id, token, seed_dir in tenants:
+            emulator.add_tenant(
+                tenant_id=tenant_id, token=token, seed_dir=Path(seed_dir) if seed_dir else None
+            )
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            logger.warning("the Graph emulator is listening on %s, not only on loopback", host)
+        server = serve_app(emulator, host=host, port=port)
+    except BaseException:
+        emulator.close()
+        raise
     logger.info("Graph emulator on http://%s:%s", host, server.server_port)
+    if on_ready is not None:
+        on_ready(server.server_port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenantguard.graph.errors import error_from_response
+from tenantguard.graph.errors import error_from_response, outcome_unknown_error
 from tenantguard.graph.pacing import WRITE_METHODS
 
 __all__ = ["MAX_BATCH_SIZE", "BatchRequest", "BatchResponse"]
@@ -21,7 +21,10 @@ MAX_BATCH_SIZE = 20
 
 @dataclass(frozen=True, slots=True)
 class BatchRequest:
-    """One sub-request; ``url`` is relative to the batch's API version (``/deviceManagement/…``)."""
+    """One sub-request; ``url`` is relative to the batch's API version (``/deviceManagement/…``).
+
+    ``idempotent`` (default: every method but POST) says whether it may be sent again after an
+    unclear answer; a POST that creates must not be (see ``GraphClient.post``)."""
 
     id: str
     method: str
@@ -29,10 +32,17 @@ class BatchRequest:
     body: Any = None
     headers: Mapping[str, str] | None = None
     depends_on: Sequence[str] | None = None
+    idempotent: bool | None = None
 
     @property
     def is_write(self) -> bool:
         return self.method.upper() in WRITE_METHODS
+
+    @property
+    def is_idempotent(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method.upper() != "POST"
 
     def to_json(self, *, sent_ids: set[str]) -> dict[str, Any]:
         """The sub-request as Graph expects it; ``dependsOn`` keeps only ids sent alongside."""
@@ -56,6 +66,9 @@ class BatchResponse:
 
     ``attempts`` and ``waited_seconds`` tell how often the sub-request was sent and how long
     the client waited for throttling before giving up on it (they shape ``ThrottledError``).
+    ``outcome_unknown``: a non-idempotent sub-request got no clear answer (502/503/504, or the
+    ``$batch`` itself got none: ``status`` 0); it may have been applied and
+    ``raise_for_status()`` raises ``OutcomeUnknownError``.
     """
 
     id: str
@@ -66,6 +79,7 @@ class BatchResponse:
     url: str = ""
     attempts: int = 1
     waited_seconds: float = 0.0
+    outcome_unknown: bool = False
 
     @property
     def ok(self) -> bool:
@@ -74,6 +88,15 @@ class BatchResponse:
     def raise_for_status(self) -> None:
         if self.ok:
             return
+        if self.outcome_unknown:
+            raise outcome_unknown_error(
+                method=self.method or "POST",
+                url=self.url,
+                status=self.status or None,
+                headers=self.headers,
+                body=self.body,
+                cause="the $batch carrying it got no answer",
+            )
         raise error_from_response(
             status=self.status,
             body=self.body,

@@ -27,8 +27,10 @@ from tenantguard.graph.batch import (
 from tenantguard.graph.errors import (
     GraphError,
     GraphTransportError,
+    OutcomeUnknownError,
     describe_target,
     error_from_response,
+    outcome_unknown_error,
 )
 from tenantguard.graph.pacing import (
     WRITE_METHODS,
@@ -38,7 +40,9 @@ from tenantguard.graph.pacing import (
     acquire_together,
 )
 from tenantguard.graph.retry import (
+    NOT_PROCESSED_STATUSES,
     RETRYABLE_STATUSES,
+    UNCLEAR_STATUSES,
     Clock,
     RetryPolicy,
     SystemClock,
@@ -50,6 +54,13 @@ __all__ = ["GraphClient"]
 logger = logging.getLogger("tenantguard.graph")
 
 _VERSION_PREFIXES = ("/v1.0/", "/beta/")
+
+#: Transport errors raised before the request left the client: nothing can have been applied.
+_NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
 
 Params = Mapping[str, str | int | float | bool] | None
 
@@ -143,8 +154,15 @@ class GraphClient:
     def list_collection(self, path: str, *, params: Params = None) -> list[dict[str, Any]]:
         return list(self.iter_collection(path, params=params))
 
-    def post(self, path: str, *, json: Any = None) -> dict[str, Any] | None:
-        return self._json(self._send("POST", path, json=json))
+    def post(
+        self, path: str, *, json: Any = None, idempotent: bool = False
+    ) -> dict[str, Any] | None:
+        """POST ``json``. A POST is taken to create something: it is sent again only when Graph
+        cannot have processed it (429, a connection never made); after an unclear answer
+        (502/503/504, a timeout or dropped connection) ``OutcomeUnknownError`` is raised.
+        ``idempotent=True`` is for actions that may safely be repeated (``assign``, which
+        replaces the whole list): they are retried like a GET."""
+        return self._json(self._send("POST", path, json=json, idempotent=idempotent))
 
     def patch(self, path: str, *, json: Any = None) -> dict[str, Any] | None:
         return self._json(self._send("PATCH", path, json=json))
@@ -161,6 +179,10 @@ class GraphClient:
         Sub-requests answered 429/503/504 are sent again in a later batch after the longest
         ``Retry-After`` among them, within the retry policy; when it runs out their response
         keeps the throttled status and ``raise_for_status()`` raises ``ThrottledError``.
+        A non-idempotent sub-request (a POST not marked ``idempotent``) is sent again only
+        after 429: after 502/503/504, or when the ``$batch`` carrying it got no clear answer,
+        its response has ``outcome_unknown`` set (``status`` 0 when there was no answer) and
+        ``raise_for_status()`` raises ``OutcomeUnknownError``.
         """
         requests = list(requests)
         validate_requests(requests)
@@ -182,10 +204,10 @@ class GraphClient:
                 # a chunk must fit the request window at once: each sub-request counts
                 max_size=min(MAX_BATCH_SIZE, self.request_pacer.limit),
             ):
-                for response in self._send_batch_chunk(chunk, paced=paced):
+                for response in self._send_batch_chunk_or_mark(chunk, paced=paced):
                     results[response.id] = response
                     attempts[response.id] = attempts.get(response.id, 0) + 1
-            throttled = {r.id for r in pending if results[r.id].status in RETRYABLE_STATUSES}
+            throttled = {r.id for r in pending if _may_resend(r, results[r.id])}
             if not throttled:
                 break
             # a request that failed only because what it depends on was throttled goes again too
@@ -220,7 +242,10 @@ class GraphClient:
             self.clock.sleep(delay)
             waited += delay
             pending = [r for r in pending if r.id in retry_ids]
+        by_id = {request.id: request for request in requests}
         for request_id, response in results.items():
+            if not by_id[request_id].is_idempotent and response.status in UNCLEAR_STATUSES:
+                response.outcome_unknown = True
             response.attempts = attempts[request_id]
             retried = attempts[request_id] > 1 or response.status in RETRYABLE_STATUSES
             response.waited_seconds = waited if retried else 0.0
@@ -236,6 +261,27 @@ class GraphClient:
             return f"{self.graph_url}{path}"
         return f"{self.graph_url}/{self.api_version}/{path.lstrip('/')}"
 
+    def _send_batch_chunk_or_mark(
+        self, chunk: list[BatchRequest], *, paced: list[float] | None = None
+    ) -> list[BatchResponse]:
+        """Send one chunk; when the ``$batch`` carrying creates got no clear answer, its
+        creates are marked ``outcome_unknown`` and its other sub-requests answered 503 so that
+        they are sent again like throttled ones."""
+        try:
+            return self._send_batch_chunk(chunk, paced=paced)
+        except OutcomeUnknownError as exc:
+            logger.warning("$batch of %d sub-request(s): %s", len(chunk), exc)
+            return [
+                BatchResponse(
+                    id=request.id,
+                    status=(exc.status or 0) if not request.is_idempotent else 503,
+                    method=request.method.upper(),
+                    url=self.url_for(request.url),
+                    outcome_unknown=not request.is_idempotent,
+                )
+                for request in chunk
+            ]
+
     def _send_batch_chunk(
         self, chunk: list[BatchRequest], *, paced: list[float] | None = None
     ) -> list[BatchResponse]:
@@ -243,7 +289,14 @@ class GraphClient:
         payload = {"requests": [request.to_json(sent_ids=sent_ids) for request in chunk]}
         writes = sum(1 for request in chunk if request.is_write)
         response = self._send(
-            "POST", "$batch", json=payload, writes=writes, requests=len(chunk), paced=paced
+            "POST",
+            "$batch",
+            json=payload,
+            writes=writes,
+            requests=len(chunk),
+            paced=paced,
+            # the $batch envelope may be sent again only when every part of it may
+            idempotent=all(request.is_idempotent for request in chunk),
         )
         body = self._json(response) or {}
         answers = body.get("responses") if isinstance(body, dict) else None
@@ -312,8 +365,13 @@ class GraphClient:
         writes: int | None = None,
         requests: int = 1,
         paced: list[float] | None = None,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send with retries, pacing and one token refresh; return a 2xx/3xx response or raise.
+
+        ``idempotent`` (default: every method but POST) decides what may be sent again: see
+        ``retry``'s module docstring. A non-idempotent request whose answer is unclear raises
+        ``OutcomeUnknownError``.
 
         ``requests`` is how many requests this one counts for against the request pacer and
         ``writes`` how many against the write pacer (a ``$batch`` counts its sub-requests and
@@ -326,8 +384,8 @@ class GraphClient:
         target = describe_target(method, url)
         if writes is None:
             writes = 1 if method in WRITE_METHODS else 0
-        # POST is not idempotent: after a transport error it may have been processed already
-        retry_transport_errors = method != "POST"
+        if idempotent is None:
+            idempotent = method != "POST"
         started = self.clock.monotonic()
         waited = 0.0
         # waiting for the pacers is not spent on retrying: the retry budget leaves it out
@@ -373,8 +431,14 @@ class GraphClient:
                     client_request_id,
                     elapsed,
                 )
+                never_sent = isinstance(exc, _NOT_SENT_ERRORS)
+                if not idempotent and not never_sent:
+                    # It may have reached Graph and been applied: never send it again blindly.
+                    raise outcome_unknown_error(
+                        method=method, url=url, cause=type(exc).__name__
+                    ) from exc
                 delay = self.retry.backoff_delay(attempt)
-                if retry_transport_errors and self.retry.allows_retry(
+                if self.retry.allows_retry(
                     attempts_made=attempt,
                     elapsed=self.clock.monotonic() - started - paced_total,
                     delay=delay,
@@ -414,6 +478,16 @@ class GraphClient:
                 attempt -= 1
                 continue
 
+            if not idempotent and status in UNCLEAR_STATUSES:
+                logger.info("%s -> %d: outcome unknown, not sent again", target, status)
+                raise outcome_unknown_error(
+                    method=method,
+                    url=url,
+                    status=status,
+                    headers=response.headers,
+                    body=response.content,
+                )
+
             retry_after_beyond_budget = None
             if status in RETRYABLE_STATUSES:
                 retry_after = parse_retry_after(response.headers)
@@ -449,3 +523,10 @@ class GraphClient:
                 waited_seconds=waited,
                 retry_after=retry_after_beyond_budget,
             )
+
+
+def _may_resend(request: BatchRequest, response: BatchResponse) -> bool:
+    """Whether a sub-request's answer lets it be sent again in the next round."""
+    if response.status not in RETRYABLE_STATUSES:
+        return False
+    return request.is_idempotent or response.status in NOT_PROCESSED_STATUSES

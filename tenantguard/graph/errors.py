@@ -10,6 +10,10 @@
     ├── ThrottledError            429 still answered when the retry budget ran out
     ├── ServerError               5xx (503/504 only after the retry budget ran out)
     ├── GraphTransportError       no HTTP answer at all (DNS, connect, TLS, timeout, reset)
+    ├── OutcomeUnknownError       a non-idempotent request (a create) was sent but its answer was
+    │                             lost or unclear (502/503/504, timeout, dropped connection): it
+    │                             may or may not have been applied, so it is never sent again
+    │                             blindly; look in the target before creating again
     └── AuthenticationError       no access token could be acquired (wrong tenant, client, secret)
 
 Any other 4xx status is raised as a plain ``GraphError``.
@@ -42,10 +46,12 @@ __all__ = [
     "GraphError",
     "GraphTransportError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "ServerError",
     "ThrottledError",
     "error_from_response",
+    "outcome_unknown_error",
     "parse_error_body",
 ]
 
@@ -112,6 +118,18 @@ class ServerError(GraphError):
 
 class GraphTransportError(GraphError):
     """No HTTP answer was received (connection, TLS, timeout)."""
+
+
+class OutcomeUnknownError(GraphError):
+    """A non-idempotent request (a create) reached Graph, but its answer was lost or unclear.
+
+    Raised for a POST that is not marked idempotent when Graph answered 502/503/504 or the
+    connection failed after the request was sent (read timeout, connection dropped without an
+    answer). A gateway that times out does not promise that the request was not processed, so
+    the object may exist now: the caller must look for it before creating again (the restore
+    executor does: ``execute.py``). ``status`` is the HTTP status when there was an answer,
+    ``None`` when there was none.
+    """
 
 
 class AuthenticationError(GraphError):
@@ -324,4 +342,37 @@ def error_from_response(
     return GraphError(
         f"Graph answered {target} with {status_text}{graph_says}.{suffix}",
         **fields,
+    )
+
+
+def outcome_unknown_error(
+    *,
+    method: str,
+    url: str,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    body: Any = None,
+    cause: str = "",
+) -> OutcomeUnknownError:
+    """The error for a create whose answer was lost (``status`` None) or unclear (502/503/504)."""
+    target = describe_target(method, url)
+    code, message, body_request_id = (
+        parse_error_body(body) if body is not None else (None, None, None)
+    )
+    request_id = request_id_from(headers, body_request_id)
+    if status is not None:
+        what = f"answered {_status_text(status)}"
+    else:
+        what = f"gave no answer ({cause or 'connection lost'})"
+    suffix = f" (request-id {request_id})" if request_id else ""
+    return OutcomeUnknownError(
+        f"Graph {what} for {target} after the request was sent: it may or may not have been "
+        "applied, so it was not sent again blindly. Look for the object in the target before "
+        f"creating it again (a restore does this itself).{suffix}",
+        status=status,
+        code=code,
+        message=message,
+        request_id=request_id,
+        method=method,
+        url=url,
     )

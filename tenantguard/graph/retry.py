@@ -5,6 +5,19 @@ exponentially with jitter. "Full jitter" (a uniform delay between 0 and the expo
 spreads retries of many workers apart instead of having them retry in lockstep.
 
 Time is read and spent through a ``Clock`` so tests can run hours of back-off instantly.
+
+Which requests may be sent again (``GraphClient`` applies it, docs/architecture.md §1):
+
+- Idempotent requests (GET, PUT, PATCH, DELETE, and POST actions marked ``idempotent=True``
+  such as ``assign``, which replaces the whole list) are retried on ``RETRYABLE_STATUSES`` and
+  on transport errors.
+- A non-idempotent POST (a create) is retried only when Graph cannot have processed it: on
+  429 (Graph's throttling documentation: the request failed and is to be sent again after
+  ``Retry-After``), on 401 before the token refresh, and on a connection that was never
+  established. On ``UNCLEAR_STATUSES`` (Graph documents 503 only as "temporarily unavailable,
+  you may repeat the request", not as "not processed"; a 502/504 comes from a gateway that
+  may have forwarded it) and on a timeout or dropped connection after sending, its outcome is
+  unknown and the client raises ``OutcomeUnknownError`` instead of sending it again.
 """
 
 from __future__ import annotations
@@ -17,9 +30,22 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-__all__ = ["RETRYABLE_STATUSES", "Clock", "RetryPolicy", "SystemClock", "parse_retry_after"]
+__all__ = [
+    "NOT_PROCESSED_STATUSES",
+    "RETRYABLE_STATUSES",
+    "UNCLEAR_STATUSES",
+    "Clock",
+    "RetryPolicy",
+    "SystemClock",
+    "parse_retry_after",
+]
 
+#: Statuses an idempotent request is sent again after (within the retry policy).
 RETRYABLE_STATUSES = frozenset({429, 503, 504})
+#: Statuses that say the request was not processed: a create may be sent again after them.
+NOT_PROCESSED_STATUSES = frozenset({429})
+#: Statuses after which a create may or may not have been applied (never resent blindly).
+UNCLEAR_STATUSES = frozenset({502, 503, 504})
 
 
 class Clock(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
@@ -139,6 +140,60 @@ def live_names(client: GraphClient, *, type_key: str) -> dict[str, list[str]]:
     return names
 
 
+def graph_datetime(value: Any) -> datetime | None:
+    """A Graph timestamp (``2026-01-02T03:04:05.1234567Z``) as an aware datetime; None when
+    absent, unreadable or Graph's "never" (year 1)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # Graph sends 7 fractional digits; Python 3.11 reads at most 6
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.year <= 1:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def find_created(
+    client: GraphClient,
+    *,
+    type_key: str,
+    display_name: str,
+    known_ids: Iterable[str] = (),
+    created_after: datetime | None = None,
+) -> list[str]:
+    """Ids of the ``type_key`` objects named ``display_name`` that may be the work of a create
+    whose answer was lost: not among ``known_ids`` (the objects of that name that were there
+    before the create) and, where Graph returns ``createdDateTime``, created at or after
+    ``created_after``.
+
+    One full listing of the collection, without ``$select``: not every Intune type has
+    ``createdDateTime`` (Graph answers 400 to selecting a property a type lacks), and this
+    runs only after an unclear answer.
+    """
+    ptype = registry.get(type_key)
+    excluded = set(known_ids)
+    found: list[str] = []
+    for obj in client.iter_collection(f"/{ptype.api_version}/{ptype.collection}"):
+        if registry.classify(ptype.collection, obj).key != type_key:
+            continue
+        if registry.display_name_of(ptype, obj) != display_name:
+            continue
+        object_id = str(obj.get("id") or "")
+        if not object_id or object_id in excluded:
+            continue
+        created = graph_datetime(obj.get("createdDateTime"))
+        if created_after is not None and created is not None and created < created_after:
+            continue
+        found.append(object_id)
+    return found
+
+
 def match_item(
     state: TargetState,
     *,
@@ -225,7 +280,9 @@ __all__ = [
     "Match",
     "MatchKind",
     "TargetState",
+    "find_created",
     "find_groups",
+    "graph_datetime",
     "live_names",
     "match_item",
     "odata_string_literal",

@@ -12,7 +12,12 @@ Rules:
 - ``update_object`` compares first and sends nothing when the object already matches (Graph
   answers 400 to a PATCH that changes nothing), and PATCHes the object itself only when its own
   properties differ.
-- POSTs are not retried here: the Graph client retries only what the server did not process.
+- A POST that creates is never sent twice blindly: the Graph client retries it only when Graph
+  cannot have processed it and raises ``OutcomeUnknownError`` after an unclear answer (the
+  restore executor then looks for the object before creating again). Actions that replace a
+  whole list (``assign``, ``scheduleActionsForRules``, ``targetApps``) are sent with
+  ``idempotent=True`` and retried like a GET; a per-assignment create (Autopilot) looks
+  before it posts again.
 - Secrets (OMA-URI plaintexts) are sent in request bodies only, never in messages or logs.
 """
 
@@ -24,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
-from tenantguard.graph import GraphClient
+from tenantguard.graph import GraphClient, OutcomeUnknownError
 from tenantguard.intune import normalize, registry
 from tenantguard.intune.capture import CapturedItem, capture_item
 from tenantguard.intune.normalize import ASSIGNMENT_READ_ONLY_FIELDS, MissingSecretError
@@ -422,6 +427,7 @@ def update_object(
             client.post(
                 f"{path}/scheduleActionsForRules",
                 json={"deviceComplianceScheduledActionForRules": rules},
+                idempotent=True,  # replaces the whole list of scheduled actions
             )
             changed = True
 
@@ -429,7 +435,7 @@ def update_object(
         intended_apps = _child_form(ptype, payload, _APPS)
         if intended_apps != _child_form(ptype, current.payload, _APPS):
             apps = _clean_child(payload.get(_APPS) or [])
-            client.post(f"{path}/targetApps", json={"apps": apps})
+            client.post(f"{path}/targetApps", json={"apps": apps}, idempotent=True)
             changed = True
 
     if _DEFINITION_VALUES in ptype.write_excluded_fields:
@@ -641,7 +647,8 @@ def assign_object(
         _assign_one_by_one(client, ptype, path, bodies, warnings)
         return
     assert spec.body_key is not None
-    response = client.post(f"{path}/{spec.path}", json={spec.body_key: bodies})
+    # assign replaces the whole list: sending it twice leaves the same assignments
+    response = client.post(f"{path}/{spec.path}", json={spec.body_key: bodies}, idempotent=True)
     expected_body = spec.expected_status != 204
     if (response is not None) != expected_body:
         logger.warning(
@@ -672,7 +679,7 @@ def _assign_one_by_one(
         wanted.add(key)
         if key in have:
             continue
-        client.post(collection_path, json={"target": body["target"]})
+        _post_assignment_once(client, collection_path, body, key)
         have.add(key)
     extra = [
         item
@@ -689,6 +696,27 @@ def _assign_one_by_one(
             f"{ptype.label} {path.rsplit('/', 1)[-1]} keeps {len(extra)} assignment(s) the backup "
             f"does not have (a restore never deletes): {', '.join(groups)}",
         )
+
+
+def _post_assignment_once(
+    client: GraphClient, collection_path: str, body: dict[str, Any], key: str
+) -> None:
+    """POST one assignment (a create); after an unclear answer, list the assignments and send
+    it again only when it is not there (at most three times in all)."""
+    for attempt in range(3):
+        try:
+            client.post(collection_path, json={"target": body["target"]})
+            return
+        except OutcomeUnknownError:
+            present = {
+                _target_key(item)
+                for item in client.iter_collection(collection_path)
+                if isinstance(item.get("target"), dict)
+            }
+            if key in present:
+                return
+            if attempt == 2:
+                raise
 
 
 __all__ = [

@@ -9,12 +9,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.decorators import display
 
+from tenantguard.accounts.admin_filters import VisibleTenantFilter
 from tenantguard.accounts.admin_mixins import TenantRoleAdminMixin
 from tenantguard.restores.models import RestoreRun, RestoreStatus
-from tenantguard.restores.selectors import restore_target_tenants
+from tenantguard.restores.selectors import restore_runs_visible_to, restore_target_tenants
 
 STATUS_BADGES = {
     RestoreStatus.DRAFT.label: "info",
@@ -43,13 +43,20 @@ class RestoreRunAdmin(TenantRoleAdminMixin, ModelAdmin):
         "created_at",
     )
     list_display_links = None
-    list_filter = ("status", "environment", ("tenant", RelatedDropdownFilter))
+    list_filter = ("status", "environment", ("tenant", VisibleTenantFilter))
     search_fields = ("tenant_label", "backup_set__name", "requested_by__username")
     list_before_template = "restores/admin/runs_list_before.html"
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).select_related("tenant", "backup_set", "requested_by")
+        # Runs whose source is a tenant the user cannot view are not listed (the selector).
+        visible = restore_runs_visible_to(request.user).values("pk")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=visible)
+            .select_related("tenant", "backup_set", "requested_by")
+        )
 
     @display(description="Run", ordering="id")
     def run_link(self, obj: RestoreRun) -> str:

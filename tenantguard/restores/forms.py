@@ -10,7 +10,11 @@ from typing import Any, cast
 from django import forms
 
 from tenantguard.restores.models import RestoreRun, ScopeMode
-from tenantguard.restores.services.fingerprint import DEFAULT_OPTIONS, MAPPING_KINDS
+from tenantguard.restores.services.fingerprint import (
+    CHOICE_OPTIONS,
+    DEFAULT_OPTIONS,
+    MAPPING_KINDS,
+)
 
 
 def _model_choices(form: forms.Form, name: str, queryset: Any) -> forms.ModelChoiceField[Any]:
@@ -126,9 +130,36 @@ class OptionsForm(forms.Form):
     include_assignments = forms.BooleanField(
         required=False, label="Restore assignments (off: the target's assignments stay as they are)"
     )
+    assignment_mode = forms.ChoiceField(
+        required=False,
+        label="The target's other assignments",
+        choices=[
+            ("merge", "Merge: keep the target's other assignments and add the backup's"),
+            (
+                "replace",
+                "Replace: write the backup's assignments; the target's others are removed "
+                "(each removal is listed in the preview and on step 5)",
+            ),
+        ],
+    )
+    source_identifiers = forms.ChoiceField(
+        required=False,
+        label="The source tenant's own tenant ID and domains found in payloads",
+        choices=[
+            ("undecided", "Not decided (blocks the restore where they are found)"),
+            ("replace", "Replace them with the target tenant's values"),
+            ("keep", "Keep them as they are in the backup"),
+        ],
+    )
 
-    def options(self) -> dict[str, bool]:
-        return {key: bool(self.cleaned_data.get(key)) for key in DEFAULT_OPTIONS}
+    def options(self) -> dict[str, Any]:
+        """The yes/no options always (an unticked box is ``False``); a choice only when the
+        browser sent one, so a form without it leaves it as it is."""
+        options: dict[str, Any] = {key: bool(self.cleaned_data.get(key)) for key in DEFAULT_OPTIONS}
+        for key in CHOICE_OPTIONS:
+            if self.cleaned_data.get(key):
+                options[key] = self.cleaned_data[key]
+        return options
 
 
 class ConfirmForm(forms.Form):

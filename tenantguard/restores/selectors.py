@@ -12,9 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
-from tenantguard.accounts.permissions import Capability, has_capability, tenants_visible_to
+from tenantguard.accounts.permissions import (
+    Capability,
+    tenants_visible_to,
+    tenants_with_capability,
+)
 from tenantguard.audit.models import AuditEvent
 from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
 from tenantguard.backups.selectors import backup_sets_visible_to
@@ -52,9 +56,24 @@ RUN_SUBJECT_TYPE: Final = "restores.restorerun"
 
 
 def restore_runs_visible_to(user: Any) -> QuerySet[RestoreRun]:
-    return RestoreRun.objects.filter(tenant__in=tenants_visible_to(user)).select_related(
-        "tenant", "backup_set", "requested_by"
+    """The one place runs are looked up for a person (pages, wizard, API, CSV, CLI, admin).
+
+    A run shows its source's content (items, check results, preview diffs), so seeing it needs a
+    role on the target AND, when the backup set belongs to another tenant, at least Viewer on
+    that source tenant. Any other run is answered as not found, like any object of a tenant
+    without a role.
+    """
+    tenants = tenants_visible_to(user)
+    return (
+        RestoreRun.objects.filter(tenant__in=tenants)
+        .filter(Q(backup_set__isnull=True) | Q(backup_set__tenant__in=tenants))
+        .select_related("tenant", "backup_set", "requested_by")
     )
+
+
+def restore_run_visible_to(user: Any, *, run_id: int) -> RestoreRun | None:
+    """Run ``run_id`` if ``user`` may see it (``restore_runs_visible_to``), else None."""
+    return restore_runs_visible_to(user).filter(pk=run_id).first()
 
 
 def restore_target_tenants(user: Any) -> list[Tenant]:
@@ -63,13 +82,15 @@ def restore_target_tenants(user: Any) -> list[Tenant]:
 
 
 def restore_source_choices(user: Any) -> QuerySet[BackupSet]:
-    """Backup sets that can be picked as a source: completed or partial, of tenants the user sees.
+    """Backup sets that can be picked as a source: completed or partial, of tenants where the
+    user may restore from (Operator or Admin: a Viewer sees backups but never copies them).
 
     A set of another tenant is a cross-tenant restore; the policy judges it when it is picked.
     """
+    sources = tenants_with_capability(user, Capability.RESTORE_FROM)
     return (
         backup_sets_visible_to(user)
-        .filter(status__in=[BackupStatus.COMPLETED, BackupStatus.PARTIAL])
+        .filter(tenant__in=sources, status__in=[BackupStatus.COMPLETED, BackupStatus.PARTIAL])
         .order_by("-created_at", "-id")
     )
 
@@ -80,7 +101,7 @@ def can_prepare(user: Any, run: RestoreRun) -> Decision:
 
 
 def can_view(user: Any, run: RestoreRun) -> bool:
-    return has_capability(user, run.tenant, Capability.VIEW)
+    return restore_runs_visible_to(user).filter(pk=run.pk).exists()
 
 
 @dataclass(frozen=True)
@@ -286,22 +307,34 @@ def mapping_target_options(run: RestoreRun, *, kind: str, text: str = "") -> lis
 
     Groups are searched in Entra (name starts with ``text``, at most 20); filters, scope tags and
     notification templates are listed from the target (filtered by ``text``, case-insensitive).
+    A kind the app may not read raises ``RestoreRunError`` naming the missing permission.
     """
+    from tenantguard.graph import PermissionDeniedError
     from tenantguard.intune import target
-    from tenantguard.restores.services.source import graph_client_for_run
+    from tenantguard.restores.services.source import (
+        GROUP_READ_PERMISSION,
+        graph_client_for_run,
+        policy_type_of,
+    )
 
     client = graph_client_for_run(run)
     if kind == "group":
-        return [
-            {"id": g["id"], "name": g["displayName"] or g["id"]}
-            for g in target.search_groups(client, text, top=20)
-        ]
+        try:
+            found = target.search_groups(client, text, top=20)
+        except PermissionDeniedError as exc:
+            raise RestoreRunError(
+                _cannot_list(run, "groups", GROUP_READ_PERMISSION, "skip its assignments")
+            ) from exc
+        return [{"id": g["id"], "name": g["displayName"] or g["id"]} for g in found]
     type_key = _FOUNDATION_TYPE_OF_KIND.get(kind)
     if type_key is None:
         raise ValueError(f"Unknown mapping kind '{kind}'.")
     state = target.read_target(client, type_keys=[type_key])
     if type_key in state.unreadable:
-        raise RestoreRunError(state.unreadable[type_key])
+        ptype = policy_type_of(type_key)
+        raise RestoreRunError(
+            _cannot_list(run, ptype.label.lower(), ptype.required_permission, "skip it")
+        )
     lowered = text.lower()
     options = [
         {"id": item.source_id, "name": item.display_name or item.source_id}
@@ -309,6 +342,14 @@ def mapping_target_options(run: RestoreRun, *, kind: str, text: str = "") -> lis
         if lowered in (item.display_name or "").lower()
     ]
     return sorted(options, key=lambda o: o["name"].lower())
+
+
+def _cannot_list(run: RestoreRun, what: str, permission: str, skip: str) -> str:
+    return (
+        f"The {what} of {run.tenant_label} cannot be listed: the app lacks the permission "
+        f"{permission} there. Grant it (with admin consent) and search again to map to one, "
+        f"or {skip}."
+    )
 
 
 def next_step(steps: list[StepState]) -> str:

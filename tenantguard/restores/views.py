@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tenantguard.backups.models import BackupSet
+from tenantguard.common.ids import parse_id, parse_page
 from tenantguard.graph import GraphError
 from tenantguard.restores import selectors
 from tenantguard.restores.forms import (
@@ -52,6 +53,7 @@ from tenantguard.restores.services.runs import (
 )
 from tenantguard.restores.services.scope import RestoreScopeBuilder
 from tenantguard.restores.services.undo import restore_run_undo
+from tenantguard.security.ratelimit import RateLimited, RateLimitScope, rate_limit_user_action
 from tenantguard.tenants.models import Tenant
 
 SCOPE_PAGE_SIZE = 100
@@ -131,8 +133,17 @@ def _context(request: HttpRequest, run: RestoreRun, step: str, **extra: Any) -> 
         "step": step,
         "steps": selectors.wizard_steps(policy, current=step),
         "editable": run.status in EDITABLE_STATUSES,
+        # Read once here: templates must not reach into a result that may not exist yet.
+        "preview_summary": (policy.preview or {}).get("summary"),
+        "last_check_counts": _check_counts(policy),
         **extra,
     }
+
+
+def _check_counts(policy: RestoreRunPolicy) -> dict[str, int]:
+    """The last checks' counts per severity (zeros before the first checks)."""
+    counts = (policy.checks or {}).get("counts") or {}
+    return {severity: int(counts.get(severity) or 0) for severity in ("blocking", "warning", "safe")}
 
 
 def _not_editable(run: RestoreRun) -> HttpResponse | None:
@@ -166,14 +177,14 @@ def run_new(request: HttpRequest) -> HttpResponse:
     tenant_qs = Tenant.objects.filter(pk__in=[t.pk for t in tenants])
     backup_sets = selectors.restore_source_choices(request.user)
     initial: dict[str, Any] = {}
-    if request.GET.get("backup_set", "").isdigit():
-        chosen = backup_sets.filter(pk=int(request.GET["backup_set"])).first()
+    if (backup_set_id := parse_id(request.GET.get("backup_set"))) is not None:
+        chosen = backup_sets.filter(pk=backup_set_id).first()
         if chosen is not None:
             initial["backup_set"] = chosen.pk
             if any(t.pk == chosen.tenant_id for t in tenants):
                 initial["tenant"] = chosen.tenant_id
-    if request.GET.get("tenant", "").isdigit():
-        initial["tenant"] = int(request.GET["tenant"])
+    if (tenant_id := parse_id(request.GET.get("tenant"))) is not None:
+        initial["tenant"] = tenant_id
     form = NewRunForm(
         request.POST or None, initial=initial, tenants=tenant_qs, backup_sets=backup_sets
     )
@@ -226,9 +237,8 @@ def step_source(request: HttpRequest, run_id: int) -> HttpResponse:
             messages.success(request, f"Source set to '{chosen.name}'. Now choose the scope.")
             return HttpResponseRedirect(_step_url(run, "scope"))
     picked: BackupSet | None = run.backup_set
-    preview_pk = request.GET.get("backup_set", "")
-    if preview_pk.isdigit():
-        picked = backup_sets.filter(pk=int(preview_pk)).first() or picked
+    if (preview_pk := parse_id(request.GET.get("backup_set"))) is not None:
+        picked = backup_sets.filter(pk=preview_pk).first() or picked
     context = _context(
         request,
         run,
@@ -258,7 +268,7 @@ def step_source(request: HttpRequest, run_id: int) -> HttpResponse:
 def _scope_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
     search = request.GET.get("q", "") if request.method == "GET" else request.POST.get("q", "")
     page_raw = request.GET.get("page", "") or request.POST.get("page", "")
-    page = int(page_raw) if page_raw.isdigit() else 1
+    page = parse_page(page_raw, page_size=SCOPE_PAGE_SIZE)
     assert run.backup_set is not None
     scope_page = RestoreScopeBuilder(run.backup_set).groups(
         search=search, page=page, page_size=SCOPE_PAGE_SIZE
@@ -332,12 +342,46 @@ def step_scope(request: HttpRequest, run_id: int) -> HttpResponse:
 # ---- step 3: checks --------------------------------------------------------------------------
 
 
-MAPPING_TITLES = {
-    "group": "Groups",
-    "assignment_filter": "Assignment filters",
-    "scope_tag": "Scope tags",
-    "notification_template": "Notification message templates",
+#: Per reference kind: the section title, what one object is called, what "skip" does to it
+#: (button), and how a skipped entry reads.
+MAPPING_KINDS_SHOWN = {
+    "group": ("Groups", "group", "Skip its assignments", "assignments skipped"),
+    "assignment_filter": (
+        "Assignment filters",
+        "assignment filter",
+        "Skip its assignments",
+        "assignments skipped",
+    ),
+    "scope_tag": ("Scope tags", "scope tag", "Leave this scope tag out", "left out"),
+    "notification_template": (
+        "Notification message templates",
+        "notification template",
+        "Leave this notification out",
+        "left out (no notification)",
+    ),
 }
+
+
+def _mapping_sections(needs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The mapping editor's sections, each entry with the target preselected in its list (the
+    current mapping, else the same-name suggestion)."""
+    sections = []
+    for kind, entries in needs.items():
+        title, noun, skip_label, skipped_text = MAPPING_KINDS_SHOWN[kind]
+        for position, entry in enumerate(entries, start=1):
+            entry["selected"] = entry["mapped_to"] or (entry["suggestion"] or {}).get("id") or ""
+            entry["dom_id"] = f"{kind}-{position}"
+        sections.append(
+            {
+                "kind": kind,
+                "title": title,
+                "noun": noun,
+                "skip_label": skip_label,
+                "skipped_text": skipped_text,
+                "entries": entries,
+            }
+        )
+    return sections
 SEVERITY_SECTIONS = (
     ("blocking", "❌", "Blocking: execution is impossible until resolved"),
     ("warning", "⚠️", "Warnings: review them"),
@@ -360,9 +404,7 @@ def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
             )
             for severity, icon, heading in SEVERITY_SECTIONS
         ],
-        "mapping_sections": [
-            (kind, MAPPING_TITLES[kind], entries) for kind, entries in needs.items()
-        ],
+        "mapping_sections": _mapping_sections(needs),
         "stale_text": checks_state.out_of_date_because,
         "analysis": selectors.analysis_state(run, step="checks"),
         "needs_count": sum(len(entries) for entries in needs.values()),
@@ -485,9 +527,11 @@ def _request_analysis(request: HttpRequest, run_id: int, step: str) -> HttpRespo
     """Queue the checks or preview for the worker; the step's page then shows their progress
     (or, when the worker was quicker than the redirect, the results)."""
     run = _wizard_run(request, run_id)
+    scope = RateLimitScope.PREVIEW if step == "preview" else RateLimitScope.CHECKS
     try:
+        rate_limit_user_action(scope=scope, user=request.user)
         run = restore_run_request_analysis(actor=request.user, run=run, step=step)
-    except RestoreRunError as exc:
+    except (RateLimited, RestoreRunError) as exc:
         return _after_error(request, run, step, exc)
     if not run.analysis:
         messages.success(request, _finished_message(run, step))
@@ -621,6 +665,8 @@ def _run_page_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
     paginator = Paginator(selectors.item_outcomes(run, outcome=outcome), OUTCOME_PAGE_SIZE)
     policy = RestoreRunPolicy(run, request.user)
     outcome_page = paginator.get_page(request.GET.get("page"))
+    snapshot = selectors.pre_restore_snapshot(run)
+    can_cancel, can_resume = policy.can(Action.CANCEL), policy.can(Action.RESUME)
     return {
         "outcome": outcome if outcome in ItemOutcome.values else "",
         "outcome_rows": selectors.with_type_labels(outcome_page),
@@ -628,11 +674,43 @@ def _run_page_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
         "outcome_counts": selectors.outcome_counts(run),
         "outcome_page": outcome_page,
         "progress": selectors.restore_run_progress(run),
-        "snapshot": selectors.pre_restore_snapshot(run),
+        "snapshot": snapshot,
         "can_prepare": selectors.can_prepare(request.user, run).allowed,
-        "can_cancel": policy.can(Action.CANCEL),
-        "can_resume": policy.can(Action.RESUME),
+        "can_cancel": can_cancel,
+        "can_resume": can_resume,
         "live": run.status in ("queued", "running"),
+        "result_counts": _result_counts(run),
+        # What the page shows outside its polled panel (header badge, facts, buttons, snapshot
+        # link): when the poll finds it changed, the whole page is reloaded.
+        "page_state": "-".join(
+            str(part)
+            for part in (
+                run.status,
+                int(bool(run.cancel_requested_at)),
+                int(bool(run.started_at)),
+                int(bool(run.finished_at)),
+                snapshot.pk if snapshot else 0,
+                snapshot.item_count if snapshot else 0,
+                int(can_cancel.allowed),
+                int(can_resume.allowed),
+            )
+        ),
+    }
+
+
+def _result_counts(run: RestoreRun) -> dict[str, int]:
+    """The finished run's counts as the run page shows them (0 for what it did not record)."""
+    results = run.results if isinstance(run.results, dict) else {}
+
+    def count(key: str) -> int:
+        value = results.get(key)
+        if isinstance(value, list):
+            return len(value)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    return {
+        key: count(key)
+        for key in ("items", "verified", "unverified", "failed", "changed_since_preview")
     }
 
 
@@ -654,9 +732,16 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_GET
 def run_live(request: HttpRequest, run_id: int) -> HttpResponse:
-    """The live part of the run page (status, progress, outcomes), polled while it executes."""
+    """The live part of the run page (status, progress, outcomes), polled while it executes.
+
+    The poll sends the ``page_state`` the page was drawn with; once the status, the buttons or
+    the snapshot changed, it answers ``HX-Refresh`` so every part of the page is drawn again
+    (no badge, Cancel button or missing Undo left from before)."""
     run = _visible_run(request, run_id)
     context = {"run": run, **_run_page_context(request, run)}
+    shown = request.GET.get("state")
+    if shown is not None and shown != context["page_state"]:
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
     return render(request, "restores/_run_live.html", context)
 
 

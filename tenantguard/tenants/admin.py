@@ -19,6 +19,8 @@ from tenantguard.accounts.permissions import (
     tenants_visible_to,
 )
 from tenantguard.backups.services import backup_set_start
+from tenantguard.common.admin import CheckedLookupsMixin
+from tenantguard.security.ratelimit import RateLimited, RateLimitScope, rate_limit_user_action
 from tenantguard.tenants.forms import TenantForm
 from tenantguard.tenants.models import Tenant
 from tenantguard.tenants.services import (
@@ -31,7 +33,7 @@ from tenantguard.tenants.services import (
 
 
 @admin.register(Tenant)
-class TenantAdmin(ModelAdmin):
+class TenantAdmin(CheckedLookupsMixin, ModelAdmin):
     form = TenantForm
     list_display = (
         "display_name",
@@ -181,8 +183,9 @@ class TenantAdmin(ModelAdmin):
     def backup_now_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
         tenant = get_object_or_404(tenants_visible_to(request.user), pk=tenant_id)
         try:
+            rate_limit_user_action(scope=RateLimitScope.BACKUP, user=request.user)
             backup_set = backup_set_start(actor=request.user, tenant=tenant)
-        except AccessDenied as exc:
+        except (AccessDenied, RateLimited) as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
         messages.success(
@@ -193,8 +196,9 @@ class TenantAdmin(ModelAdmin):
     def test_connection_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
         tenant = get_object_or_404(tenants_visible_to(request.user), pk=tenant_id)
         try:
+            rate_limit_user_action(scope=RateLimitScope.CONNECTION_TEST, user=request.user)
             details = tenant_test_connection(actor=request.user, tenant=tenant)
-        except AccessDenied as exc:
+        except (AccessDenied, RateLimited) as exc:
             messages.error(request, str(exc))
         else:
             if details["error"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from tenantguard.audit.services import audit_event_record
 from tenantguard.graph import GraphError
 from tenantguard.intune import registry
 from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
-from tenantguard.tenants.models import ConnectionStatus, Tenant
+from tenantguard.tenants.models import AuthMethod, ConnectionStatus, Tenant
 
 SECRET_FIELDS = ("client_secret", "certificate_private_key", "static_token")
 EDITABLE_FIELDS = (
@@ -32,6 +33,40 @@ EDITABLE_FIELDS = (
     "keep_scheduled_backups",
 )
 SCHEDULE_FIELDS = ("backup_schedule", "backup_hour_utc")
+#: Where the stored credentials are sent. Changing any of these discards them: a secret typed
+#: for one endpoint and app is never sent to another one (e.g. a Graph URL an admin points
+#: elsewhere, then presses Test connection).
+CONNECTION_FIELDS = ("cloud", "graph_url", "login_url", "client_id", "entra_tenant_id")
+#: The credential each login method needs.
+CREDENTIAL_OF_METHOD = {
+    AuthMethod.CLIENT_SECRET: "client_secret",
+    AuthMethod.CERTIFICATE: "certificate_private_key",
+    AuthMethod.STATIC_TOKEN: "static_token",
+}
+_FIELD_LABELS = {
+    "cloud": "the cloud",
+    "graph_url": "the Graph URL",
+    "login_url": "the login URL",
+    "client_id": "the application (client) ID",
+    "entra_tenant_id": "the Entra tenant ID",
+    "client_secret": "client secret",
+    "certificate_private_key": "certificate private key",
+    "static_token": "static token",
+}
+
+
+def credentials_required_message(*, moved: list[str], credential: str) -> str:
+    """Why ``credential`` must be entered again after ``moved`` connection fields changed."""
+    changed = _joined([_FIELD_LABELS[name] for name in moved])
+    return (
+        f"You changed {changed}: the stored credentials are discarded so they are never sent "
+        f"to a different endpoint or app. Enter the {_FIELD_LABELS[credential]} for the new "
+        "settings in this form."
+    )
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _plan_next_scheduled_backup(tenant: Tenant) -> None:
@@ -66,11 +101,26 @@ def tenant_create(*, actor: Any, **fields: Any) -> Tenant:
 
 
 def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
+    """Change a tenant's settings. A secret field left out of ``changes`` keeps its stored
+    value, unless a connection field (``CONNECTION_FIELDS``) changes: then every stored secret
+    not given anew is discarded, and the login method's credential must be given in the same
+    call (``ValidationError`` naming the field otherwise)."""
     ensure_capability(actor, tenant, Capability.MANAGE_TENANT)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Unknown tenant field(s): {', '.join(sorted(unknown))}.")
     changed = {name: value for name, value in changes.items() if getattr(tenant, name) != value}
+    moved = [name for name in CONNECTION_FIELDS if name in changed]
+    discarded: list[str] = []
+    if moved:
+        supplied = {name for name in SECRET_FIELDS if changes.get(name)}
+        credential = CREDENTIAL_OF_METHOD.get(changes.get("auth_method", tenant.auth_method))
+        if credential and credential not in supplied:
+            raise ValidationError(
+                {credential: credentials_required_message(moved=moved, credential=credential)}
+            )
+        discarded = [n for n in SECRET_FIELDS if n not in supplied and getattr(tenant, n)]
+        changed.update({name: "" for name in discarded})
     if not changed:
         return tenant
     with transaction.atomic():
@@ -88,7 +138,11 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
             action="tenant.updated",
             subject=tenant,
             tenant=tenant,
-            details={"fields": changed},  # redacted by audit_event_record
+            details={
+                "fields": changed,  # redacted by audit_event_record
+                "connection_changed": moved,
+                "discarded": discarded,  # field names only
+            },
         )
     return tenant
 

@@ -11,6 +11,7 @@ import pytest
 
 from tenantguard.graph import (
     GraphTransportError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RetryPolicy,
     ServerError,
@@ -124,7 +125,7 @@ def test_post_is_not_retried_after_a_transport_error(make_client, clock):
     )
     client = make_client(handler)
 
-    with pytest.raises(GraphTransportError) as caught:
+    with pytest.raises(OutcomeUnknownError) as caught:
         client.post("deviceManagement/deviceConfigurations", json={"displayName": "x"})
 
     assert len(handler.seen) == 1  # a second POST could create a duplicate

@@ -83,6 +83,10 @@ def test_preview_plans_create_update_no_change_and_skip(backup, seeded, tenant, 
         "added": edge_assignments,
         "removed": 0,
         "skipped": 0,
+        "mode": "replace",  # same tenant: the backup's state
+        "kept": 0,
+        "removals": [],
+        "removal_items": 0,
     }
     assert summary["skipped_by_reason"] == {"builtin_scope_tag": 1, "preview_only_type": 5}
 

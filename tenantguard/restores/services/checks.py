@@ -27,6 +27,14 @@ Check codes (stable strings; ``CHECK_CODES``):
 ``broad_assignment``               warning: All users / All devices
 ``assignments_not_captured``       warning: the target's assignments are left as they are
 ``secret_value_missing``           blocking: an encrypted OMA-URI value is not in the backup
+``secret_values_need_source_admin`` blocking: into another tenant, an item carries the source's
+                                   captured secret values and the user running the checks is
+                                   not Admin of the source tenant
+``source_tenant_identifier``       into another tenant: the payload holds the source tenant's
+                                   own tenant ID or domains (each place listed); blocking until
+                                   the ``source_identifiers`` option says ``replace`` (warning;
+                                   blocking for places with no counterpart in the target) or
+                                   ``keep`` (warning)
 ``permission_limited``             warning: a type of the target could not be read (tenant-wide
                                    and per affected item)
 ``payload_integrity``              blocking: the stored item no longer matches its hash
@@ -49,8 +57,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from tenantguard.accounts.permissions import Capability, has_capability
 from tenantguard.intune import normalize
 from tenantguard.intune.target import TargetState
+from tenantguard.intune.tenant_identity import KIND_LABELS as IDENTIFIER_LABELS
+from tenantguard.intune.tenant_identity import ORGANIZATION_READ_PERMISSION
 from tenantguard.restores.models import RestoreCheckResult, RestoreRun
 from tenantguard.restores.services.fingerprint import MAPPING_KINDS, normalized_mapping
 from tenantguard.restores.services.policy import Action
@@ -72,6 +83,7 @@ from tenantguard.restores.services.source import (
     assignment_index,
     broad_targets,
     build_resolver,
+    intended_item,
     item_references,
     match_of,
     policy_type_of,
@@ -96,6 +108,8 @@ UNSUPPORTED_TYPE: Final = "unsupported_type"
 BROAD_ASSIGNMENT: Final = "broad_assignment"
 ASSIGNMENTS_NOT_CAPTURED: Final = "assignments_not_captured"
 SECRET_VALUE_MISSING: Final = "secret_value_missing"
+SECRET_VALUES_NEED_SOURCE_ADMIN: Final = "secret_values_need_source_admin"
+SOURCE_TENANT_IDENTIFIER: Final = "source_tenant_identifier"
 PERMISSION_LIMITED: Final = "permission_limited"
 PAYLOAD_INTEGRITY: Final = "payload_integrity"
 SAFE_CODE: Final = "safe"
@@ -121,6 +135,8 @@ CHECK_CODES: Final = (
     BROAD_ASSIGNMENT,
     ASSIGNMENTS_NOT_CAPTURED,
     SECRET_VALUE_MISSING,
+    SECRET_VALUES_NEED_SOURCE_ADMIN,
+    SOURCE_TENANT_IDENTIFIER,
     PERMISSION_LIMITED,
     PAYLOAD_INTEGRITY,
     SAFE_CODE,
@@ -162,6 +178,7 @@ class RestoreRiskChecker:
         inputs: RunInputs,
         backup_names: BackupNames,
         target_groups: TargetGroups,
+        secrets_need_admin_of: str = "",
     ) -> None:
         self.items = list(items)
         self.state = target_state
@@ -178,6 +195,9 @@ class RestoreRiskChecker:
         )
         #: Foundation ids (by kind) present somewhere in the backup set: they could be scoped.
         self._in_backup = {kind: set(names) for kind, names in backup_names.foundations.items()}
+        #: The source tenant whose Admin role restoring its captured secret values into another
+        #: tenant needs, when the user running the checks lacks it ("" when allowed).
+        self.secrets_need_admin_of = secrets_need_admin_of
 
     # ---- public ------------------------------------------------------------------------------
 
@@ -276,6 +296,8 @@ class RestoreRiskChecker:
         else:
             results += self._match_results(item, ref)
         results += self._secret_results(item, ref)
+        results += self._source_secret_results(item, ref)
+        results += self._identifier_results(item, ref)
         results += self._reference_results(item, ref)
         results += self._assignment_results(item, ref)
         if not results:
@@ -300,6 +322,20 @@ class RestoreRiskChecker:
                         "admin consent) and run the checks again."
                     ),
                     details={"type": "groups"},
+                )
+            )
+        identities = self.inputs.identities
+        for note in identities.notes if identities is not None else ():
+            results.append(
+                CheckResult(
+                    code=PERMISSION_LIMITED,
+                    severity=WARNING,
+                    message=note,
+                    resolution=(
+                        f"Grant the app {ORGANIZATION_READ_PERMISSION} (with admin consent) in the "
+                        "tenant named and run the checks again."
+                    ),
+                    details={"type": "organization"},
                 )
             )
         for type_key, message in sorted(self.state.unreadable.items()):
@@ -469,6 +505,126 @@ class RestoreRiskChecker:
                     "the item from the scope in step 2."
                 ),
                 details={"settings": missing},
+            )
+        ]
+
+    def _identifier_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
+        """Into another tenant: each place where the payload holds the source tenant's own
+        tenant ID or domains, found on the payload the restore would write."""
+        identities = self.inputs.identities
+        if identities is None or self.inputs.same_tenant:
+            return []
+        intended = intended_item(
+            type_key=item.type_key,
+            payload=item.payload,
+            assignments=None,
+            scope_tag_ids=None,
+            mapping=self.inputs.mapping,
+            foundation_ids=None,
+            identities=identities,
+            source_identifiers="keep",
+            secrets=item.secrets,
+        )
+        places = intended.identifier_places
+        if not places:
+            return []
+        choice = self.inputs.source_identifiers
+        source_name = identities.source.display_name or "the source tenant"
+        listed = "; ".join(
+            f"{IDENTIFIER_LABELS.get(p.kind, p.kind)} {p.found} at {p.path}"
+            + (f" (becomes {p.replacement})" if choice == "replace" and p.replacement else "")
+            for p in places[:20]
+        )
+        if len(places) > 20:
+            listed += f"; and {len(places) - 20} more place(s)"
+        details: dict[str, Any] = {
+            "choice": choice,
+            "places": [place.to_json() for place in places],
+        }
+        unreplaceable = [place for place in places if place.replacement is None]
+        what = f"{item.label} holds identifiers of {source_name}"
+        if choice == "keep":
+            return [
+                CheckResult(
+                    code=SOURCE_TENANT_IDENTIFIER,
+                    severity=WARNING,
+                    item=ref,
+                    message=f"{what}, kept as they are by your choice: {listed}.",
+                    resolution=(
+                        "They point at the source tenant once written to "
+                        f"{self.target_label}; choose 'replace' in step 3 options to write "
+                        f"{self.target_label}'s values instead."
+                    ),
+                    details=details,
+                )
+            ]
+        if choice == "replace" and not unreplaceable:
+            return [
+                CheckResult(
+                    code=SOURCE_TENANT_IDENTIFIER,
+                    severity=WARNING,
+                    item=ref,
+                    message=f"{what}, replaced by {self.target_label}'s values: {listed}.",
+                    resolution="Check the replaced values in the preview.",
+                    details=details,
+                )
+            ]
+        if choice == "replace":
+            missing = ", ".join(sorted({place.found for place in unreplaceable}))
+            return [
+                CheckResult(
+                    code=SOURCE_TENANT_IDENTIFIER,
+                    severity=BLOCKING,
+                    item=ref,
+                    message=(
+                        f"{what}: {listed}. {self.target_label} has no counterpart for "
+                        f"{missing}, so it cannot be replaced."
+                    ),
+                    resolution=(
+                        "Choose 'keep' in step 3 options to write them as they are, or remove "
+                        "the item from the scope in step 2 and set it up by hand."
+                    ),
+                    details=details,
+                )
+            ]
+        return [
+            CheckResult(
+                code=SOURCE_TENANT_IDENTIFIER,
+                severity=BLOCKING,
+                item=ref,
+                message=(
+                    f"{what} (its tenant ID or domains), which would point {self.target_label} "
+                    f"at the wrong tenant: {listed}."
+                ),
+                resolution=(
+                    f"In step 3 options, choose 'replace' (the preview then shows "
+                    f"{self.target_label}'s own values in their place) or 'keep' (written as "
+                    "they are in the backup)."
+                ),
+                details=details,
+            )
+        ]
+
+    def _source_secret_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
+        source = self.secrets_need_admin_of
+        if not source or self.inputs.same_tenant or not item.secrets:
+            return []
+        settings = sorted(item.secrets)  # where the values sit, never the values
+        return [
+            CheckResult(
+                code=SECRET_VALUES_NEED_SOURCE_ADMIN,
+                severity=BLOCKING,
+                item=ref,
+                message=(
+                    f"{item.label} carries secret values captured in '{source}' "
+                    f"({', '.join(settings)}): restoring them into {self.target_label} needs "
+                    f"the Admin role on '{source}'."
+                ),
+                resolution=(
+                    "Remove the item from the scope in step 2, or ask an admin of "
+                    f"'{source}' to run the checks and execute the run."
+                ),
+                details={"settings": settings, "source_tenant": source},
             )
         ]
 
@@ -646,6 +802,7 @@ def restore_run_run_checks(
         inputs=source.inputs,
         backup_names=source.names,
         target_groups=read.groups,
+        secrets_need_admin_of=_secrets_need_admin_of(run, actor),
     )
     results = checker.run()
     summary = checker.summarize(results)
@@ -668,6 +825,17 @@ def restore_run_run_checks(
     )
 
 
+def _secrets_need_admin_of(run: RestoreRun, actor: Any) -> str:
+    """The source tenant's name when ``actor`` may not restore its captured secret values into
+    the run's target (a cross-tenant run without the source Admin role); "" otherwise."""
+    backup_set = run.backup_set
+    if backup_set is None or backup_set.tenant_id == run.tenant_id:
+        return ""
+    if has_capability(actor, backup_set.tenant, Capability.RESTORE_SECRETS_FROM):
+        return ""
+    return str(backup_set.tenant.display_name)
+
+
 def restore_run_mapping_needs(run: RestoreRun) -> dict[str, list[dict[str, Any]]]:
     """For the mapping editor: per kind (``group``, ``assignment_filter``, ``scope_tag``,
     ``notification_template``), the references the last checks found missing and those the
@@ -675,13 +843,17 @@ def restore_run_mapping_needs(run: RestoreRun) -> dict[str, list[dict[str, Any]]
 
         {"kind", "source_id", "name", "status": "missing" | "mapped" | "skipped",
          "mapped_to", "items": [{"type", "source_id", "name"}],
-         "suggestion": {"id", "name"} | None, "candidates": [{"id", "name"}]}
+         "suggestion": {"id", "name"} | None, "candidates": [{"id", "name"}],
+         "unreadable_permission": str | None}
 
-    Read from the persisted check results (no Graph call): run the checks again after editing
-    the mapping to refresh it.
+    ``unreadable_permission`` names the read permission the app lacked when the last checks
+    read the target for that kind (its objects cannot be listed to map to; skipping still
+    works). Read from the persisted check results (no Graph call): run the checks again after
+    editing the mapping to refresh it.
     """
     needs: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in MAPPING_KINDS}
     mapping = run.group_mapping or {}
+    unreadable = restore_run_unreadable_kinds(run)
     codes = {code: kind for kind, code in MISSING_CODES.items()}
     rows = RestoreCheckResult.objects.filter(run=run, code__in=list(codes)).order_by("position")
     for row in rows:
@@ -732,10 +904,28 @@ def restore_run_mapping_needs(run: RestoreRun) -> dict[str, list[dict[str, Any]]
                     "suggestion": found["suggestion"] if found else None,
                     "candidates": found["candidates"] if found else [],
                 }
+    for kind, entries in needs.items():
+        for entry in entries.values():
+            entry["unreadable_permission"] = unreadable.get(kind)
     return {
         kind: sorted(entries.values(), key=lambda e: (str(e["name"] or ""), e["source_id"]))
         for kind, entries in needs.items()
     }
+
+
+def restore_run_unreadable_kinds(run: RestoreRun) -> dict[str, str]:
+    """Reference kind -> the read permission the app lacked when the last checks read the
+    target for it (from their tenant-wide ``permission_limited`` results)."""
+    types = RestoreCheckResult.objects.filter(
+        run=run, code=PERMISSION_LIMITED, item_source_id=""
+    ).values_list("details__type", flat=True)
+    unreadable: dict[str, str] = {}
+    for type_key in types:
+        if type_key == "groups":
+            unreadable["group"] = GROUP_READ_PERMISSION
+        elif type_key in MAPPING_KINDS:
+            unreadable[str(type_key)] = policy_type_of(str(type_key)).required_permission
+    return unreadable
 
 
 def _backup_names_for(run: RestoreRun, mapping: Mapping[str, Any]) -> BackupNames:
@@ -760,4 +950,5 @@ __all__ = [
     "RestoreRiskChecker",
     "restore_run_mapping_needs",
     "restore_run_run_checks",
+    "restore_run_unreadable_kinds",
 ]

@@ -25,9 +25,11 @@ the live target::
 
     {
       "changes": [{"path": str, "before": Any, "after": Any}],   # before = target, after = backup
-      "assignments": {"added": [A], "removed": [A], "skipped": [A],
-                      "counts": {"added": int, "removed": int, "skipped": int}},
+      "assignments": {"mode": "merge" | "replace", "added": [A], "removed": [A], "skipped": [A],
+                      "counts": {"added": int, "removed": int, "skipped": int, "kept": int}},
       "scope_tags": {"added": [str], "removed": [str]},           # names
+      "tenant_identifiers": {"choice": str, "places": [{"path", "kind", "found", "written"}]},
+                                                                  # cross-tenant, when found
       "truncated": {"changes": int, "values": int, "assignments": int},   # only when cut
       "skip_code": str,                                           # only for skipped items
     }
@@ -44,7 +46,10 @@ skipped item without a target has only ``skip_code``. ``skip_code`` is one of
   (``settings[device_vendor_msft_...].settingInstance.choiceSettingValue.value``), OMA-URI
   settings by ``omaUri``, administrative template values by definition id, and so on. Lists
   of plain values are compared whole. ``before`` is ``null`` for a create.
-- ``assignments`` compares the assignments as sets of targets. ``A`` is
+- ``assignments`` compares the list the restore writes (``source.assignments_plan``: the
+  backup's list in ``replace`` mode, the target's others kept in ``merge`` mode; the executor
+  calls the same function) with the target's, as sets of targets; ``removed`` lists every
+  target assignment the write removes, ``counts.kept`` the target's own a merge keeps. ``A`` is
   ``{"target": "group" | "exclusion" | "all_devices" | "all_users" | <type>, "group",
   "group_id", "filter", "filter_id", "filter_type", "settings"}`` with group and filter shown
   by name (target names from the target, names of objects this run creates from the backup).
@@ -59,8 +64,11 @@ The summary (``run.metadata["preview"]["summary"]``)::
     {
       "policies":    {"create", "update", "no_change", "skip"},   # counts, foundations apart
       "foundations": {"create", "update", "no_change", "skip"},
-      "assignments": {"included": true, "added", "removed", "skipped"}
+      "assignments": {"included": true, "mode", "added", "removed", "skipped", "kept",
+                      "removals": [{"type", "source_id", "name", "removed": [A]}],  # <= 100
+                      "removal_items": int}
                      | {"included": false, "note": "... left exactly as they are."},
+      "tenant_identifiers": {} | {"choice", "items", "places", "identities"},  # cross-tenant
       "scope_tags":  {"added", "removed", "items_changed"},
       "skipped_by_reason": {skip_code: count}, "items": int, "truncated_diffs": int,
       "graph_requests": int,
@@ -103,7 +111,9 @@ from tenantguard.restores.services.source import (
     RunInputs,
     SourceItem,
     TargetGroups,
+    assignments_plan,
     build_resolver,
+    intended_item,
     match_of,
     read_target_for,
     target_type,
@@ -120,6 +130,8 @@ MAX_CHANGES: Final = 200
 MAX_ASSIGNMENTS: Final = 200
 MAX_VALUE_BYTES: Final = 8 * 1024
 MAX_DIFF_BYTES: Final = 64 * 1024
+#: Items with removed assignments listed in the summary (and on step 5); the count is complete.
+MAX_REMOVAL_ITEMS: Final = 100
 
 #: Assignment target kinds as the diff names them.
 _TARGET_KINDS: Final[dict[str, str]] = {
@@ -290,10 +302,16 @@ class RestoreDiffGenerator:
         policies: Counter[str] = Counter()
         foundations: Counter[str] = Counter()
         skip_codes: Counter[str] = Counter()
-        added = removed = skipped_assignments = 0
+        added = removed = skipped_assignments = kept = 0
         tags_added = tags_removed = tags_changed_items = 0
         truncated = 0
+        removals: list[dict[str, Any]] = []
+        identifier_items = identifier_places = 0
         for item in planned:
+            places = (item.diff.get("tenant_identifiers") or {}).get("places") or []
+            if places and item.action in (CREATE, UPDATE, NO_CHANGE):
+                identifier_items += 1
+                identifier_places += len(places)
             is_foundation = item.policy_type in FOUNDATION_KINDS
             (foundations if is_foundation else policies)[item.action] += 1
             if item.action == SKIP:
@@ -306,6 +324,16 @@ class RestoreDiffGenerator:
             added += int(counts.get("added", 0))
             removed += int(counts.get("removed", 0))
             skipped_assignments += int(counts.get("skipped", 0))
+            kept += int(counts.get("kept", 0))
+            if section.get("removed") and len(removals) < MAX_REMOVAL_ITEMS:
+                removals.append(
+                    {
+                        "type": item.policy_type,
+                        "source_id": item.source_id,
+                        "name": item.display_name,
+                        "removed": list(section["removed"]),
+                    }
+                )
             tags = item.diff.get("scope_tags") or {}
             tag_counts = (len(tags.get("added") or []), len(tags.get("removed") or []))
             tags_added += tag_counts[0]
@@ -313,7 +341,21 @@ class RestoreDiffGenerator:
             tags_changed_items += any(tag_counts)
         assignments: dict[str, Any] = {"included": self.inputs.include_assignments}
         if self.inputs.include_assignments:
-            assignments.update(added=added, removed=removed, skipped=skipped_assignments)
+            assignments.update(
+                mode=self.inputs.assignment_mode,
+                added=added,
+                removed=removed,
+                skipped=skipped_assignments,
+                kept=kept,
+                # Every item whose assignments lose something, repeated on step 5.
+                removals=removals,
+                removal_items=sum(
+                    1
+                    for item in planned
+                    if item.action in (CREATE, UPDATE)
+                    and ((item.diff.get("assignments") or {}).get("counts") or {}).get("removed")
+                ),
+            )
         else:
             assignments["note"] = (
                 f"Assignments are not restored: the assignments in {self.target_label} are left "
@@ -331,6 +373,20 @@ class RestoreDiffGenerator:
             "skipped_by_reason": dict(sorted(skip_codes.items())),
             "items": sum(policies.values()) + sum(foundations.values()),
             "truncated_diffs": truncated,
+            "tenant_identifiers": self._identifier_summary(identifier_items, identifier_places),
+        }
+
+    def _identifier_summary(self, items: int, places: int) -> dict[str, Any]:
+        """Cross-tenant only: the choice, how many places and items, and both identities (the
+        executor replaces with exactly these)."""
+        identities = self.inputs.identities
+        if identities is None:
+            return {}
+        return {
+            "choice": self.inputs.source_identifiers,
+            "items": items,
+            "places": places,
+            "identities": identities.to_json(),
         }
 
     def plan_item(self, item: SourceItem) -> PreviewItem:
@@ -428,14 +484,18 @@ class RestoreDiffGenerator:
         )
 
     def _diff(self, item: SourceItem, target: CapturedItem | None) -> dict[str, Any]:
-        rewritten = references.rewrite(
+        intended = intended_item(
             type_key=item.type_key,
             payload=item.payload,
             assignments=item.assignments,
             scope_tag_ids=item.scope_tag_ids,
             mapping=self.inputs.mapping,
             foundation_ids=self._foundation_ids,
+            identities=self.inputs.identities,
+            source_identifiers=self.inputs.source_identifiers,
+            secrets=item.secrets,
         )
+        rewritten = intended.rewritten
         after = normalize.normalize_payload(item.type_key, rewritten.payload)
         before = (
             normalize.normalize_payload(item.type_key, target.payload)
@@ -445,6 +505,21 @@ class RestoreDiffGenerator:
         diff: dict[str, Any] = {"changes": payload_changes(before, after)}
         diff["assignments"] = self._assignment_diff(item, target, rewritten)
         diff["scope_tags"] = self._scope_tag_diff(item, target, rewritten.scope_tag_ids)
+        if intended.identifier_places:
+            diff["tenant_identifiers"] = {
+                "choice": self.inputs.source_identifiers,
+                "places": [
+                    {
+                        "path": place.path,
+                        "kind": place.kind,
+                        "found": place.found,
+                        "written": place.replacement
+                        if intended.identifiers_replaced and place.replacement
+                        else place.found,
+                    }
+                    for place in intended.identifier_places
+                ],
+            }
         return diff
 
     def _assignment_diff(
@@ -458,29 +533,30 @@ class RestoreDiffGenerator:
             return {"left_as_is": True, "not_captured": True}
         if target is not None and target.assignments is None:
             return {"left_as_is": True, "target_unreadable": True}
-        wanted = {
-            normalize.canonical_json(entry): entry
-            for entry in normalize.normalize_assignments(rewritten.assignments or [])
-        }
-        current = {
-            normalize.canonical_json(entry): entry
-            for entry in normalize.normalize_assignments(
-                (target.assignments or []) if target else []
-            )
-        }
-        added = [self._show_assignment(wanted[key]) for key in sorted(set(wanted) - set(current))]
-        removed = [
-            self._show_assignment(current[key]) for key in sorted(set(current) - set(wanted))
-        ]
+        # The same function the executor calls with the assignments it re-reads.
+        plan = assignments_plan(
+            type_key=item.type_key,
+            backup=rewritten.assignments or [],
+            current=(target.assignments or []) if target else [],
+            mode=self.inputs.assignment_mode,
+        )
+        added = [self._show_assignment(entry) for entry in plan.added]
+        removed = [self._show_assignment(entry) for entry in plan.removed]
         skipped = [
             self._show_assignment(entry, source=True)
             for entry in normalize.normalize_assignments(rewritten.skipped_assignments)
         ]
         return {
+            "mode": plan.mode,
             "added": added,
             "removed": removed,
             "skipped": skipped,
-            "counts": {"added": len(added), "removed": len(removed), "skipped": len(skipped)},
+            "counts": {
+                "added": len(added),
+                "removed": len(removed),
+                "skipped": len(skipped),
+                "kept": len(plan.kept),
+            },
         }
 
     def _name(self, kind: str, object_id: str, *, source: bool) -> str | None:

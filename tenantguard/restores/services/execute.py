@@ -16,6 +16,22 @@ Resume: checkpoints make a second execution of the same run continue where the f
 An item whose create was started but not recorded (the worker died in between) is recognised
 by its ``creating`` checkpoint: the object found by name in the target is adopted, never
 created twice.
+
+Unclear answers: a create whose answer was lost (504, timeout, dropped connection: the Graph
+client raises ``OutcomeUnknownError`` and never resends it) may have been applied. The executor
+then looks in the target for an object of that type and name that was not there before and,
+where Graph gives ``createdDateTime``, was created after the request went out
+(``target.find_created``): one is adopted (recorded as created, completed and verified as
+usual, its reason says so), none means the create is sent again (at most
+``MAX_CREATE_ATTEMPTS`` times), several fail the item with the ids found (never a guess). A
+resumed ``creating`` checkpoint is resolved the same way. Child writes after a create
+(``PartialWriteError``) and updates whose answer was lost are completed by reading the object
+again and writing only what still differs.
+
+One item never stops the others: any failure of an item (Graph, database, a payload that is
+not an object, secrets that cannot be decrypted, anything unexpected) updates that item's
+single checkpoint as ``failed`` with a message, and the run goes on to end ``partial`` (or
+``failed`` when nothing was written).
 """
 
 from __future__ import annotations
@@ -23,19 +39,23 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
 from tenantguard.backups.services import backup_set_store_captured
-from tenantguard.graph import GraphClient, GraphError
-from tenantguard.intune import normalize, references, registry, target, write
+from tenantguard.crypto import decryption_problem
+from tenantguard.graph import GraphClient, GraphError, OutcomeUnknownError
+from tenantguard.intune import normalize, registry, target, write
+from tenantguard.intune.assignment_plan import AssignmentMode
 from tenantguard.intune.capture import CapturedItem
 from tenantguard.restores.models import (
     CHANGED_SINCE_PREVIEW_REASON,
@@ -57,7 +77,14 @@ from tenantguard.restores.services.runs import (
     restore_run_finish,
     restore_run_heartbeat,
 )
-from tenantguard.restores.services.source import FOUNDATION_KINDS, policy_type_of, restore_order
+from tenantguard.restores.services.source import (
+    FOUNDATION_KINDS,
+    TenantIdentities,
+    assignments_plan,
+    intended_item,
+    policy_type_of,
+    restore_order,
+)
 from tenantguard.tenants.graph_access import graph_client_for
 
 logger = logging.getLogger(__name__)
@@ -70,6 +97,22 @@ LOCK_POLL_SECONDS = 2.0
 #: older than this: "re-read before each write" for objects that do not exist yet, at the cost
 #: of one paged ``$select`` listing per type and interval.
 CREATE_RECHECK_SECONDS = 15.0
+#: After an unclear answer to a create: seconds to let Graph finish before looking for the
+#: object (a gateway that timed out may still be forwarding it), how many creates are sent at
+#: most while none is found, and how much earlier than our clock Graph's ``createdDateTime`` of
+#: our own object may read (clock skew between this host and Microsoft's).
+LOST_CREATE_SETTLE_SECONDS = 5.0
+MAX_CREATE_ATTEMPTS = 3
+LOST_CREATE_CLOCK_SKEW = timedelta(minutes=5)
+ADOPTED_REASON = (
+    "Graph did not confirm the create ({why}); the object it had created was found in the "
+    "target and adopted: created once."
+)
+RESUMED_REASON = "Recovered after an interrupted run: created once."
+#: While a run executes, a thread of the worker sends its heartbeat this often, also while one
+#: item takes long (Graph's Retry-After can hold a request for minutes): the automatic resume
+#: (``recovery.py``, after 5 minutes without one) must never take over a live worker's run.
+HEARTBEAT_EVERY_SECONDS = 60.0
 
 
 def default_worker_id() -> str:
@@ -105,9 +148,14 @@ def _kind_of_foundation(type_key: str) -> str | None:
 @dataclass
 class _Intended:
     payload: dict[str, Any]
+    #: The backup's assignments after the mapping (explicitly skipped ones left out); the list
+    #: written is ``source.assignments_plan`` of these and the target's current ones.
     assignments: list[dict[str, Any]] | None
     scope_tag_ids: list[str]
     skipped_assignments: int = 0
+    assignment_mode: AssignmentMode = "replace"
+    #: Captured secret values to send (source identifiers replaced when chosen).
+    secrets: Any = field(default=None, repr=False)
 
 
 @dataclass
@@ -126,6 +174,9 @@ class RestoreExecutor:
     # Names of each type's live objects and when they were listed, for the check before a create.
     create_recheck_seconds: float = field(default_factory=lambda: CREATE_RECHECK_SECONDS)
     _live_names: dict[str, tuple[float, dict[str, list[str]]]] = field(default_factory=dict)
+    lost_create_settle_seconds: float = field(default_factory=lambda: LOST_CREATE_SETTLE_SECONDS)
+    # The last saved checkpoint of each item: every failure path updates this row.
+    _checkpoints: dict[tuple[str, str], RestoreItemOutcome] = field(default_factory=dict)
 
     def _live_ids(self, type_key: str, display_name: str) -> list[str]:
         """Ids of the target objects of this type and name, listed at most
@@ -189,17 +240,64 @@ class RestoreExecutor:
                 return self._finish(cancelled=True)
             key = (item.type_key, item.source_id)
             checkpoint = outcomes.get(key)
-            if checkpoint is None or not checkpoint.is_final_for_object:
-                checkpoint = self._restore_object(item, mapping, options, checkpoint)
-                outcomes[key] = checkpoint
-            outcome = checkpoint
-            if options["include_assignments"] and outcome.needs_assignments:
-                self._restore_assignments(item, outcome, mapping)
-            if outcome.needs_verification:
-                self._verify(
-                    item, outcome, mapping, options, current=self._unchanged_reads.pop(key, None)
-                )
+            if checkpoint is not None:
+                self._checkpoints[key] = checkpoint
+            try:
+                self._restore_item(item, mapping, options, checkpoint)
+            except _LostClaim:
+                raise
+            except Exception as exc:  # one item's failure never stops the others
+                self._fail_item(item, exc)
         return self._finish(cancelled=False)
+
+    def _restore_item(
+        self,
+        item: _WorkItem,
+        mapping: dict[str, Any],
+        options: dict[str, bool],
+        checkpoint: RestoreItemOutcome | None,
+    ) -> None:
+        key = (item.type_key, item.source_id)
+        if checkpoint is None or not checkpoint.is_final_for_object:
+            checkpoint = self._restore_object(item, mapping, options, checkpoint)
+        outcome = checkpoint
+        if options["include_assignments"] and outcome.needs_assignments:
+            self._restore_assignments(item, outcome, mapping)
+        if outcome.needs_verification:
+            self._verify(
+                item, outcome, mapping, options, current=self._unchanged_reads.pop(key, None)
+            )
+
+    def _fail_item(self, item: _WorkItem, exc: Exception) -> None:
+        """Record an item that failed outside the expected errors as failed, and go on."""
+        key = (item.type_key, item.source_id)
+        self._unchanged_reads.pop(key, None)
+        self._assignments_read.pop(key, None)
+        code, message = _failure_of(exc)
+        logger.error(
+            "Restore run %s: %s %s failed (%s); the run goes on with the next item",
+            self.run.pk,
+            item.type_key,
+            item.source_id,
+            code,
+            exc_info=not isinstance(exc, GraphError | write.WriteError),
+        )
+        try:
+            self._record(
+                item,
+                None,
+                outcome=ItemOutcome.FAILED,
+                stage=ExecutionStage.DONE,
+                error_code=code,
+                error_message=message,
+            )
+        except Exception:
+            logger.exception(
+                "Restore run %s: could not record the failure of %s %s",
+                self.run.pk,
+                item.type_key,
+                item.source_id,
+            )
 
     def _should_stop(self) -> bool:
         if not restore_run_heartbeat(run_id=self.run.pk, worker_id=self.worker_id):
@@ -262,37 +360,82 @@ class RestoreExecutor:
     # ---- phase 1 and 2: objects -------------------------------------------------------------
 
     def _intended(self, item: _WorkItem, mapping: dict[str, Any]) -> _Intended:
+        """What is written for ``item``: the preview's own function (``source.intended_item``)
+        with the identities the preview used (persisted with it), so the source tenant's
+        identifiers are replaced or kept exactly as the preview showed."""
         backup_item = item.backup_item
-        rewritten = references.rewrite(
+        options = effective_options(self.run)
+        preview_summary = ((self.run.metadata or {}).get("preview") or {}).get("summary") or {}
+        identities = (
+            None
+            if self._same_tenant
+            else TenantIdentities.from_json(
+                (preview_summary.get("tenant_identifiers") or {}).get("identities")
+            )
+        )
+        intended = intended_item(
             type_key=item.type_key,
             payload=backup_item.payload,
             assignments=backup_item.assignments,
             scope_tag_ids=backup_item.scope_tag_ids,
             mapping=mapping,
             foundation_ids=self.foundation_ids,
+            identities=identities,
+            source_identifiers=options["source_identifiers"],
+            secrets=backup_item.secrets,
         )
+        rewritten = intended.rewritten
         return _Intended(
             payload=rewritten.payload,
             assignments=rewritten.assignments,
             scope_tag_ids=rewritten.scope_tag_ids,
             skipped_assignments=len(rewritten.skipped_assignments),
+            assignment_mode=options["assignment_mode"],
+            secrets=intended.secrets,
         )
 
     def _record(
         self, item: _WorkItem, existing: RestoreItemOutcome | None, **values: Any
     ) -> RestoreItemOutcome:
-        """Persist the item's checkpoint before the executor moves on."""
-        outcome = existing or RestoreItemOutcome(
-            run=self.run,
-            position=item.position,
-            policy_type=item.type_key,
-            source_id=item.source_id,
-            display_name=item.backup_item.display_name,
-        )
+        """Persist the item's checkpoint before the executor moves on.
+
+        Every item has exactly one checkpoint row: the last one saved for it (``existing`` may
+        be stale, e.g. ``None`` from before a ``creating`` checkpoint), else the row in the
+        database, else a new one."""
+        key = (item.type_key, item.source_id)
+        outcome = self._checkpoints.get(key) or existing
+        if outcome is None or outcome.pk is None:
+            outcome = self._stored_checkpoint(item) or outcome
+        if outcome is None:
+            outcome = RestoreItemOutcome(
+                run=self.run,
+                position=item.position,
+                policy_type=item.type_key,
+                source_id=item.source_id,
+                display_name=item.backup_item.display_name,
+            )
         for name, value in values.items():
             setattr(outcome, name, value)
-        outcome.save()
+        try:
+            with transaction.atomic():
+                outcome.save()
+        except IntegrityError:
+            # A row for this item exists already (saved by another path): update that one.
+            stored = self._stored_checkpoint(item)
+            if stored is None:
+                raise
+            for name, value in values.items():
+                setattr(stored, name, value)
+            with transaction.atomic():
+                stored.save()
+            outcome = stored
+        self._checkpoints[key] = outcome
         return outcome
+
+    def _stored_checkpoint(self, item: _WorkItem) -> RestoreItemOutcome | None:
+        return RestoreItemOutcome.objects.filter(
+            run=self.run, policy_type=item.type_key, source_id=item.source_id
+        ).first()
 
     def _restore_object(
         self,
@@ -302,6 +445,19 @@ class RestoreExecutor:
         existing: RestoreItemOutcome | None,
     ) -> RestoreItemOutcome:
         planned = item.planned
+        payload = item.backup_item.payload
+        if not isinstance(payload, dict):
+            kind = "a list" if isinstance(payload, list) else f"a {type(payload).__name__}"
+            return self._record(
+                item,
+                existing,
+                outcome=ItemOutcome.FAILED,
+                stage=ExecutionStage.DONE,
+                error_code="invalid_payload",
+                error_message=f"The backup holds this item's settings as {kind}, not as an "
+                "object, so it cannot be written. Capture the source tenant again, or leave "
+                "this item out of the restore.",
+            )
         if planned is not None and planned.action == PreviewAction.SKIP:
             return self._record(
                 item,
@@ -333,28 +489,32 @@ class RestoreExecutor:
                 stage="done",
                 reason="Not in the preview: run the preview again to restore it.",
             )
+        unreadable_secrets = decryption_problem(item.backup_item.secrets)
+        if unreadable_secrets and planned.action in (PreviewAction.CREATE, PreviewAction.UPDATE):
+            return self._record(
+                item,
+                existing,
+                outcome=ItemOutcome.FAILED,
+                stage=ExecutionStage.DONE,
+                error_code="secrets_unreadable",
+                error_message=f"Its captured secret values cannot be read, so it was not "
+                f"written. {unreadable_secrets}",
+            )
         try:
             return self._write_object(item, mapping, options, existing)
-        except GraphError as exc:
+        except (GraphError, write.WriteError, normalize.MissingSecretError) as exc:
             logger.warning(
                 "Restore run %s: %s %s failed: %s", self.run.pk, item.type_key, item.source_id, exc
             )
+            code, message = _failure_of(exc)
+            # ``existing`` may be stale (a checkpoint was saved since): _record uses the latest.
             return self._record(
                 item,
-                existing,
+                None,
                 outcome=ItemOutcome.FAILED,
-                stage="done",
-                error_code=exc.code or str(exc.status or ""),
-                error_message=str(exc),
-            )
-        except (write.WriteError, normalize.MissingSecretError) as exc:
-            return self._record(
-                item,
-                existing,
-                outcome=ItemOutcome.FAILED,
-                stage="done",
-                error_code="invalid_payload",
-                error_message=str(exc),
+                stage=ExecutionStage.DONE,
+                error_code=code,
+                error_message=message,
             )
 
     def _write_object(
@@ -380,32 +540,23 @@ class RestoreExecutor:
         if planned.action == PreviewAction.CREATE:
             # Re-read: has an object of this name appeared since the preview?
             live = self._live_ids(item.type_key, backup_item.display_name)
-            if existing is not None and existing.stage == "creating" and len(live) == 1:
-                # Our own create from an execution that died before recording it: adopt it.
-                target_id = live[0]
-                current = target.read_one(self.client, type_key=item.type_key, object_id=target_id)
-                changed = (
-                    write.update_object(
-                        self.client,
-                        type_key=item.type_key,
-                        target_id=target_id,
-                        payload=intended.payload,
-                        secrets=backup_item.secrets,
-                        current=current,
-                    )
-                    if current is not None
-                    else False
+            adopted_id = ""
+            if existing is not None and existing.stage == ExecutionStage.CREATING:
+                # A create from an execution that died before recording its answer: it may
+                # have been applied. Look for it before creating again.
+                adopted_id = existing.target_id or self._find_own_create(
+                    item, known_ids=(), sent_at=existing.updated_at
                 )
-                remember(current, written=changed)
+            if adopted_id:
+                read, changed, _ = self._complete(item, intended, adopted_id)
+                remember(read, written=changed)
                 outcome = self._record(
                     item,
                     existing,
                     outcome=ItemOutcome.CREATED,
-                    stage="written",
-                    target_id=target_id,
-                    reason="Recovered after an interrupted run: created once."
-                    if not changed
-                    else "",
+                    stage=ExecutionStage.WRITTEN,
+                    target_id=adopted_id,
+                    reason=RESUMED_REASON,
                 )
             elif live:
                 return self._record(
@@ -417,34 +568,53 @@ class RestoreExecutor:
                     skip_code="changed_since_preview",
                     target_id=live[0],
                 )
-            else:
-                if not options["create_missing"]:
-                    return self._record(
-                        item,
-                        existing,
-                        outcome=ItemOutcome.SKIPPED,
-                        stage="done",
-                        reason="Missing in the target and 'create missing objects' is off.",
-                    )
-                existing = self._record(
-                    item, existing, stage="creating", outcome=ItemOutcome.PENDING
-                )
-                target_id = write.create_object(
-                    self.client,
-                    type_key=item.type_key,
-                    payload=intended.payload,
-                    secrets=backup_item.secrets,
-                )
-                self._assignments_read[key] = []  # a new object has no assignments yet
-                self._live_names[item.type_key][1].setdefault(backup_item.display_name, []).append(
-                    target_id
-                )
-                outcome = self._record(
+            elif not options["create_missing"]:
+                return self._record(
                     item,
                     existing,
+                    outcome=ItemOutcome.SKIPPED,
+                    stage="done",
+                    reason="Missing in the target and 'create missing objects' is off.",
+                )
+            else:
+                self._record(
+                    item, existing, stage=ExecutionStage.CREATING, outcome=ItemOutcome.PENDING
+                )
+                partial: write.PartialWriteError | None = None
+                try:
+                    target_id, reason = self._create(item, intended, known_ids=live)
+                except write.PartialWriteError as exc:
+                    target_id, reason, partial = exc.target_id, "", exc
+                # The id is recorded at once: whatever happens next, a resumed run adopts this
+                # object instead of creating another.
+                self._record(item, None, target_id=target_id)
+                if self._live_names.get(item.type_key):
+                    self._live_names[item.type_key][1].setdefault(
+                        backup_item.display_name, []
+                    ).append(target_id)
+                if reason or partial is not None:
+                    # Adopted, or its child objects failed: write what the object still lacks.
+                    try:
+                        read, changed, _ = self._complete(item, intended, target_id)
+                    except (GraphError, write.WriteError) as exc:
+                        if partial is None:
+                            raise
+                        raise write.PartialWriteError(
+                            f"{partial} Completing it again failed too: {exc}",
+                            target_id=target_id,
+                        ) from exc
+                    remember(read, written=changed)
+                    if partial is not None:
+                        reason = "Created; its child objects were completed on a second pass."
+                else:
+                    self._assignments_read[key] = []  # a new object has no assignments yet
+                outcome = self._record(
+                    item,
+                    None,
                     outcome=ItemOutcome.CREATED,
-                    stage="written",
+                    stage=ExecutionStage.WRITTEN,
                     target_id=target_id,
+                    reason=reason,
                 )
         else:
             target_id = planned.target_id
@@ -478,13 +648,8 @@ class RestoreExecutor:
                 existing = self._record(
                     item, existing, stage=ExecutionStage.UPDATING, target_id=target_id
                 )
-                changed = write.update_object(
-                    self.client,
-                    type_key=item.type_key,
-                    target_id=target_id,
-                    payload=intended.payload,
-                    secrets=backup_item.secrets,
-                    current=current,
+                current, changed, unclear = self._complete(
+                    item, intended, target_id, current=current
                 )
                 remember(current, written=changed)
                 outcome = self._record(
@@ -493,12 +658,122 @@ class RestoreExecutor:
                     stage="written",
                     target_id=target_id,
                     outcome=ItemOutcome.UPDATED
-                    if changed or own_write_in_flight
+                    if changed or unclear or own_write_in_flight
                     else ItemOutcome.UNCHANGED,
                 )
         if kind and outcome.target_id:
             self.foundation_ids.setdefault(kind, {})[item.source_id] = outcome.target_id
         return outcome
+
+    # ---- creates and updates whose answer may be lost -------------------------------------------
+
+    def _create(
+        self, item: _WorkItem, intended: _Intended, *, known_ids: list[str]
+    ) -> tuple[str, str]:
+        """Create the object once: ``(target id, reason)``, the reason saying when it was
+        adopted after an unclear answer. Raises ``PartialWriteError`` as ``create_object``."""
+        first_sent = timezone.now()
+        unclear: OutcomeUnknownError | None = None
+        for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
+            try:
+                new_id = write.create_object(
+                    self.client,
+                    type_key=item.type_key,
+                    payload=intended.payload,
+                    secrets=intended.secrets,
+                )
+                return new_id, ""
+            except OutcomeUnknownError as exc:
+                unclear = exc
+            logger.warning(
+                "Restore run %s: the create of %s '%s' got no clear answer (attempt %d of %d); "
+                "looking for it in the target",
+                self.run.pk,
+                item.type_key,
+                item.backup_item.display_name,
+                attempt,
+                MAX_CREATE_ATTEMPTS,
+            )
+            self._settle()
+            found = self._find_own_create(item, known_ids=known_ids, sent_at=first_sent)
+            if found:
+                return found, ADOPTED_REASON.format(why=_unclear_answer(unclear))
+        assert unclear is not None
+        raise write.WriteError(
+            f"Graph did not confirm the create of '{item.backup_item.display_name}' "
+            f"{MAX_CREATE_ATTEMPTS} times ({_unclear_answer(unclear)}) and the object is not in "
+            "the target: it was not created. It may still appear if Graph applies a late "
+            "request: run the preview again before restoring it."
+        ) from unclear
+
+    def _settle(self) -> None:
+        """Give Graph time to finish a request whose answer was lost before looking at the
+        target; a back-off like any other, so bounded by the client's retry policy."""
+        seconds = min(self.lost_create_settle_seconds, self.client.retry.max_delay)
+        if seconds > 0:
+            self.client.clock.sleep(seconds)
+
+    def _find_own_create(
+        self, item: _WorkItem, *, known_ids: list[str] | tuple[str, ...], sent_at: Any
+    ) -> str:
+        """The one object our own create may have made (see ``target.find_created``); "" when
+        there is none. Several are never guessed between: the item fails, naming them."""
+        found = target.find_created(
+            self.client,
+            type_key=item.type_key,
+            display_name=item.backup_item.display_name,
+            known_ids=known_ids,
+            created_after=sent_at - LOST_CREATE_CLOCK_SKEW if sent_at is not None else None,
+        )
+        if len(found) > 1:
+            raise AmbiguousCreateError(
+                f"Graph did not confirm the create of {item.ptype.label.lower()} "
+                f"'{item.backup_item.display_name}', and {len(found)} objects of that name have "
+                f"appeared in the target since ({', '.join(found)}). TenantGuard does not guess "
+                "which one is its own: check them in the Intune portal, delete the extra ones, "
+                "then run the checks and the preview again."
+            )
+        return found[0] if found else ""
+
+    def _complete(
+        self,
+        item: _WorkItem,
+        intended: _Intended,
+        target_id: str,
+        *,
+        current: CapturedItem | None = None,
+    ) -> tuple[CapturedItem, bool, bool]:
+        """Bring ``target_id`` to the intended state, writing only what differs:
+        ``(object as read before the last write, changed, an answer was unclear)``.
+
+        ``update_object`` compares before it writes, so after a lost answer it is safe to read
+        the object again and run it again (at most ``MAX_CREATE_ATTEMPTS`` times)."""
+        unclear = False
+        for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
+            if current is None:
+                current = target.read_one(self.client, type_key=item.type_key, object_id=target_id)
+            if current is None:
+                raise write.WriteError(
+                    f"{item.ptype.label} object {target_id} ('{item.backup_item.display_name}') "
+                    "is not in the target any more; run the checks and the preview again."
+                )
+            try:
+                changed = write.update_object(
+                    self.client,
+                    type_key=item.type_key,
+                    target_id=target_id,
+                    payload=intended.payload,
+                    secrets=intended.secrets,
+                    current=current,
+                )
+                return current, changed, unclear
+            except OutcomeUnknownError:
+                if attempt == MAX_CREATE_ATTEMPTS:
+                    raise
+                unclear = True
+                current = None
+                self._settle()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # ---- phase 3: assignments ----------------------------------------------------------------
 
@@ -520,14 +795,30 @@ class RestoreExecutor:
                 current_assignments = current.assignments if current else None
                 if current is not None:
                     self._unchanged_reads[key] = current
-            if normalize.normalize_assignments(
-                current_assignments or []
-            ) != normalize.normalize_assignments(intended.assignments):
+            if current_assignments is None:
+                # The target's assignments cannot be read: neither a merge nor the list of
+                # removals can be known, so they are left as they are (as the preview said).
+                self._record(
+                    item,
+                    outcome,
+                    stage="assigned",
+                    skipped_assignments=intended.skipped_assignments,
+                )
+                return
+            # The preview's own function, on the assignments just re-read: the list written
+            # and what it removes are exactly what the preview showed.
+            plan = assignments_plan(
+                type_key=item.type_key,
+                backup=intended.assignments,
+                current=current_assignments,
+                mode=intended.assignment_mode,
+            )
+            if plan.written is not None and plan.changes_anything:
                 write.assign_object(
                     self.client,
                     type_key=item.type_key,
                     target_id=outcome.target_id,
-                    assignments=intended.assignments,
+                    assignments=plan.written,
                 )
                 self._unchanged_reads.pop(key, None)
                 self._record(
@@ -638,20 +929,68 @@ class _LostClaim(Exception):
     """Another worker holds the run now (it was resumed elsewhere): stop without finishing."""
 
 
+class AmbiguousCreateError(write.WriteError):
+    """A create got no clear answer and several objects of its name appeared since."""
+
+
+def _unclear_answer(exc: OutcomeUnknownError) -> str:
+    return f"answer {exc.status}" if exc.status else "no answer: the connection was lost"
+
+
+def _failure_of(exc: BaseException) -> tuple[str, str]:
+    """``(error_code, error_message)`` recorded for a failed item. Messages of unexpected
+    exceptions are not recorded (they may quote data): the log has them."""
+    if isinstance(exc, OutcomeUnknownError):
+        return "outcome_unknown", str(exc)
+    if isinstance(exc, GraphError):
+        return exc.code or str(exc.status or "graph_error"), str(exc)
+    if isinstance(exc, AmbiguousCreateError):
+        return "ambiguous_create", str(exc)
+    if isinstance(exc, write.PartialWriteError):
+        return "partial_write", str(exc)
+    if isinstance(exc, write.WriteError | normalize.MissingSecretError):
+        return "invalid_payload", str(exc)
+    if isinstance(exc, DatabaseError):
+        return (
+            "database_error",
+            f"The database refused to record this item's progress ({type(exc).__name__}); "
+            "it may be incomplete in the target. Run the restore again: it matches what was "
+            "written instead of creating it twice.",
+        )
+    return (
+        "internal_error",
+        f"An unexpected error stopped this item ({type(exc).__name__}); the server log has "
+        "the details. The other items went on. Run the restore again for this item.",
+    )
+
+
 def verification_differences(
     *, type_key: str, intended: _Intended, current: CapturedItem, include_assignments: bool
 ) -> list[str]:
-    """What still differs between the intended state and the object read back (empty: verified)."""
+    """What still differs between the intended state and the object read back (empty: verified).
+
+    Assignments are compared with the list ``source.assignments_plan`` makes of the backup's
+    and the read-back ones: in ``replace`` mode the backup's list; in ``merge`` mode the
+    read-back list itself, which it equals only when every backup assignment is there."""
     differences: list[str] = []
     if normalize.normalize_payload(type_key, intended.payload) != normalize.normalize_payload(
         type_key, current.payload
     ):
         differences.append("Settings differ from the backup after writing.")
     if include_assignments and intended.assignments is not None and policy_type_of(type_key).assign:
-        if normalize.normalize_assignments(intended.assignments) != normalize.normalize_assignments(
-            current.assignments or []
-        ):
-            differences.append("Assignments differ from the backup after writing.")
+        if current.assignments is None:
+            differences.append("Its assignments could not be read back.")
+        else:
+            plan = assignments_plan(
+                type_key=type_key,
+                backup=intended.assignments,
+                current=current.assignments,
+                mode=intended.assignment_mode,
+            )
+            if normalize.normalize_assignments(
+                plan.written or []
+            ) != normalize.normalize_assignments(current.assignments):
+                differences.append("Assignments differ from the backup after writing.")
     if policy_type_of(type_key).scope_tag_property and sorted(intended.scope_tag_ids) != sorted(
         current.scope_tag_ids
     ):
@@ -684,6 +1023,12 @@ def restore_run_execute(
     executor = RestoreExecutor(
         run=run, worker_id=worker_id, client=client or graph_client_for(run.tenant)
     )
+    keeper = HeartbeatKeeper(
+        beat=lambda: restore_run_heartbeat(run_id=run_id, worker_id=worker_id),
+        every=HEARTBEAT_EVERY_SECONDS,
+        name=f"restore-{run_id}-heartbeat",
+    )
+    keeper.start()
     try:
         return executor.execute()
     except _LostClaim as exc:
@@ -697,3 +1042,57 @@ def restore_run_execute(
             worker_id=worker_id,
             results={"dry_run": False, "error": str(exc), "items": run.item_outcomes.count()},
         )
+    except Exception as exc:
+        # Outside any item (reading the target, the snapshot): end the run instead of leaving
+        # it running until the automatic resume retries the same failure.
+        logger.exception("Restore run %s stopped unexpectedly", run_id)
+        code, message = _failure_of(exc)
+        return restore_run_finish(
+            run=run,
+            status=RestoreStatus.FAILED,
+            worker_id=worker_id,
+            results={
+                "dry_run": False,
+                "error": message.replace("this item", "this run"),
+                "error_code": code,
+                "items": run.item_outcomes.count(),
+            },
+        )
+    finally:
+        keeper.stop()
+
+
+class HeartbeatKeeper:
+    """Calls ``beat()`` every ``every`` seconds from a daemon thread until stopped, or until
+    ``beat()`` returns False (the run is no longer this worker's: ``lost`` is then True).
+
+    The executor also beats between items; this thread covers one item that takes long. It
+    uses its own database connection, closed after each beat; a failed beat is logged and the
+    next one tried."""
+
+    def __init__(self, *, beat: Callable[[], bool], every: float, name: str = "heartbeat") -> None:
+        self.beat = beat
+        self.every = every
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> None:
+        if self.every > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                if not self.beat():
+                    self.lost = True
+                    return
+            except Exception:
+                logger.warning("restore heartbeat failed; trying again", exc_info=True)
+            finally:
+                connections.close_all()  # this thread's own connection

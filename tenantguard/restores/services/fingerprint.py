@@ -18,13 +18,31 @@ from tenantguard.restores.models import RestoreRun, ScopeMode
 
 FINGERPRINT_VERSION: Final = 1
 
-#: Options of a run and their defaults. Only these keys are accepted.
+#: Yes/no options of a run and their defaults.
 DEFAULT_OPTIONS: Final[dict[str, bool]] = {
     # Create objects that are missing in the target (off: a missing target is a blocking check).
     "create_missing": True,
     # Write assignments (off: the target's assignments are left exactly as they are).
     "include_assignments": True,
 }
+
+#: How the written assignment list is made: ``replace`` writes the backup's state (the target's
+#: other assignments are removed, each shown as a removal); ``merge`` keeps the target's other
+#: assignments and adds the backup's. Default: replace into the backup's own tenant, merge into
+#: another tenant.
+ASSIGNMENT_MODES: Final = ("merge", "replace")
+#: What a cross-tenant restore does with the source tenant's own identifiers (tenant ID,
+#: domains) found in payloads: ``undecided`` (a blocking check), ``replace`` (with the target's
+#: values) or ``keep`` (written as in the backup, by explicit choice).
+SOURCE_IDENTIFIER_CHOICES: Final = ("undecided", "replace", "keep")
+
+#: Options with a fixed set of values, and those values.
+CHOICE_OPTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "assignment_mode": ASSIGNMENT_MODES,
+    "source_identifiers": SOURCE_IDENTIFIER_CHOICES,
+}
+#: Every option a run accepts.
+OPTION_KEYS: Final = (*DEFAULT_OPTIONS, *CHOICE_OPTIONS)
 
 #: Kinds of references the mapping rewrites, as keys of ``RestoreRun.group_mapping``.
 #: Each maps a source id to a target id, or to ``None`` meaning "skip these assignments".
@@ -39,12 +57,29 @@ PART_LABELS: Final[dict[str, str]] = {
 }
 
 
-def effective_options(run: RestoreRun) -> dict[str, bool]:
-    """The run's options with defaults filled in (an explicit default equals an absent one)."""
-    options = dict(DEFAULT_OPTIONS)
-    options.update(
-        {key: bool(value) for key, value in (run.options or {}).items() if key in DEFAULT_OPTIONS}
-    )
+def is_same_tenant(run: RestoreRun) -> bool:
+    """The run restores into the tenant its backup set was taken from (or has no source yet)."""
+    if run.backup_set_id is None or run.backup_set is None:
+        return True
+    return run.backup_set.tenant_id == run.tenant_id
+
+
+def default_choice_options(run: RestoreRun) -> dict[str, str]:
+    return {
+        "assignment_mode": "replace" if is_same_tenant(run) else "merge",
+        "source_identifiers": "undecided",
+    }
+
+
+def effective_options(run: RestoreRun) -> dict[str, Any]:
+    """The run's options with defaults filled in (an explicit default equals an absent one):
+    the yes/no options as ``bool``, ``assignment_mode`` and ``source_identifiers`` as strings."""
+    options: dict[str, Any] = dict(DEFAULT_OPTIONS)
+    stored = run.options or {}
+    options.update({key: bool(value) for key, value in stored.items() if key in DEFAULT_OPTIONS})
+    for key, default in default_choice_options(run).items():
+        value = stored.get(key)
+        options[key] = value if value in CHOICE_OPTIONS[key] else default
     return options
 
 

@@ -19,13 +19,21 @@ whatever the client sends). A dry run ends with ``finish_dry_run``: the run beco
 with ``results = {"dry_run": true, "written": 0, ...}`` and nothing is written to the tenant.
 
 Actions taken by the task worker (``claim``, ``finish``) are asked with ``user=None``: they re-check
-everything about the run itself (dry-run, checks, preview, blockers, confirmation) but no role.
+everything about the run itself (dry-run, checks, preview, blockers, confirmation) but no role,
+except that ``claim`` re-checks the source-tenant roles of the user who queued a cross-tenant run.
+
+Cross-tenant runs (the backup set belongs to another tenant than the target): every step except
+picking another source and cancelling needs Operator or Admin on the SOURCE tenant too, and
+confirming, executing and resuming need Admin there when scoped items carry captured secret
+values (``source_role_reasons``). The checks report the latter early as
+``secret_values_need_source_admin``.
 """
 
 from __future__ import annotations
 
 import copy
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -36,8 +44,8 @@ from django.utils import timezone
 
 from tenantguard.accounts.models import Role
 from tenantguard.accounts.permissions import Capability, has_capability, minimum_role, role_on
-from tenantguard.backups.models import BackupStatus
-from tenantguard.restores.models import RestoreRun, RestoreStatus
+from tenantguard.backups.models import BackupItem, BackupStatus
+from tenantguard.restores.models import RestoreRun, RestoreStatus, ScopeMode
 from tenantguard.restores.services.fingerprint import (
     changed_parts,
     describe_changes,
@@ -168,20 +176,60 @@ def source_reasons(user: Any, tenant: Any, backup_set: Any) -> list[str]:
     """Why ``backup_set`` cannot be the source of a restore into ``tenant`` (empty when it can).
 
     A backup set of the target tenant is always eligible; one of another tenant (a cross-tenant
-    restore, e.g. TEST -> PROD) only when the user can view that tenant's backups.
+    restore, e.g. TEST -> PROD) only when the user is Operator or Admin on that source tenant
+    (viewing its backups is not enough to copy them elsewhere).
     """
     reasons = []
-    if backup_set.tenant_id != tenant.pk and not has_capability(
-        user, backup_set.tenant, Capability.VIEW
-    ):
-        reasons.append(
-            f"You cannot view the backups of the tenant backup set '{backup_set.name}' comes from: "
-            f"pick a backup set of '{tenant.display_name}' or ask that tenant's admin for access."
-        )
+    if backup_set.tenant_id != tenant.pk:
+        reasons += source_role_reasons(user, backup_set, target=tenant)
     if backup_set.status not in (BackupStatus.COMPLETED, BackupStatus.PARTIAL):
         status = BackupStatus(backup_set.status).label.lower()
         reasons.append(f"Backup set '{backup_set.name}' is {status}: pick a completed backup set.")
     return reasons
+
+
+def source_role_reasons(
+    user: Any, backup_set: Any, *, target: Any, secret_items: Sequence[str] = ()
+) -> list[str]:
+    """Why ``user`` may not restore ``backup_set`` (of another tenant) into ``target``: Operator
+    on the source tenant is needed, and Admin there when ``secret_items`` (names of scoped items
+    carrying the source's captured secret values) are restored. Empty when allowed."""
+    source = backup_set.tenant
+    role = role_on(user, source)
+    if role is None:
+        # Not even the source tenant's name: the user has no role there.
+        return [
+            f"You cannot view the backups of the tenant backup set '{backup_set.name}' comes "
+            f"from: pick a backup set of '{target.display_name}' or ask that tenant's admin "
+            "for access."
+        ]
+    if not has_capability(user, source, Capability.RESTORE_FROM):
+        return [
+            f"You are {role.label} on tenant '{source.display_name}', where backup set "
+            f"'{backup_set.name}' comes from: restoring its backups into "
+            f"'{target.display_name}' needs the Operator role or higher on "
+            f"'{source.display_name}'. Pick a backup set of '{target.display_name}', or ask an "
+            f"admin of '{source.display_name}' for the Operator role."
+        ]
+    if secret_items and not has_capability(user, source, Capability.RESTORE_SECRETS_FROM):
+        shown = ", ".join(f"'{name}'" for name in secret_items[:5])
+        more = f" and {len(secret_items) - 5} more" if len(secret_items) > 5 else ""
+        noun = "item carries" if len(secret_items) == 1 else "items carry"
+        return [
+            f"{len(secret_items)} {noun} secret values captured in '{source.display_name}' "
+            f"({shown}{more}): only an Admin of '{source.display_name}' may restore them into "
+            f"'{target.display_name}' (you are {role.label} there). Leave them out of the scope in step 2, or ask an admin of "
+            f"'{source.display_name}' to execute the run."
+        ]
+    return []
+
+
+def _active_user(user_id: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    if not isinstance(user_id, int):
+        return None
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
 
 
 def _missing_role_reason(user: Any, tenant: Any, capability: Capability, what: str) -> str:
@@ -316,11 +364,44 @@ class RestoreRunPolicy:
         if action in _WORKER_ACTIONS:
             return []
         if action in _EXECUTE_ACTIONS:
-            return self._execute_permission_reasons()
+            return self._execute_permission_reasons() + self._source_permission_reasons(action)
         # Everything else (including cancel, which is always safe) needs the prepare capability.
         if has_capability(self.user, tenant, Capability.PREPARE_RESTORE):
-            return []
+            return self._source_permission_reasons(action)
         return [self._missing_role_reason(Capability.PREPARE_RESTORE, "prepare restores")]
+
+    def _source_permission_reasons(self, action: Action) -> list[str]:
+        """A cross-tenant run also needs the user's role on the SOURCE tenant, asked at every
+        step (a role removed later stops the run). Picking another source and cancelling stay
+        open: both only take the source's data away."""
+        if action in (Action.SELECT_SOURCE, Action.CANCEL):
+            return []
+        return self.source_role_reasons_for(self.user, executes=action in _EXECUTE_ACTIONS)
+
+    def source_role_reasons_for(self, user: Any, *, executes: bool) -> list[str]:
+        """Why ``user`` may not use this run's source (empty when the run restores its own
+        tenant's backup); with ``executes``, also the source Admin role secret values need."""
+        backup_set = self.run.backup_set
+        if backup_set is None or backup_set.tenant_id == self.run.tenant_id:
+            return []
+        return source_role_reasons(
+            user,
+            backup_set,
+            target=self.run.tenant,
+            secret_items=self.secret_item_names if executes else (),
+        )
+
+    @cached_property
+    def secret_item_names(self) -> list[str]:
+        """Names of the scoped backup items that carry captured secret values (no decryption:
+        an item without secrets stores an empty value)."""
+        run = self.run
+        if not run.backup_set_id:
+            return []
+        items = BackupItem.objects.filter(backup_set_id=run.backup_set_id).exclude(secrets="")
+        if run.scope_mode == ScopeMode.SELECTED:
+            items = items.filter(pk__in=list(run.requested_items or []))
+        return list(items.order_by("display_name", "pk").values_list("display_name", flat=True))
 
     def _execute_permission_reasons(self) -> list[str]:
         tenant = self.run.tenant
@@ -401,6 +482,10 @@ class RestoreRunPolicy:
             reasons = self._content_gate_reasons(confirmer_id=queued.get("by_id"))
             if queued.get("fingerprint") != self.current_fingerprint:
                 reasons.append("The run's inputs changed after it was queued: prepare it again.")
+            # The source roles of the person who queued it, as they are now.
+            reasons += self.source_role_reasons_for(
+                _active_user(queued.get("by_id")), executes=True
+            )
             return reasons
         if action is Action.RESUME:
             if self.heartbeat_is_stale():

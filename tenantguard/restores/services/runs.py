@@ -49,8 +49,10 @@ from tenantguard.restores.models import (
 )
 from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
 from tenantguard.restores.services.fingerprint import (
+    CHOICE_OPTIONS,
     DEFAULT_OPTIONS,
     MAPPING_KINDS,
+    OPTION_KEYS,
     normalized_mapping,
     restore_run_fingerprint,
     restore_run_fingerprint_parts,
@@ -388,20 +390,31 @@ def restore_run_update_mapping(
 
 @audits_refusal
 def restore_run_update_options(
-    *, actor: Any, run: RestoreRun, options: Mapping[str, bool]
+    *, actor: Any, run: RestoreRun, options: Mapping[str, Any]
 ) -> RestoreRun:
-    """Change options (``create_missing``, ``include_assignments``); unnamed ones stay as they are."""
+    """Change options (``create_missing``, ``include_assignments``: true/false;
+    ``assignment_mode``: merge/replace; ``source_identifiers``: undecided/replace/keep); unnamed
+    ones stay as they are."""
     with transaction.atomic():
         locked = _lock(run.pk)
         _require(locked, actor, Action.EDIT_OPTIONS)
-        unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
+        unknown = sorted(set(options) - set(OPTION_KEYS))
         if unknown:
             raise RestoreRunError(
-                f"Unknown option(s) {', '.join(unknown)}: use {', '.join(DEFAULT_OPTIONS)}."
+                f"Unknown option(s) {', '.join(unknown)}: use {', '.join(OPTION_KEYS)}."
             )
-        not_bool = sorted(key for key, value in options.items() if not isinstance(value, bool))
+        not_bool = sorted(
+            key
+            for key, value in options.items()
+            if key in DEFAULT_OPTIONS and not isinstance(value, bool)
+        )
         if not_bool:
             raise RestoreRunError(f"Option(s) {', '.join(not_bool)} must be true or false.")
+        for key, allowed in CHOICE_OPTIONS.items():
+            if key in options and options[key] not in allowed:
+                raise RestoreRunError(
+                    f"Option {key} must be one of {', '.join(allowed)} (got {options[key]!r})."
+                )
         before_parts = restore_run_fingerprint_parts(locked)
         previous_status = locked.status
         locked.options = {**(locked.options or {}), **options}
@@ -422,13 +435,16 @@ def restore_run_set_dry_run(*, actor: Any, run: RestoreRun, dry_run: bool) -> Re
     with transaction.atomic():
         locked = _lock(run.pk)
         _require(locked, actor, Action.SET_DRY_RUN)
-        previous = locked.dry_run
-        locked.dry_run = bool(dry_run)
-        _save(locked, expected_status=locked.status, fields=("dry_run",))
-        _audit(
-            actor, "restore.dry_run_set", locked, {"dry_run": locked.dry_run, "previous": previous}
-        )
+        _write_dry_run(locked, actor, dry_run=dry_run)
     return locked
+
+
+def _write_dry_run(locked: RestoreRun, actor: Any, *, dry_run: bool) -> None:
+    """Set dry-run on the locked run and audit it (the caller asked the policy)."""
+    previous = locked.dry_run
+    locked.dry_run = bool(dry_run)
+    _save(locked, expected_status=locked.status, fields=("dry_run",))
+    _audit(actor, "restore.dry_run_set", locked, {"dry_run": locked.dry_run, "previous": previous})
 
 
 def _result_record(
@@ -579,27 +595,38 @@ def restore_run_confirm(
     with transaction.atomic():
         locked = _lock(run.pk)
         policy = _require(locked, actor, Action.CONFIRM)
-        locked.metadata = {
-            **(locked.metadata or {}),
-            "confirmation": confirmation_record(
-                user=actor,
-                acknowledged=acknowledged,
-                typed_label=typed_label,
-                preview_token=(policy.preview or {}).get("token"),
-                at=timezone.now(),
-            ),
-        }
-        _save(locked, expected_status=locked.status, fields=("metadata",))
-        _audit(
-            actor,
-            "restore.confirmed",
-            locked,
-            {
-                "acknowledged": bool(acknowledged),
-                "label_matches": typed_label == locked.tenant_label,
-            },
+        _write_confirmation(
+            locked, actor, policy=policy, acknowledged=acknowledged, typed_label=typed_label
         )
     return locked
+
+
+def _write_confirmation(
+    locked: RestoreRun,
+    actor: Any,
+    *,
+    policy: RestoreRunPolicy,
+    acknowledged: bool,
+    typed_label: str,
+) -> None:
+    """Record the confirmation on the locked run and audit it (the caller asked the policy)."""
+    locked.metadata = {
+        **(locked.metadata or {}),
+        "confirmation": confirmation_record(
+            user=actor,
+            acknowledged=acknowledged,
+            typed_label=typed_label,
+            preview_token=(policy.preview or {}).get("token"),
+            at=timezone.now(),
+        ),
+    }
+    _save(locked, expected_status=locked.status, fields=("metadata",))
+    _audit(
+        actor,
+        "restore.confirmed",
+        locked,
+        {"acknowledged": bool(acknowledged), "label_matches": typed_label == locked.tenant_label},
+    )
 
 
 def restore_run_queue_execution(*, actor: Any, run: RestoreRun) -> RestoreRun:
@@ -614,25 +641,7 @@ def restore_run_queue_execution(*, actor: Any, run: RestoreRun) -> RestoreRun:
         policy = RestoreRunPolicy(locked, actor)
         decision = policy.can(Action.EXECUTE)
         if decision.allowed:
-            previous_status = locked.status
-            locked.metadata = {
-                **(locked.metadata or {}),
-                "queued": {
-                    "by_id": getattr(actor, "pk", None),
-                    "by": _username(actor),
-                    "at": timezone.now().isoformat(),
-                    "fingerprint": policy.current_fingerprint,
-                },
-            }
-            locked.status = RestoreStatus.QUEUED
-            _save(locked, expected_status=previous_status, fields=("metadata", "status"))
-            _audit(
-                actor,
-                "restore.queued",
-                locked,
-                {"environment": locked.environment, "fingerprint": policy.current_fingerprint},
-            )
-            _enqueue_execution(locked.pk)
+            _write_queued(locked, actor, policy=policy)
         else:
             refused = decision.reasons
             _audit(
@@ -646,17 +655,84 @@ def restore_run_queue_execution(*, actor: Any, run: RestoreRun) -> RestoreRun:
     return locked
 
 
+def _write_queued(locked: RestoreRun, actor: Any, *, policy: RestoreRunPolicy) -> None:
+    """Queue the locked run, audit it and enqueue the executor on commit (the policy said yes)."""
+    previous_status = locked.status
+    locked.metadata = {
+        **(locked.metadata or {}),
+        "queued": {
+            "by_id": getattr(actor, "pk", None),
+            "by": _username(actor),
+            "at": timezone.now().isoformat(),
+            "fingerprint": policy.current_fingerprint,
+        },
+    }
+    locked.status = RestoreStatus.QUEUED
+    _save(locked, expected_status=previous_status, fields=("metadata", "status"))
+    _audit(
+        actor,
+        "restore.queued",
+        locked,
+        {"environment": locked.environment, "fingerprint": policy.current_fingerprint},
+    )
+    _enqueue_execution(locked.pk)
+
+
+class _ExecutionRefused(Exception):
+    """Rolls back everything an execution request started before its refusal is audited."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(" ".join(reasons))
+        self.reasons = reasons
+
+
 @audits_refusal
 def restore_run_request_execution(
-    *, actor: Any, run: RestoreRun, acknowledged: bool, typed_label: str
+    *,
+    actor: Any,
+    run: RestoreRun,
+    acknowledged: bool,
+    typed_label: str,
+    dry_run: bool | None = None,
 ) -> RestoreRun:
-    """Step 5's Execute button: record the confirmation (when the run may still be confirmed),
-    then queue under every gate. A refusal raises ``RestoreRunRefused`` and is audited."""
-    if RestoreRunPolicy(run, actor).can(Action.CONFIRM).allowed:
-        run = restore_run_confirm(
-            actor=actor, run=run, acknowledged=acknowledged, typed_label=typed_label
-        )
-    return restore_run_queue_execution(actor=actor, run=run)
+    """Step 5's Execute (web, API, CLI): switch dry-run when ``dry_run`` is given (the CLI turns
+    it off), record the confirmation (when the run may still be confirmed) and queue under every
+    gate, all decided in one transaction. When the policy refuses any part, none of it stays
+    (a refused action changes nothing): ``RestoreRunRefused`` is raised after a
+    ``restore.execute_refused`` audit event with the reasons is committed."""
+    try:
+        with transaction.atomic():
+            locked = _lock(run.pk)
+            if dry_run is not None and bool(dry_run) != locked.dry_run:
+                decision = RestoreRunPolicy(locked, actor).can(Action.SET_DRY_RUN)
+                if not decision.allowed:
+                    raise _ExecutionRefused(decision.reasons)
+                _write_dry_run(locked, actor, dry_run=bool(dry_run))
+            policy = RestoreRunPolicy(locked, actor)
+            if policy.can(Action.CONFIRM).allowed:
+                _write_confirmation(
+                    locked,
+                    actor,
+                    policy=policy,
+                    acknowledged=acknowledged,
+                    typed_label=typed_label,
+                )
+                policy = RestoreRunPolicy(locked, actor)
+            decision = policy.can(Action.EXECUTE)
+            if not decision.allowed:
+                raise _ExecutionRefused(decision.reasons)
+            _write_queued(locked, actor, policy=policy)
+    except _ExecutionRefused as refused:
+        with transaction.atomic():
+            current = _lock(run.pk)
+            _audit(
+                actor,
+                "restore.execute_refused",
+                current,
+                {"reasons": refused.reasons, "status": current.status},
+            )
+        raise RestoreRunRefused(refused.reasons, action=Action.EXECUTE.value) from None
+    return locked
 
 
 @audits_refusal

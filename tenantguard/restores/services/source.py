@@ -21,6 +21,7 @@ Everything but ``load_source`` / ``load_target`` is pure and works on plain valu
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,10 +32,12 @@ from urllib.parse import quote, urlencode
 
 from tenantguard.backups.models import BackupItem
 from tenantguard.graph import BatchRequest, GraphClient, GraphError, PermissionDeniedError
-from tenantguard.intune import registry, target
+from tenantguard.intune import references, registry, target, tenant_identity
+from tenantguard.intune.assignment_plan import AssignmentMode, AssignmentPlan, plan_assignments
 from tenantguard.intune.references import REFERENCE_KINDS, Reference, ReferenceKind, references_of
 from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, PolicyType
 from tenantguard.intune.target import Match, TargetState, odata_string_literal
+from tenantguard.intune.tenant_identity import Place, TenantIdentity
 from tenantguard.restores.models import RestoreRun, ScopeMode
 from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
 from tenantguard.restores.services.fingerprint import (
@@ -160,6 +163,12 @@ class RunInputs:
     #: the backup" when it changed after this (its own history has nothing to do with the
     #: source object's modification time).
     backup_taken_at: datetime | None = None
+    #: ``replace`` (the backup's state) or ``merge`` (keep the target's other assignments).
+    assignment_mode: AssignmentMode = "replace"
+    #: Source tenant identifiers in payloads: ``undecided``, ``replace`` or ``keep``.
+    source_identifiers: str = "undecided"
+    #: Both tenants' identities (cross-tenant restores only, read with the target).
+    identities: TenantIdentities | None = None
 
     def mapped(self, kind: str, source_id: str) -> tuple[bool, str | None]:
         """``(True, target_id_or_None)`` when the mapping names ``source_id``."""
@@ -167,6 +176,120 @@ class RunInputs:
         if source_id in entries:
             return True, entries[source_id]
         return False, None
+
+
+@dataclass(frozen=True)
+class TenantIdentities:
+    """The source tenant's identity (from the backup set, the source tenant or its record) and
+    the target's (its ``organization``, else its record); ``notes`` say what could not be read.
+    Persisted with the preview so the executor replaces exactly what the preview showed."""
+
+    source: TenantIdentity
+    target: TenantIdentity
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source.to_json(),
+            "target": self.target.to_json(),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> TenantIdentities | None:
+        if not data:
+            return None
+        return cls(
+            source=TenantIdentity.from_json(data.get("source")),
+            target=TenantIdentity.from_json(data.get("target")),
+            notes=tuple(str(note) for note in data.get("notes") or []),
+        )
+
+
+@dataclass
+class ItemRewrite:
+    """What the restore writes for one item (``intended_item``): references rewritten, source
+    tenant identifiers replaced or kept, and every place such an identifier was found."""
+
+    rewritten: references.Rewritten
+    identifier_places: list[Place] = field(default_factory=list)
+    identifiers_replaced: bool = False
+    #: The captured secret values to write (replaced like the payload when chosen).
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.rewritten.payload
+
+
+def intended_item(
+    *,
+    type_key: str,
+    payload: Mapping[str, Any],
+    assignments: Sequence[Mapping[str, Any]] | None,
+    scope_tag_ids: Sequence[str] | None,
+    mapping: Mapping[str, Mapping[str, str | None]] | None,
+    foundation_ids: Mapping[str, Mapping[str, str]] | None,
+    identities: TenantIdentities | None,
+    source_identifiers: str,
+    secrets: Mapping[str, str] | None = None,
+) -> ItemRewrite:
+    """The one function that decides the payload a restore writes: the preview diffs it and the
+    executor (``execute._intended``) writes it. References go through the mapping
+    (``references.rewrite``); with ``identities`` (a cross-tenant restore) the source tenant's
+    identifiers are replaced by the target's when ``source_identifiers`` is ``replace`` and only
+    located otherwise."""
+    rewritten = references.rewrite(
+        type_key=type_key,
+        payload=payload,
+        assignments=assignments,
+        scope_tag_ids=scope_tag_ids,
+        mapping=mapping,
+        foundation_ids=foundation_ids,
+    )
+    original_secrets: Mapping[str, str] = secrets if secrets is not None else {}
+    if identities is None:
+        return ItemRewrite(rewritten=rewritten, secrets=original_secrets)
+    replace = source_identifiers == "replace"
+    new_secrets, secret_places = tenant_identity.scan_secrets(
+        original_secrets, identities.source, identities.target, replace=replace
+    )
+    if not replace:
+        places = tenant_identity.find_identifiers(
+            rewritten.payload, identities.source, identities.target
+        )
+        return ItemRewrite(
+            rewritten=rewritten, identifier_places=places + secret_places, secrets=original_secrets
+        )
+    scan = tenant_identity.replace_identifiers(
+        rewritten.payload, identities.source, identities.target
+    )
+    rewritten.payload = scan.payload
+    return ItemRewrite(
+        rewritten=rewritten,
+        identifier_places=scan.places + secret_places,
+        identifiers_replaced=True,
+        # Unchanged values stay the very object read (an unreadable marker stays one).
+        secrets=original_secrets if new_secrets == dict(original_secrets) else new_secrets,
+    )
+
+
+def assignments_plan(
+    *,
+    type_key: str,
+    backup: Sequence[Mapping[str, Any]] | None,
+    current: Sequence[Mapping[str, Any]] | None,
+    mode: AssignmentMode,
+) -> AssignmentPlan:
+    """The assignment list written for an item of ``type_key`` (``assignment_plan``; the
+    preview and the executor both call this)."""
+    spec = policy_type_of(type_key).assign
+    return plan_assignments(
+        backup=backup,
+        current=current,
+        mode=mode,
+        per_assignment=bool(spec is not None and spec.per_assignment),
+    )
 
 
 @dataclass(frozen=True)
@@ -478,6 +601,8 @@ def load_source(run: RestoreRun) -> RunSource:
         same_tenant=backup_set.tenant_id == run.tenant_id,
         target_label=run.tenant_label,
         backup_taken_at=backup_set.captured_at or backup_set.created_at,
+        assignment_mode=options["assignment_mode"],
+        source_identifiers=options["source_identifiers"],
     )
     names = BackupNames(groups=dict(backup_set.group_names or {}), foundations=foundation_names)
     return RunSource(items=items, names=names, inputs=inputs)
@@ -592,6 +717,51 @@ def load_target(
     return state, TargetGroups(existing=existing, named=named)
 
 
+def _source_identity(run: RestoreRun) -> tuple[TenantIdentity, list[str]]:
+    """The source tenant's identity: kept with the backup set when it was captured, else read
+    from the source tenant now, else its record in TenantGuard (tenant ID or domain only)."""
+    from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
+
+    backup_set = run.backup_set
+    assert backup_set is not None
+    stored = TenantIdentity.from_json(backup_set.source_identity)
+    if not stored.is_empty:
+        return stored, []
+    tenant = backup_set.tenant
+    try:
+        identity = tenant_identity.read_identity(graph_client_for(tenant))
+        if not identity.is_empty:
+            return identity, []
+        problem = "it answered without an organization"
+    except (GraphError, TenantConfigurationError) as exc:
+        problem = str(exc)
+    note = (
+        f"The identity of the source tenant {tenant.display_name} could not be read ({problem}): "
+        "only its Entra tenant ID or domain as registered in TenantGuard is looked for."
+    )
+    return tenant_identity.identity_from_record(
+        tenant.entra_tenant_id, display_name=tenant.display_name
+    ), [note]
+
+
+def load_identities(run: RestoreRun, client: GraphClient) -> TenantIdentities:
+    """Both tenants' identities for a cross-tenant restore (the target's from its own
+    ``organization``, one request)."""
+    source, notes = _source_identity(run)
+    try:
+        target_identity = tenant_identity.read_identity(client)
+    except GraphError as exc:
+        notes.append(
+            f"The identity of {run.tenant_label} could not be read (the app needs "
+            f"{tenant_identity.ORGANIZATION_READ_PERMISSION}; Graph said: {exc}): only its Entra "
+            "tenant ID or domain as registered in TenantGuard can replace the source's."
+        )
+        target_identity = tenant_identity.identity_from_record(
+            run.tenant.entra_tenant_id, display_name=run.tenant.display_name
+        )
+    return TenantIdentities(source=source, target=target_identity, notes=tuple(notes))
+
+
 @dataclass(frozen=True)
 class TargetRead:
     """What the checks and the preview start from: the run as stored, the fingerprint of its
@@ -624,6 +794,11 @@ def read_target_for(
     client = graph_client_for_run(run)
     before = client.request_count
     state, groups = load_target(client, source, on_progress=on_progress)
+    if not source.inputs.same_tenant:
+        identities = load_identities(run, client)
+        source = dataclasses.replace(
+            source, inputs=dataclasses.replace(source.inputs, identities=identities)
+        )
     return TargetRead(
         run=run,
         fingerprint=fingerprint,
@@ -640,6 +815,7 @@ __all__ = [
     "KIND_LABELS",
     "REFERENCE_KINDS",
     "BackupNames",
+    "ItemRewrite",
     "ProgressCallback",
     "Reference",
     "ReferenceResolver",
@@ -648,12 +824,16 @@ __all__ = [
     "RunSource",
     "SourceItem",
     "TargetGroups",
+    "TenantIdentities",
     "assignment_index",
+    "assignments_plan",
     "broad_targets",
     "build_resolver",
     "fresh_run",
     "graph_client_for_run",
+    "intended_item",
     "item_references",
+    "load_identities",
     "load_source",
     "load_target",
     "match_of",
