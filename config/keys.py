@@ -62,7 +62,13 @@ def data_dir_secrets(*, data_dir: Path, existing_install: bool) -> GeneratedSecr
     """
     path = data_dir / SECRETS_FILE_NAME
     if not path.exists():
-        _create_atomically(path, _new_secrets(existing_install=existing_install))
+        try:
+            _create_atomically(path, _new_secrets(existing_install=existing_install))
+        except OSError as exc:
+            raise SecretsFileError(
+                f"Cannot create {path} ({exc.strerror}): make the data directory writable for "
+                "this user, or set SECRET_KEY and TENANTGUARD_ENCRYPTION_KEY."
+            ) from None
     return _read(path)
 
 
@@ -93,10 +99,12 @@ def _create_atomically(path: Path, document: dict[str, object]) -> None:
 
 
 def _read(path: Path) -> GeneratedSecrets:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        # Someone widened it (a copy, an archive restore): keys are for the owner only.
-        path.chmod(0o600)
+    try:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            # Someone widened it (a copy, an archive restore): keys are for the owner only.
+            path.chmod(0o600)
+    except OSError:
+        pass  # not ours to change: reading it below says whether it is usable
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         secret_key = document["secret_key"]

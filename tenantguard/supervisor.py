@@ -133,6 +133,9 @@ class Supervisor:
             if returncode is None:
                 continue
             how = describe_exit(returncode)
+            # Whatever the dead child started in its group goes with it: nothing it left
+            # behind may go on writing to a tenant.
+            _signal_group(child.process, signal.SIGKILL)
             if not child.spec.restart:
                 raise ChildFailed(
                     f"{child.spec.label} (pid {child.process.pid}) stopped ({how}); "
@@ -146,8 +149,8 @@ class Supervisor:
                 raise ChildFailed(
                     f"{child.spec.label} (pid {child.process.pid}) stopped ({how}) and has died "
                     f"{len(child.restart_times) + 1} times in {self._policy.window}: "
-                    "not restarting it, "
-                    "TenantGuard stops. The lines above say why; fix that and start again."
+                    "not restarting it, TenantGuard stops. The lines above say why; fix that "
+                    "and start again."
                 )
             child.restart_times.append(now)
             number = len(child.restart_times)
@@ -157,8 +160,7 @@ class Supervisor:
                 f"{child.spec.label} (pid {child.process.pid}) stopped unexpectedly ({how}). "
                 f"Backups and restores wait until it is back: restarting it in {delay:g} s "
                 f"(restart {number} of at most {self._policy.max_restarts} in "
-                f"{self._policy.window}). An interrupted restore "
-                "continues from its checkpoints.",
+                f"{self._policy.window}).",
                 error=True,
             )
 
@@ -167,10 +169,10 @@ class Supervisor:
         running = [c.process for c in self._children if c.process is not None]
         for process in running:
             _signal_group(process, signal.SIGTERM)
-        deadline = self._clock() + self._stop_grace_seconds
+        deadline = time.monotonic() + self._stop_grace_seconds
         for process in running:
             try:
-                process.wait(timeout=max(0.0, deadline - self._clock()))
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 logger.warning("pid %s did not stop within the grace period: killed", process.pid)
         for process in running:

@@ -51,7 +51,7 @@ class ApiTokenAuth(HttpBearer):
     token it sends: checking tokens from it any further would let guessing go on."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        address = f"address:{client_address(request)}"
+        address = f"address:{client_address(request) or 'unknown'}"
         rate_limit_check(scope=RateLimitScope.API_TOKEN_FAILURE, subject=address)
         record = api_token_for(token)
         if record is None:

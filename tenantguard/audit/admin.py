@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
@@ -12,6 +14,8 @@ from tenantguard.accounts.admin_mixins import TenantRoleAdminMixin
 from tenantguard.accounts.permissions import tenants_visible_to
 from tenantguard.audit.models import AuditEvent
 from tenantguard.common.json_view import pretty_json
+from tenantguard.restores.models import RestoreRun
+from tenantguard.restores.selectors import RUN_SUBJECT_TYPE, restore_runs_visible_to
 from tenantguard.tenants.models import Tenant
 
 
@@ -50,7 +54,16 @@ class AuditEventAdmin(TenantRoleAdminMixin, ModelAdmin):
         queryset = super(TenantRoleAdminMixin, self).get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(tenant__in=tenants_visible_to(request.user))
+        # Events of a run the user may not see (its source is a tenant without their role) are
+        # left out like the run itself: their details name the source's items.
+        hidden_runs = (
+            RestoreRun.objects.exclude(pk__in=restore_runs_visible_to(request.user).values("pk"))
+            .annotate(subject=Cast("pk", CharField()))
+            .values("subject")
+        )
+        return queryset.filter(tenant__in=tenants_visible_to(request.user)).exclude(
+            subject_type=RUN_SUBJECT_TYPE, subject_id__in=hidden_runs
+        )
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and self.tenant_of(obj) is None:

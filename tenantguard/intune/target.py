@@ -148,8 +148,8 @@ def graph_datetime(value: Any) -> datetime | None:
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     head, dot, rest = text.partition(".")
     if dot:  # Graph sends 7 fractional digits; Python 3.11 reads at most 6
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[: min(digits, 6)].ljust(6, '0')}{rest[digits:]}"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

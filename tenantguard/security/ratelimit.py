@@ -12,6 +12,7 @@ the same counter limits both; the CLI (someone on the server) is not limited.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -147,16 +148,16 @@ def rate_limit_user_action(*, scope: RateLimitScope, user: Any) -> None:
     rate_limit_hit(scope=scope, subject=f"user:{user.pk}")
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's IP address. Behind the reverse proxy (``TENANTGUARD_BEHIND_PROXY``) that is
-    the last address in ``X-Forwarded-For``, the one the proxy itself appended: earlier ones are
-    whatever the client sent."""
+def client_address(request: HttpRequest) -> str | None:
+    """The client's IP address (``None`` when there is no valid one, e.g. a request built in
+    code). Behind the reverse proxy (``TENANTGUARD_BEHIND_PROXY``) that is the last address in
+    ``X-Forwarded-For``, the one the proxy itself appended: earlier ones are whatever the client
+    sent. Also django-axes' ``AXES_CLIENT_IP_CALLABLE``."""
+    candidate = str(request.META.get("REMOTE_ADDR") or "")
     if getattr(settings, "TENANTGUARD_BEHIND_PROXY", False):
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if forwarded:
-            return forwarded[-1][:64]
-    return str(request.META.get("REMOTE_ADDR") or "unknown")[:64]
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        candidate = forwarded[-1].strip() or candidate
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None

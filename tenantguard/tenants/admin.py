@@ -20,6 +20,7 @@ from tenantguard.accounts.permissions import (
 )
 from tenantguard.backups.services import backup_set_start
 from tenantguard.common.admin import CheckedLookupsMixin
+from tenantguard.crypto import decryption_problem
 from tenantguard.security.ratelimit import RateLimited, RateLimitScope, rate_limit_user_action
 from tenantguard.tenants.forms import TenantForm
 from tenantguard.tenants.models import Tenant
@@ -178,6 +179,12 @@ class TenantAdmin(CheckedLookupsMixin, ModelAdmin):
             "tg_can_restore": has_capability(request.user, tenant, Capability.PREPARE_RESTORE),
             "tg_recent_backups": tenant.backup_sets.all()[:5],
         }
+        if request.method == "GET":
+            # A credential encrypted with a key this install lacks reads as empty: say why.
+            for name in SECRET_FIELDS:
+                if problem := decryption_problem(getattr(tenant, name)):
+                    label = str(Tenant._meta.get_field(name).verbose_name)
+                    messages.warning(request, f"{label[:1].upper()}{label[1:]}: {problem}")
         return super().change_view(request, object_id, form_url, extra_context)
 
     def backup_now_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:

@@ -243,3 +243,30 @@ def test_a_child_gets_sigterm_when_run_itself_is_killed(tmp_path):
         parent.kill()
         parent.wait(timeout=10)
     _wait_for(lambda: not _alive(child_pid), seconds=10, what="the orphaned child to stop")
+
+
+def test_what_a_dead_child_left_running_is_stopped_before_it_is_restarted(tmp_path):
+    """A worker that died must not leave a process of its own writing to a tenant."""
+    pid_file = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "raise SystemExit(1)\n"
+    )
+    reports: list[str] = []
+    supervisor = Supervisor(report=reports.append, stop_grace_seconds=5)
+    child = supervisor.start(
+        ChildSpec(label="The task worker", argv=_python(code), env=dict(os.environ), restart=True)
+    )
+    try:
+        child.wait(timeout=30)
+        grandchild = int(pid_file.read_text())
+        assert _alive(grandchild)
+
+        supervisor.check()
+
+        assert "stopped unexpectedly (exit code 1)" in reports[-1]
+        _wait_for(lambda: not _alive(grandchild), seconds=10, what="the orphan to stop")
+    finally:
+        supervisor.stop()

@@ -222,7 +222,9 @@ def test_tenant_pages_list_a_tenant_whose_credential_cannot_be_decrypted(
     assert "Fabrikam" in listing.content.decode() and "Contoso Test" in listing.content.decode()
     page = owner_client.get(reverse("admin:tenants_tenant_change", args=[rotated.pk]))
     assert page.status_code == 200
-    assert ciphertext[10:40] not in page.content.decode()
+    html = page.content.decode()
+    assert ciphertext[10:40] not in html
+    assert "Static token: A stored secret could not be decrypted" in html
 
 
 def test_a_tenant_saved_with_an_undecryptable_secret_keeps_the_stored_value(tenant):
@@ -265,3 +267,14 @@ def test_wizard_steps_show_items_whose_payload_is_not_an_object(
     assert ran.status_code == 302
     assert owner_client.get(reverse("restores:preview", args=[run.pk])).status_code == 200
     assert owner_client.get(reverse("restores:run", args=[run.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("value", BAD_IDS)
+def test_forms_choosing_a_tenant_or_backup_set_refuse_impossible_ids(
+    owner_client, personas, tenant, baseline, value
+):
+    response = owner_client.post(reverse("restores:new"), {"tenant": value, "backup_set": value})
+    assert response.status_code == 200  # the form again, with what to correct
+    run = restore_run_create(actor=personas["owner"], tenant=tenant)
+    response = owner_client.post(reverse("restores:source", args=[run.pk]), {"backup_set": value})
+    assert response.status_code == 200

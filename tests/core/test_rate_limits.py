@@ -391,3 +391,34 @@ def test_the_openapi_document_declares_429_with_retry_after(personas, path, meth
     declared = document["paths"][path][method]["responses"]["429"]
     assert declared["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
     assert "Retry-After" in declared["headers"]
+
+
+@pytest.mark.parametrize(
+    ("meta", "behind_proxy", "address"),
+    [
+        ({"REMOTE_ADDR": "203.0.113.7"}, False, "203.0.113.7"),
+        ({"REMOTE_ADDR": "2001:DB8::1"}, False, "2001:db8::1"),
+        ({}, False, None),  # a request built in code (Client.login): none, never a made-up one
+        ({"REMOTE_ADDR": "unix-socket"}, False, None),
+        (
+            {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.1.1.1, 203.0.113.7"},
+            False,
+            "10.0.0.2",
+        ),
+        (
+            {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.1.1.1, 203.0.113.7"},
+            True,
+            "203.0.113.7",
+        ),
+        ({"REMOTE_ADDR": "10.0.0.2"}, True, "10.0.0.2"),
+    ],
+)
+def test_the_client_address(settings, meta, behind_proxy, address):
+    from django.http import HttpRequest
+
+    from tenantguard.security.ratelimit import client_address
+
+    settings.TENANTGUARD_BEHIND_PROXY = behind_proxy
+    request = HttpRequest()
+    request.META.update(meta)
+    assert client_address(request) == address

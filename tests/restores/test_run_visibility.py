@@ -110,3 +110,12 @@ def test_the_admin_run_list_leaves_the_run_out(cross_run, target_only, target_an
 
     assert link not in _client(target_only).get(url).content.decode()
     assert link in _client(target_and_source_viewer).get(url).content.decode()
+
+
+def test_the_admin_audit_trail_leaves_the_runs_events_out(
+    cross_run, target_only, target_and_source_viewer
+):
+    url = reverse("admin:audit_auditevent_changelist")
+
+    assert "restore.created" not in _client(target_only).get(url).content.decode()
+    assert "restore.created" in _client(target_and_source_viewer).get(url).content.decode()

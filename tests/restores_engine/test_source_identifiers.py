@@ -185,6 +185,7 @@ def test_cross_tenant_checks_list_each_place_and_block_until_decided(
     assert f"contoso.sharepoint.com at omaSettings[{HOMEPAGE_URI}] (encrypted" in oma[0].message
     assert "sites/intranet" not in oma[0].message, "never the secret value itself"
     assert f"tenant ID {SOURCE_ID} at omaSettings[1].omaUri" in oma[0].message
+    assert "(would become fabrikamcorp.sharepoint.com)" in oma[0].message
     assert "step 3 options" in oma[0].resolution
 
     run = restore_run_run_preview(actor=owner, run=run)

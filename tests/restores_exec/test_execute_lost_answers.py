@@ -8,6 +8,7 @@ object in the target, adopts it, and says so in the item's reason.
 from __future__ import annotations
 
 import collections
+import json
 
 import pytest
 
@@ -248,3 +249,42 @@ def test_a_lost_answer_to_a_child_write_is_completed_not_duplicated(personas, te
         locales = [m["locale"] for m in template.get("localizedNotificationMessages") or []]
         assert len(locales) == len(set(locales)), template["displayName"]
     assert not [k for k, n in _by_type_and_name(seeded).items() if n > 1]
+
+
+def test_autopilot_assignments_whose_answer_is_lost_are_created_once(personas, tenant, seeded):
+    """Autopilot assignments are created one POST each: after a lost answer the list is read
+    and the assignment is not posted again when it is there."""
+    baseline = take_backup(personas["owner"], tenant)
+    item = baseline.items.filter(policy_type="autopilot_profile").exclude(assignments=[]).first()
+    assert item is not None and item.assignments
+    client = _fast_client(tenant)
+    new_id = write_module.create_object(client, type_key=item.policy_type, payload=item.payload)
+    seeded.faults = FaultConfig(lost_answer_rates={"POST": 1.0}, lost_answers=("504", "drop"))
+
+    write_module.assign_object(
+        client, type_key=item.policy_type, target_id=new_id, assignments=item.assignments
+    )
+    seeded.faults = FaultConfig()
+
+    live = seeded.get_object(registry.get(item.policy_type).collection, new_id)
+    targets = [json.dumps(a["target"], sort_keys=True) for a in live["assignments"]]
+    assert len(targets) == len(set(targets)) == len(item.assignments)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-07T10:24:13.1234567Z", "2026-12-07T10:24:13.123456+00:00"),
+        ("2026-12-07T10:24:13Z", "2026-12-07T10:24:13+00:00"),
+        ("2026-12-07T10:24:13.12Z", "2026-12-07T10:24:13.120000+00:00"),
+        ("2026-12-07T12:24:13.1234567+02:00", "2026-12-07T12:24:13.123456+02:00"),
+        ("0001-01-01T00:00:00Z", None),  # Graph's "never"
+        ("not a date", None),
+        (None, None),
+    ],
+)
+def test_graph_timestamps_are_read_with_seven_digits_and_offsets(text, expected):
+    from tenantguard.intune.target import graph_datetime
+
+    moment = graph_datetime(text)
+    assert (moment.isoformat() if moment else None) == expected

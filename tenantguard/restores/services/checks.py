@@ -532,7 +532,11 @@ class RestoreRiskChecker:
         source_name = identities.source.display_name or "the source tenant"
         listed = "; ".join(
             f"{IDENTIFIER_LABELS.get(p.kind, p.kind)} {p.found} at {p.path}"
-            + (f" (becomes {p.replacement})" if choice == "replace" and p.replacement else "")
+            + (
+                f" ({'becomes' if choice == 'replace' else 'would become'} {p.replacement})"
+                if p.replacement and choice != "keep"
+                else ""
+            )
             for p in places[:20]
         )
         if len(places) > 20:
