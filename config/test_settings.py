@@ -34,7 +34,6 @@ STORAGES = {
 }
 
 
-
 class InvalidTemplateVariable(str):
     """``string_if_invalid`` for the suite: a variable our templates cannot resolve fails the test.
 
@@ -64,29 +63,33 @@ class InvalidTemplateVariable(str):
 
     def _fail_if_ours(self, what: str) -> None:
         import sys
+        from types import FrameType
 
         from django.template.base import FilterExpression, Node
 
-        frame = sys._getframe(2)
+        frame: FrameType | None = sys._getframe(2)
         expression = ""
         while frame is not None:
             owner = frame.f_locals.get("self")
             if isinstance(owner, FilterExpression) and not expression:
-                expression = owner.token
+                expression = str(owner.token)
             if isinstance(owner, Node) and getattr(owner, "origin", None) is not None:
                 if str(owner.origin.name).startswith(self.OURS):
                     token = getattr(owner, "token", None)
+                    template = str(owner.origin.template_name)
                     raise InvalidTemplateVariableError(
-                        f"{what.capitalize()}: '{expression}' in {owner.origin.template_name}, "
+                        f"{what.capitalize()}: '{expression}' in {template}, "
                         f"line {token.lineno if token else '?'}. Pass it in the context, or "
                         "test it with {% if %} first."
                     )
                 return
-            frame = frame.f_back  # type: ignore[assignment]
+            frame = frame.f_back
 
 
 class InvalidTemplateVariableError(Exception):
     """One of our templates used a variable that does not resolve (see InvalidTemplateVariable)."""
 
 
-TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = InvalidTemplateVariable("")  # noqa: F405
+_template_options = TEMPLATES[0]["OPTIONS"]  # noqa: F405
+assert isinstance(_template_options, dict)
+_template_options["string_if_invalid"] = InvalidTemplateVariable("")

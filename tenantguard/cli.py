@@ -605,12 +605,23 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             f"Verifying the audit trail reads every tenant's events: user '{user.get_username()}' "
             "is not a superuser. Pass --user NAME of a superuser."
         )
-    report = audit_chain_verify()
+    report = audit_chain_verify(anchor=_audit_anchor(args.anchor) if args.anchor else None)
     # Plain print, not rich: one unwrapped line per problem, for people and for scripts.
     for problem in report.problems:
         print(problem.message)
     print(report.summary())
     return 0 if report.intact else 1
+
+
+def _audit_anchor(value: str) -> tuple[int, str]:
+    sequence, _, digest = value.partition(":")
+    is_hex = len(digest) == 64 and all(c in "0123456789abcdef" for c in digest.lower())
+    if not (sequence.isascii() and sequence.isdigit()) or not is_hex:
+        raise CommandError(
+            f"--anchor '{value}' is not SEQUENCE:HASH (the head an earlier "
+            "`tenantguard audit verify` printed, e.g. 1234:3f2a…, 64 hex digits)."
+        )
+    return int(sequence), digest.lower()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -736,11 +747,18 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True
     )
-    audit.add_parser(
+    audit_verify = audit.add_parser(
         "verify",
         help="check the audit trail's hash chain: edited, deleted or reordered events "
         "(superusers; exit 1 when tampered with)",
-    ).set_defaults(handler=cmd_audit_verify)
+    )
+    audit_verify.add_argument(
+        "--anchor",
+        metavar="SEQUENCE:HASH",
+        help="the head an earlier verify printed, kept outside the database: also detects "
+        "events cut off the end and a recomputed chain",
+    )
+    audit_verify.set_defaults(handler=cmd_audit_verify)
 
     from tenantguard.cli_restore import add_restore_commands
 

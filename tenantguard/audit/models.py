@@ -7,8 +7,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tenantguard.audit.chain import GENESIS_HASH
-
 
 class AuditEventImmutableError(Exception):
     """Audit events are append-only: they can never be changed or deleted."""
@@ -85,24 +83,3 @@ class AuditEvent(models.Model):
     def details_text(self) -> str:
         """``details`` as compact JSON, for pages that list events."""
         return json.dumps(self.details or {}, ensure_ascii=False, sort_keys=True)
-
-
-class AuditChainHead(models.Model):
-    """The newest link of the audit chain, one row (pk 1).
-
-    Appending locks this row, so concurrent writers on PostgreSQL extend the chain one at a
-    time, and the verifier compares the chain's end with it: events cut off the end of the
-    trail show as missing. Triggers refuse its deletion and any move but one step forward.
-    """
-
-    SINGLETON_PK = 1
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
-    sequence = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default=GENESIS_HASH)
-
-    class Meta:
-        verbose_name = "audit chain head"
-
-    def __str__(self) -> str:
-        return f"audit chain head: {self.sequence} events, last hash {self.hash[:12]}…"

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from tenantguard.audit.chain import GENESIS_HASH, HASHED_FIELDS, event_hash, normalize_details
 from tenantguard.audit.context import current_credential, current_request_id
-from tenantguard.audit.models import AuditChainHead, AuditEvent
+from tenantguard.audit.models import AuditEvent
 from tenantguard.audit.redaction import redact
 
 SYSTEM_ACTOR = "system"
 _IDS = ("actor_id", "tenant_id")
+#: PostgreSQL advisory lock key of the audit chain ("tgaudit" in ASCII).
+CHAIN_LOCK_KEY = int.from_bytes(b"tgaudit", "big")
 
 
 def audit_event_record(
@@ -30,9 +32,9 @@ def audit_event_record(
 
     ``details`` pass through :func:`redact`, so secret-looking keys never reach the trail.
 
-    The event becomes the next link of the hash chain. Appending locks the chain head row until
-    the caller's transaction ends (on PostgreSQL, concurrent writers queue there; SQLite
-    serializes writers itself), so record the event after the transaction's other writes.
+    The event becomes the next link of the hash chain. Appending locks the chain until the
+    caller's transaction ends (on PostgreSQL concurrent writers queue there; SQLite serializes
+    writers itself), so record the event after the transaction's other writes.
     """
     user: Any = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     if tenant is None and subject is not None:
@@ -59,40 +61,36 @@ def audit_event_record(
     }
     # No savepoint: a failed append fails the caller's transaction, as any failed write would.
     with transaction.atomic(savepoint=False):
-        head = _chain_head_locked()
-        recorded["sequence"] = head.sequence + 1
+        sequence, prev_hash = _chain_end_locked()
+        recorded["sequence"] = sequence + 1
         recorded["created_at"] = timezone.now()  # taken under the lock: time follows the chain
-        digest = event_hash(
-            prev_hash=head.hash, fields={name: recorded[name] for name in HASHED_FIELDS}
-        )
         event = AuditEvent.objects.create(
             **{name: value for name, value in recorded.items() if name not in _IDS},
             actor=user,
             tenant=tenant,
-            prev_hash=head.hash,
-            hash=digest,
+            prev_hash=prev_hash,
+            hash=event_hash(
+                prev_hash=prev_hash, fields={name: recorded[name] for name in HASHED_FIELDS}
+            ),
         )
-        AuditChainHead.objects.filter(pk=head.pk).update(sequence=recorded["sequence"], hash=digest)
     return event
 
 
-def _chain_head_locked() -> AuditChainHead:
-    """The chain head, locked for this transaction (``SELECT … FOR UPDATE``; SQLite ignores
-    the clause and serializes writers itself)."""
-    heads = AuditChainHead.objects.select_for_update()
-    head = heads.filter(pk=AuditChainHead.SINGLETON_PK).first()
-    if head is None:
-        # Only after `flush` emptied the database: the migration creates the row and a trigger
-        # refuses its deletion. Continue from the newest event if any, so the chain stays one.
-        # Concurrent first writers both insert "if absent"; the loser waits, then locks it.
-        newest = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
-        sequence, last_hash = newest if newest is not None else (0, GENESIS_HASH)
-        AuditChainHead.objects.bulk_create(
-            [AuditChainHead(pk=AuditChainHead.SINGLETON_PK, sequence=sequence, hash=last_hash)],
-            ignore_conflicts=True,
-        )
-        head = heads.get(pk=AuditChainHead.SINGLETON_PK)
-    return head
+def _chain_end_locked() -> tuple[int, str]:
+    """Sequence and hash of the newest event (0 and the genesis hash for none), with the chain
+    locked until the transaction ends.
+
+    On PostgreSQL a transaction-level advisory lock queues concurrent writers; once a writer
+    holds it, the newest event it reads is committed or its own. It writes nothing, so a
+    transaction that records thousands of events stays linear in cost (updating one "head"
+    row per event would pile up row versions). SQLite serializes writers itself (TenantGuard's
+    write transactions begin IMMEDIATE).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    newest = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    return newest if newest is not None else (0, GENESIS_HASH)
 
 
 def _with_credential(details: dict[str, Any]) -> dict[str, Any]:

@@ -4,16 +4,17 @@
 ``sequence`` order (constant memory; 100,000 events take a few seconds) and reports:
 
 - ``edited``: an event's recorded fields no longer give its stored hash;
-- ``missing``: a gap in the sequence (events deleted), also at the end of the trail, measured
-  against the chain head row;
+- ``missing``: a gap in the sequence (events deleted);
 - ``broken_link``: an event's ``prev_hash`` is not the hash of the event before it (an event
   was replaced, or the chain was rewritten from there on);
 - ``reordered``: row ids do not grow with the sequence (events were moved);
-- ``head``: the chain head row is missing or does not match the newest event;
+- ``anchor``: given an anchor (``sequence:hash`` printed by an earlier verify and kept outside
+  the database), that event is gone (the end of the trail was cut off) or has another hash (the
+  chain was rewritten up to it);
 - ``trigger``: a trigger that refuses UPDATE/DELETE is missing.
 
-What it cannot see: a rewrite of the whole chain from the tampered event to the end *and* of
-the head row. Keep the head hash it prints somewhere else to catch that too.
+Without an anchor it cannot see events cut off the end of the trail, or a chain recomputed from
+the tampered event to the end: keep the head it prints somewhere else and pass it next time.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from django.db import connection
 
 from tenantguard.audit.chain import GENESIS_HASH, HASHED_FIELDS, event_hash
-from tenantguard.audit.models import AuditChainHead, AuditEvent
+from tenantguard.audit.models import AuditEvent
 from tenantguard.audit.triggers import triggers_missing
 
 _COLUMNS = ("id", "prev_hash", "hash", *HASHED_FIELDS)
@@ -33,7 +34,7 @@ _COLUMNS = ("id", "prev_hash", "hash", *HASHED_FIELDS)
 
 @dataclass(frozen=True)
 class ChainProblem:
-    kind: str  # edited | missing | broken_link | reordered | head | trigger
+    kind: str  # edited | missing | broken_link | reordered | anchor | trigger
     message: str
     event_id: int | None = None
     sequence: int | None = None
@@ -44,8 +45,6 @@ class ChainReport:
     events: int = 0
     last_sequence: int = 0
     last_hash: str = GENESIS_HASH
-    head_sequence: int | None = None
-    head_hash: str | None = None
     problems: list[ChainProblem] = field(default_factory=list)
 
     @property
@@ -55,10 +54,11 @@ class ChainReport:
     def summary(self) -> str:
         if self.intact:
             return (
-                f"{self.events} events, chain intact "
-                f"(head: sequence {self.last_sequence}, hash {self.last_hash})"
+                f"{self.events} events, chain intact (head {self.last_sequence}:{self.last_hash})"
             )
-        return f"{self.events} events, {len(self.problems)} problem(s): the audit trail was tampered with"
+        return (
+            f"{self.events} events, {len(self.problems)} problem(s): the audit trail is not intact"
+        )
 
 
 @dataclass
@@ -67,6 +67,8 @@ class _Walk:
 
     report: ChainReport
     last_id: int | None = None
+    anchor_sequence: int | None = None
+    anchor_seen: tuple[int, str] | None = None  # (id, hash) of the event at the anchor
 
     def visit(self, row: dict[str, Any]) -> None:
         report = self.report
@@ -120,44 +122,43 @@ class _Walk:
                 )
             )
         recomputed = event_hash(
-            prev_hash=row["prev_hash"], fields={name: row[name] for name in HASHED_FIELDS}
+            prev_hash=row["prev_hash"], fields={column: row[column] for column in HASHED_FIELDS}
         )
         if recomputed != row["hash"]:
             report.problems.append(
                 ChainProblem(
                     "edited",
-                    f"edited: {name}, action '{row['action']}', no longer matches its hash: "
+                    f"edited: {name}, action {row['action'][:100]!r}, no longer matches its hash: "
                     "its recorded fields were changed",
                     event_id,
                     sequence,
                 )
             )
+        if sequence == self.anchor_sequence:
+            self.anchor_seen = (event_id, row["hash"])
         report.last_sequence, report.last_hash, self.last_id = sequence, row["hash"], event_id
 
 
-def _rows(*, after: int, up_to: int | None, chunk_size: int) -> Iterator[dict[str, Any]]:
-    events = AuditEvent.objects.filter(sequence__gt=after)
-    if up_to is not None:
-        events = events.filter(sequence__lte=up_to)
-    for values in events.order_by("sequence").values_list(*_COLUMNS).iterator(chunk_size):
+def _rows(*, chunk_size: int) -> Iterator[dict[str, Any]]:
+    events = AuditEvent.objects.order_by("sequence").values_list(*_COLUMNS)
+    for values in events.iterator(chunk_size):
         yield dict(zip(_COLUMNS, values, strict=True))
 
 
-def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
+def audit_chain_verify(
+    *, anchor: tuple[int, str] | None = None, chunk_size: int = 2000
+) -> ChainReport:
     """Walk the whole audit chain; ``report.problems`` is empty when the trail is intact.
 
-    Safe while others append: events committed during the walk are walked too, up to the chain
-    head read after the first pass (the head and its event are committed together).
+    ``anchor`` is ``(sequence, hash)`` of an event printed by an earlier run (``summary()``)
+    and kept outside the database: that event must still be there with that hash.
     """
     report = ChainReport()
-    walk = _Walk(report)
-    for row in _rows(after=0, up_to=None, chunk_size=chunk_size):
+    walk = _Walk(report, anchor_sequence=anchor[0] if anchor else None)
+    for row in _rows(chunk_size=chunk_size):
         walk.visit(row)
-    head = AuditChainHead.objects.filter(pk=AuditChainHead.SINGLETON_PK).first()
-    if head is not None and head.sequence > report.last_sequence:
-        for row in _rows(after=report.last_sequence, up_to=head.sequence, chunk_size=chunk_size):
-            walk.visit(row)
-    _check_head(report, head, last_id=walk.last_id)
+    if anchor is not None:
+        _check_anchor(report, anchor, seen=walk.anchor_seen)
     for trigger in triggers_missing(connection):
         report.problems.append(
             ChainProblem(
@@ -170,52 +171,32 @@ def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
     return report
 
 
-def _check_head(report: ChainReport, head: AuditChainHead | None, *, last_id: int | None) -> None:
-    if head is None:
-        if report.events:
-            report.problems.append(
-                ChainProblem(
-                    "head",
-                    "head: the chain head row is missing, so events cut off the end of the trail "
-                    "cannot be detected",
-                )
-            )
-        return
-    report.head_sequence, report.head_hash = head.sequence, head.hash
-    newest = (
-        f"event id={last_id} (sequence {report.last_sequence})"
-        if last_id is not None
-        else "no event"
-    )
-    if head.sequence > report.last_sequence:
-        first = report.last_sequence + 1
-        missing = str(first) if first == head.sequence else f"{first}..{head.sequence}"
+def _check_anchor(
+    report: ChainReport, anchor: tuple[int, str], *, seen: tuple[int, str] | None
+) -> None:
+    sequence, expected_hash = anchor
+    if seen is None:
+        newest = (
+            f"the newest event left is sequence {report.last_sequence}"
+            if report.events
+            else "the trail is empty"
+        )
         report.problems.append(
             ChainProblem(
-                "missing",
-                f"missing: sequence {missing} at the end of the trail (the chain head records "
-                f"{head.sequence} events, the newest left is {newest}): events were deleted",
-                last_id,
-                report.last_sequence,
+                "anchor",
+                f"anchor: event sequence {sequence} is gone ({newest}): events were cut off the "
+                "end of the trail",
+                None,
+                sequence,
             )
         )
-    elif head.sequence < report.last_sequence:
+    elif seen[1] != expected_hash:
         report.problems.append(
             ChainProblem(
-                "head",
-                f"head: the chain head stops at sequence {head.sequence} but the trail goes on to "
-                f"{newest}: events after it were written around audit_event_record",
-                last_id,
-                report.last_sequence,
-            )
-        )
-    elif head.hash != report.last_hash:
-        report.problems.append(
-            ChainProblem(
-                "head",
-                f"head: {newest} does not match the chain head's hash: the end of the chain was "
-                "rewritten",
-                last_id,
-                report.last_sequence,
+                "anchor",
+                f"anchor: event id={seen[0]} (sequence {sequence}) has hash {seen[1]}, not the "
+                f"anchored {expected_hash}: the chain was rewritten up to it",
+                seen[0],
+                sequence,
             )
         )

@@ -277,7 +277,10 @@ def create_object(
     Settings catalog / endpoint security are created with their settings, compliance policies
     with their scheduled actions, app protection with its apps; administrative template
     definition values and localized notification messages are written right after their
-    parent. If such a child write fails, ``PartialWriteError`` carries the new id.
+    parent. If such a child write fails, ``PartialWriteError`` carries the new id. When the
+    answer to the create itself is lost (``OutcomeUnknownError`` from the client, which never
+    sends it twice), the object may exist: the caller looks for it before creating again
+    (``target.find_created``; the restore executor does).
     """
     ptype = _writable_type(type_key, payload, "create")
     _check_complete(ptype, payload, "create")

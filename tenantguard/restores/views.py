@@ -143,7 +143,9 @@ def _context(request: HttpRequest, run: RestoreRun, step: str, **extra: Any) -> 
 def _check_counts(policy: RestoreRunPolicy) -> dict[str, int]:
     """The last checks' counts per severity (zeros before the first checks)."""
     counts = (policy.checks or {}).get("counts") or {}
-    return {severity: int(counts.get(severity) or 0) for severity in ("blocking", "warning", "safe")}
+    return {
+        severity: int(counts.get(severity) or 0) for severity in ("blocking", "warning", "safe")
+    }
 
 
 def _not_editable(run: RestoreRun) -> HttpResponse | None:
@@ -382,6 +384,8 @@ def _mapping_sections(needs: dict[str, list[dict[str, Any]]]) -> list[dict[str, 
             }
         )
     return sections
+
+
 SEVERITY_SECTIONS = (
     ("blocking", "❌", "Blocking: execution is impossible until resolved"),
     ("warning", "⚠️", "Warnings: review them"),

@@ -183,7 +183,7 @@ class TenantAdmin(CheckedLookupsMixin, ModelAdmin):
             # A credential encrypted with a key this install lacks reads as empty: say why.
             for name in SECRET_FIELDS:
                 if problem := decryption_problem(getattr(tenant, name)):
-                    label = str(Tenant._meta.get_field(name).verbose_name)
+                    label = str(getattr(Tenant._meta.get_field(name), "verbose_name", name))
                     messages.warning(request, f"{label[:1].upper()}{label[1:]}: {problem}")
         return super().change_view(request, object_id, form_url, extra_context)
 

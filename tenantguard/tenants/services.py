@@ -11,6 +11,7 @@ from django.utils import timezone
 from tenantguard.accounts.models import Membership, Role
 from tenantguard.accounts.permissions import Capability, ensure_capability
 from tenantguard.audit.services import audit_event_record
+from tenantguard.crypto import decryption_problem
 from tenantguard.graph import GraphError
 from tenantguard.intune import registry
 from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
@@ -119,7 +120,13 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
             raise ValidationError(
                 {credential: credentials_required_message(moved=moved, credential=credential)}
             )
-        discarded = [n for n in SECRET_FIELDS if n not in supplied and getattr(tenant, n)]
+        # An undecryptable secret reads as "" but is still stored: it goes too, or it would
+        # reach the new endpoint once its key is configured again.
+        discarded = [
+            n
+            for n in SECRET_FIELDS
+            if n not in supplied and (getattr(tenant, n) or decryption_problem(getattr(tenant, n)))
+        ]
         changed.update({name: "" for name in discarded})
     if not changed:
         return tenant

@@ -59,6 +59,10 @@ class Scenario:
     phases: str
     examples: int
 
+    @property
+    def max_examples(self) -> int:
+        return max(1, round(self.examples * SCALE))
+
 
 def _foreign_ciphertext(value: Any) -> str:
     """``value`` encrypted as TenantGuard stores it, with a key this installation lacks."""
@@ -153,7 +157,9 @@ def _run_schemathesis(
     config.write_text("\n".join(lines) + "\n")
     report = workdir / f"{scenario.label}.json"
     command = [
-        str(Path(sys.executable).with_name("st")),
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
         "--config-file",
         str(config),
         "run",
@@ -167,7 +173,7 @@ def _run_schemathesis(
         "--phases",
         scenario.phases,
         "--max-examples",
-        str(max(1, round(scenario.examples * SCALE))),
+        str(scenario.max_examples),
         "--workers",
         "1",
         "--seed",
@@ -232,8 +238,12 @@ def test_api_answers_fuzzed_requests_without_errors_or_undeclared_statuses(
         )
         for scenario in scenarios
     }
-    lines, problems, cases = [], [], 0
-    for label, report in reports.items():
+    lines: list[str] = []
+    problems: list[str] = []
+    thin: list[str] = []
+    cases = 0
+    for scenario in scenarios:
+        label, report = scenario.label, reports[scenario.label]
         tested = report["operations"]["tested"]
         generated = report["test_cases"]["generated"]
         cases += generated
@@ -241,23 +251,25 @@ def test_api_answers_fuzzed_requests_without_errors_or_undeclared_statuses(
             f"{label}: {tested} of {operations} operations, {generated} requests, "
             f"{report['test_cases']['with_failures']} with failures"
         )
-        # Not vacuous: every operation was exercised, each with several requests.
-        assert tested == operations, (label, report["operations"])
-        assert generated >= 3 * operations, (label, report["test_cases"])
-        if "seeded" in label:
-            # ... and, with the seeded ids, reached past the lookups: answered 2xx.
-            answered = [
-                operation
-                for operation, rates in report["valid_rates"].items()
-                if any(phase.get("accepted", 0) for phase in rates.values())
-            ]
-            assert len(answered) >= 10, (label, report["valid_rates"])
         problems += [
             f"{label}: {failure['title']} ({failure['count']}) in {', '.join(failure['operations'])}"
             for failure in report["failures"]
         ]
         problems += [f"{label}: {error}" for error in report["errors"]]
+        # Not vacuous: every operation exercised, each with several requests ...
+        if tested != operations or generated < min(3, scenario.max_examples) * operations:
+            thin.append(f"{label}: {report['operations']} {report['test_cases']}")
+        if "seeded" in label:
+            # ... and, with the seeded ids, past the lookups: answered 2xx.
+            answered = [
+                operation
+                for operation, rates in report["valid_rates"].items()
+                if any(phase.get("accepted", 0) for phase in rates.values())
+            ]
+            if len(answered) < 10:
+                thin.append(f"{label}: only {len(answered)} operations answered 2xx")
     print("\n".join(["schema fuzz:", *lines, f"total {cases} requests"]))
-    assert operations >= 25
     assert not problems, "\n".join(problems)
     assert all(report["_exit_code"] == 0 for report in reports.values())
+    assert operations >= 25
+    assert not thin, "\n".join(thin)

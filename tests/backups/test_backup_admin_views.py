@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -101,3 +103,28 @@ def test_restore_entry_point_follows_the_role(client, personas, backup_set):
     assert "Restore…" not in client.get(url).content.decode()
     client.force_login(personas["operator"])
     assert "Restore…" in client.get(url).content.decode()
+
+
+def test_the_progress_poll_redraws_the_page_once_the_backup_finished(client, personas, tenant):
+    """The page around the panel (status, item count, contents) was drawn while the backup ran:
+    once it finished, the poll asks htmx to redraw the whole page instead of the panel only."""
+    running = backup_set_start(actor=personas["operator"], tenant=tenant, enqueue=False)
+    client.force_login(personas["viewer"])
+    page = client.get(reverse("admin:backups_backupset_change", args=[running.pk])).content.decode()
+    polled = re.search(r'id="backup-progress"[^>]*hx-get="([^"]+)"', page, re.S).group(1)
+    assert polled.endswith("?shown=running")
+    still_running = client.get(polled, HTTP_HX_REQUEST="true")
+    assert still_running.status_code == 200 and "HX-Refresh" not in still_running
+
+    done = backup_set_capture(backup_set=running)
+
+    assert done.status == "completed"
+    finished = client.get(polled, HTTP_HX_REQUEST="true")
+    assert finished.status_code == 204 and finished["HX-Refresh"] == "true"
+    redrawn = client.get(
+        reverse("admin:backups_backupset_change", args=[running.pk])
+    ).content.decode()
+    assert (
+        "Backup completed" in redrawn
+        and "hx-get" not in redrawn.split('id="backup-progress"')[1][:200]
+    )

@@ -126,7 +126,9 @@ def test_the_run_page_agrees_with_the_run_from_queued_to_completed_without_a_rel
     expect(page.locator("#audit-events")).to_contain_text("restore.finished")
 
 
-def test_a_cancel_button_shown_is_one_that_works(personas, tenant, baseline, open_as, url, monkeypatch):
+def test_a_cancel_button_shown_is_one_that_works(
+    personas, tenant, baseline, open_as, url, monkeypatch
+):
     """Between two polls the run was taken by a worker: the page must not keep offering
     "Cancel this run" (a queued-run action the server then refuses)."""
     held = HeldExecution()

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from tenantguard.audit.chain import GENESIS_HASH, HASHED_FIELDS, event_hash
-from tenantguard.audit.models import AuditChainHead, AuditEvent
+from tenantguard.audit.models import AuditEvent
 from tenantguard.audit.services import audit_event_record
 from tenantguard.audit.triggers import triggers_remove
 from tenantguard.audit.verify import audit_chain_verify
@@ -44,12 +44,10 @@ def _problems(kind: str | None = None) -> list[tuple[str, int | None, int | None
     ]
 
 
-def test_events_are_linked_in_order_and_the_head_follows(trail):
+def test_events_are_linked_in_order(trail):
     assert [e.sequence for e in trail] == [1, 2, 3, 4, 5]
     assert trail[0].prev_hash == GENESIS_HASH
     assert [e.prev_hash for e in trail[1:]] == [e.hash for e in trail[:-1]]
-    head = AuditChainHead.objects.get()
-    assert (head.sequence, head.hash) == (5, trail[-1].hash)
     stored = AuditEvent.objects.get(pk=trail[2].pk)
     fields = {name: getattr(stored, name) for name in HASHED_FIELDS}
     assert event_hash(prev_hash=stored.prev_hash, fields=fields) == stored.hash
@@ -58,7 +56,9 @@ def test_events_are_linked_in_order_and_the_head_follows(trail):
 def test_verify_passes_on_an_intact_chain(trail):
     report = audit_chain_verify(chunk_size=2)  # several chunks
     assert report.intact, report.problems
-    assert report.summary() == f"5 events, chain intact (head: sequence 5, hash {trail[-1].hash})"
+    assert report.summary() == f"5 events, chain intact (head 5:{trail[-1].hash})"
+    assert audit_chain_verify(anchor=(5, trail[-1].hash)).intact
+    assert audit_chain_verify(anchor=(2, trail[1].hash)).intact  # an older anchor still holds
 
 
 def test_details_hash_the_same_after_the_database_round_trip(db, tenant):
@@ -101,15 +101,35 @@ def test_verify_names_a_deleted_event(trail):
     assert "sequence 2 between event id=" in message and "events were deleted" in message
 
 
-def test_verify_notices_events_cut_off_the_end(trail):
+def test_verify_with_an_anchor_notices_events_cut_off_the_end(trail):
+    anchor = (5, trail[-1].hash)
     _tamper("DELETE FROM audit_auditevent WHERE id IN (%s, %s)", [trail[3].pk, trail[4].pk])
-    assert _problems() == [("missing", trail[2].pk, 3)]
-    assert "sequence 4..5 at the end of the trail" in audit_chain_verify().problems[0].message
+    assert _problems() == []  # the rest of the chain is consistent: only the anchor can tell
+    report = audit_chain_verify(anchor=anchor)
+    assert [(p.kind, p.sequence) for p in report.problems if p.kind != "trigger"] == [("anchor", 5)]
+    assert "event sequence 5 is gone (the newest event left is sequence 3)" in (
+        report.problems[0].message
+    )
 
 
-def test_verify_notices_a_deleted_chain_head(trail):
-    _tamper("DELETE FROM audit_auditchainhead")
-    assert _problems() == [("head", None, None)]
+def test_verify_with_an_anchor_notices_a_recomputed_chain(trail):
+    anchor = (4, trail[3].hash)
+    # Edit event 2 and recompute every hash after it: the chain alone looks intact.
+    _tamper("UPDATE audit_auditevent SET action = 'test.forged' WHERE id = %s", [trail[1].pk])
+    prev_hash = trail[0].hash
+    for event in AuditEvent.objects.filter(sequence__gte=2).order_by("sequence"):
+        fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+        digest = event_hash(prev_hash=prev_hash, fields=fields)
+        _raw(
+            "UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE id = %s",
+            [prev_hash, digest, event.pk],
+        )
+        prev_hash = digest
+    assert _problems() == []
+    problems = audit_chain_verify(anchor=anchor).problems
+    assert [(p.kind, p.event_id, p.sequence) for p in problems if p.kind != "trigger"] == [
+        ("anchor", trail[3].pk, 4)
+    ]
 
 
 def test_verify_names_events_whose_order_was_swapped(trail):

@@ -207,6 +207,7 @@ def test_replace_shows_the_targets_values_in_the_preview_and_writes_exactly_them
     assert whfb.action == "create"
     changes = {c["path"]: c["after"] for c in whfb.diff["changes"]}
     assert TARGET_ID in changes.values() and SOURCE_ID not in json.dumps(changes)
+    assert whfb.diff["tenant_identifiers"]["count"] == 1
     assert whfb.diff["tenant_identifiers"]["places"] == [
         {"path": WHFB_VALUE_PATH, "kind": "tenant_id", "found": SOURCE_ID, "written": TARGET_ID}
     ]

@@ -156,3 +156,30 @@ def test_the_admin_form_still_keeps_a_blank_secret_when_nothing_moves(
     assert response.status_code == 302, response.content[:2000]
     stored = _stored(secret_tenant)
     assert stored.environment == "prod" and stored.client_secret == STORED_SECRET
+
+
+def test_a_moved_endpoint_also_discards_a_secret_no_configured_key_decrypts(
+    personas, secret_tenant, settings
+):
+    """A stored secret that reads as undecryptable (its key was rotated out) is still a stored
+    secret: once the old key is configured again it would be sent to the new endpoint."""
+    from cryptography.fernet import Fernet
+
+    from tenantguard.crypto import UndecryptableText
+
+    old_key = Fernet.generate_key().decode()
+    foreign = "enc:v1:" + Fernet(old_key.encode()).encrypt(b"old-static-token").decode()
+    Tenant.objects.filter(pk=secret_tenant.pk).update(static_token=UndecryptableText(foreign))
+
+    tenant_update(
+        actor=personas["owner"],
+        tenant=_stored(secret_tenant),
+        cloud="custom",
+        graph_url=ATTACKER_URL,
+        client_secret="new-secret-value",
+    )
+
+    event = AuditEvent.objects.get(action="tenant.updated")
+    assert "static_token" in event.details["discarded"]
+    settings.TENANTGUARD_ENCRYPTION_KEYS = [*settings.TENANTGUARD_ENCRYPTION_KEYS, old_key]
+    assert _stored(secret_tenant).static_token == ""

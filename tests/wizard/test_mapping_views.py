@@ -180,7 +180,9 @@ def test_a_tenant_the_app_may_not_fully_read_shows_what_is_missing_and_can_skip(
     assert b"lacks the permission Group.Read.All" in searched.content
 
     tag_id = run.check_results.filter(code="scope_tag_missing").first().details["source_id"]
-    client.post(_url("mapping", run), {"kind": "scope_tag", "source_id": tag_id, "decision": "skip"})
+    client.post(
+        _url("mapping", run), {"kind": "scope_tag", "source_id": tag_id, "decision": "skip"}
+    )
     run.refresh_from_db()
     assert run.group_mapping == {"scope_tag": {tag_id: None}}
     assert "⏭️ left out" in client.get(_url("checks", run)).content.decode()

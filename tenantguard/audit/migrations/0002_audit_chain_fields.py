@@ -1,11 +1,9 @@
-"""The audit chain's columns and head row; actor and tenant stop cascading into audit rows."""
+"""The audit chain's columns; actor and tenant stop cascading into audit rows."""
 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
-
-import tenantguard.audit.chain
 
 
 class Migration(migrations.Migration):
@@ -64,22 +62,5 @@ class Migration(migrations.Migration):
             name="hash",
             field=models.CharField(default="", editable=False, max_length=64),
             preserve_default=False,
-        ),
-        migrations.CreateModel(
-            name="AuditChainHead",
-            fields=[
-                (
-                    "id",
-                    models.PositiveSmallIntegerField(
-                        default=1, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("sequence", models.BigIntegerField(default=0)),
-                (
-                    "hash",
-                    models.CharField(default=tenantguard.audit.chain.GENESIS_HASH, max_length=64),
-                ),
-            ],
-            options={"verbose_name": "audit chain head"},
         ),
     ]

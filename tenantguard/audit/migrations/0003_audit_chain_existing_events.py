@@ -1,4 +1,4 @@
-"""Chain the events written before the chain existed, in id order, and create the chain head."""
+"""Chain the events written before the chain existed, in id order."""
 
 from django.db import migrations
 
@@ -9,7 +9,6 @@ BATCH = 2000
 
 def chain_existing_events(apps, schema_editor):
     AuditEvent = apps.get_model("audit", "AuditEvent")
-    AuditChainHead = apps.get_model("audit", "AuditChainHead")
     using = schema_editor.connection.alias
     events = AuditEvent.objects.using(using)
     sequence, prev_hash, last_id = 0, GENESIS_HASH, 0
@@ -28,17 +27,9 @@ def chain_existing_events(apps, schema_editor):
             )
             prev_hash, last_id = event.hash, event.pk
         events.bulk_update(page, ["sequence", "prev_hash", "hash"])
-    AuditChainHead.objects.using(using).update_or_create(
-        pk=1, defaults={"sequence": sequence, "hash": prev_hash}
-    )
-
-
-def unchain_events(apps, schema_editor):
-    AuditChainHead = apps.get_model("audit", "AuditChainHead")
-    AuditChainHead.objects.using(schema_editor.connection.alias).all().delete()
 
 
 class Migration(migrations.Migration):
     dependencies = [("audit", "0002_audit_chain_fields")]
 
-    operations = [migrations.RunPython(chain_existing_events, unchain_events)]
+    operations = [migrations.RunPython(chain_existing_events, migrations.RunPython.noop)]

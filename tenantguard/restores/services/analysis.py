@@ -16,7 +16,9 @@ progress on the run, which the page polls.
 
 It is emptied when the results are recorded. A failed job stays (so the page can say why) until
 the next request. A job not updated for ``policy.ANALYSIS_ABANDONED_AFTER`` is presumed
-abandoned (its worker died) and no longer blocks a new request or execution.
+abandoned (its worker died) and no longer blocks a new request or execution; the scheduler's
+recovery pass (``recovery.restore_analyses_requeue_abandoned``) queues it again as a new job
+for the same person, audited as the system, or marks it failed after three attempts.
 """
 
 from __future__ import annotations

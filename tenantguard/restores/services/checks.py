@@ -110,6 +110,8 @@ ASSIGNMENTS_NOT_CAPTURED: Final = "assignments_not_captured"
 SECRET_VALUE_MISSING: Final = "secret_value_missing"
 SECRET_VALUES_NEED_SOURCE_ADMIN: Final = "secret_values_need_source_admin"
 SOURCE_TENANT_IDENTIFIER: Final = "source_tenant_identifier"
+#: Places of source tenant identifiers kept in one result's details (``place_count`` is all).
+MAX_IDENTIFIER_PLACES: Final = 200
 PERMISSION_LIMITED: Final = "permission_limited"
 PAYLOAD_INTEGRITY: Final = "payload_integrity"
 SAFE_CODE: Final = "safe"
@@ -543,7 +545,8 @@ class RestoreRiskChecker:
             listed += f"; and {len(places) - 20} more place(s)"
         details: dict[str, Any] = {
             "choice": choice,
-            "places": [place.to_json() for place in places],
+            "places": [place.to_json() for place in places[:MAX_IDENTIFIER_PLACES]],
+            "place_count": len(places),
         }
         unreplaceable = [place for place in places if place.replacement is None]
         what = f"{item.label} holds identifiers of {source_name}"

@@ -28,7 +28,8 @@ the live target::
       "assignments": {"mode": "merge" | "replace", "added": [A], "removed": [A], "skipped": [A],
                       "counts": {"added": int, "removed": int, "skipped": int, "kept": int}},
       "scope_tags": {"added": [str], "removed": [str]},           # names
-      "tenant_identifiers": {"choice": str, "places": [{"path", "kind", "found", "written"}]},
+      "tenant_identifiers": {"choice": str, "count": int,          # places (first 200)
+                             "places": [{"path", "kind", "found", "written"}]},
                                                                   # cross-tenant, when found
       "truncated": {"changes": int, "values": int, "assignments": int},   # only when cut
       "skip_code": str,                                           # only for skipped items
@@ -308,10 +309,10 @@ class RestoreDiffGenerator:
         removals: list[dict[str, Any]] = []
         identifier_items = identifier_places = 0
         for item in planned:
-            places = (item.diff.get("tenant_identifiers") or {}).get("places") or []
-            if places and item.action in (CREATE, UPDATE, NO_CHANGE):
+            found = item.diff.get("tenant_identifiers") or {}
+            if found.get("count") and item.action in (CREATE, UPDATE, NO_CHANGE):
                 identifier_items += 1
-                identifier_places += len(places)
+                identifier_places += int(found["count"])
             is_foundation = item.policy_type in FOUNDATION_KINDS
             (foundations if is_foundation else policies)[item.action] += 1
             if item.action == SKIP:
@@ -517,8 +518,9 @@ class RestoreDiffGenerator:
                         if intended.identifiers_replaced and place.replacement
                         else place.found,
                     }
-                    for place in intended.identifier_places
+                    for place in intended.identifier_places[:MAX_CHANGES]
                 ],
+                "count": len(intended.identifier_places),
             }
         return diff
 
