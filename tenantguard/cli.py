@@ -8,6 +8,7 @@ command line is authorized and audited like the web UI.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -110,7 +111,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         report=lambda message: err_console.print(f"[bold red]{escape(message)}[/]")
     )
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: a closed terminal reaches only this process (the children have sessions of
+    # their own), and dying of it would leave them running wherever there is no parent-death
+    # signal (outside Linux).
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
         signal.signal(signum, lambda *_: stop.set())
     exit_code = 0
     scheduler: threading.Thread | None = None
@@ -151,7 +155,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         exit_code = 1
     finally:
         stop.set()
-        console.print("Stopping TenantGuard: web server, task worker and scheduler…")
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            console.print("Stopping TenantGuard: web server, task worker and scheduler…")
         supervisor.stop()
         if scheduler is not None:
             scheduler.join(timeout=10)

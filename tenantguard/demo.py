@@ -44,7 +44,11 @@ def demo_password() -> str:
 
 
 def demo_setup() -> DemoReport:
-    from tenantguard.emulator.demo import apply_demo_drift, demo_tenant_objects
+    from tenantguard.emulator.demo import (
+        apply_demo_drift,
+        demo_organization,
+        demo_tenant_objects,
+    )
     from tenantguard.emulator.seed import collection_of
 
     report = DemoReport(password=demo_password())
@@ -81,6 +85,8 @@ def demo_setup() -> DemoReport:
         for user, role in users.values():
             Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
         emulated = emulated_tenant(tenant)
+        if not emulated.list_objects("organization"):
+            emulated.put_object("organization", demo_organization(tenant_label=label))
         if not emulated.list_objects("deviceManagement/deviceConfigurations"):
             for obj in demo_tenant_objects(tenant_label=label, seed=seed):
                 emulated.put_object(collection_of(obj, source="demo"), obj)

@@ -26,6 +26,7 @@ from tenantguard.accounts.tokens import (
     api_tokens_visible_to,
 )
 from tenantguard.audit.services import audit_event_record
+from tenantguard.common.admin import CheckedLookupsMixin
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
@@ -109,7 +110,7 @@ class GroupAdmin(_AuditedAdminMixin, BaseGroupAdmin, ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ModelAdmin):
+class MembershipAdmin(CheckedLookupsMixin, ModelAdmin):
     """Tenant admins grant and change roles on their tenants; every change is audited."""
 
     list_display = ("user", "tenant", "role", "created_at")

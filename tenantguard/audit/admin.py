@@ -13,6 +13,7 @@ from tenantguard.accounts.admin_filters import VisibleTenantFilter
 from tenantguard.accounts.admin_mixins import TenantRoleAdminMixin
 from tenantguard.accounts.permissions import tenants_visible_to
 from tenantguard.audit.models import AuditEvent
+from tenantguard.common.admin import CheckedLookupsMixin
 from tenantguard.common.json_view import pretty_json
 from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.selectors import RUN_SUBJECT_TYPE, restore_runs_visible_to
@@ -20,7 +21,7 @@ from tenantguard.tenants.models import Tenant
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(TenantRoleAdminMixin, ModelAdmin):
+class AuditEventAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
     """The audit trail, read-only for everyone (it is append-only in the database too)."""
 
     list_display = (

@@ -35,6 +35,8 @@ __all__ = [
     "DemoTenant",
     "apply_demo_drift",
     "collection_of",
+    "demo_organization",
+    "demo_tenant_domain",
     "demo_tenant_objects",
     "generate_bulk_objects",
     "write_seed_dir",
@@ -1860,7 +1862,7 @@ def _macos_restrictions() -> JSONDict:
     }
 
 
-def _windows_general() -> JSONDict:
+def _windows_general(tenant_domain: str = "contoso.onmicrosoft.com") -> JSONDict:
     return {
         "taskManagerBlockEndTask": False,
         "energySaverOnBatteryThresholdPercentage": 20,
@@ -1872,7 +1874,7 @@ def _windows_general() -> JSONDict:
         "microsoftAccountSignInAssistantSettings": "notConfigured",
         "authenticationAllowSecondaryDevice": False,
         "authenticationWebSignIn": "notConfigured",
-        "authenticationPreferredAzureADTenantDomainName": "contoso.onmicrosoft.com",
+        "authenticationPreferredAzureADTenantDomainName": tenant_domain,
         "cryptographyAllowFipsAlgorithmPolicy": False,
         "displayAppListWithGdiDPIScalingTurnedOn": [],
         "displayAppListWithGdiDPIScalingTurnedOff": [],
@@ -2246,6 +2248,32 @@ def _tenant_guid(label: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, f"{label}|entra-tenant"))
 
 
+def demo_tenant_domain(tenant_label: str) -> str:
+    """The demo tenant's initial domain: ``Contoso Test`` -> ``contoso-test.onmicrosoft.com``."""
+    slug = re.sub(r"[^a-z0-9-]", "", tenant_label.lower().replace(" ", "-")) or "tenant"
+    return f"{slug}.onmicrosoft.com"
+
+
+def demo_organization(*, tenant_label: str) -> JSONDict:
+    """The demo tenant's Graph ``organization`` (seed format): the Entra tenant id its Windows
+    Hello for Business and OneDrive policies carry, and its initial domain, so a restore into
+    the other demo tenant meets the source tenant's own identifiers as it would for real."""
+    return {
+        "@odata.context": f"{GRAPH_V1}/$metadata#organization/$entity",
+        "id": _tenant_guid(tenant_label),
+        "displayName": tenant_label,
+        "verifiedDomains": [
+            {
+                "capabilities": "Email, OfficeCommunicationsOnline",
+                "isDefault": True,
+                "isInitial": True,
+                "name": demo_tenant_domain(tenant_label),
+                "type": "Managed",
+            }
+        ],
+    }
+
+
 def demo_tenant_objects(*, tenant_label: str, seed: int) -> list[JSONDict]:
     """A realistic Intune configuration for Contoso, as Graph GET objects in seed format.
 
@@ -2356,7 +2384,7 @@ def demo_tenant_objects(*, tenant_label: str, seed: int) -> list[JSONDict]:
     b.device_configuration(
         "WIN - Device Restrictions - General",
         "#microsoft.graph.windows10GeneralConfiguration",
-        _windows_general(),
+        _windows_general(demo_tenant_domain(tenant_label)),
         targets=[
             _inc("SG-Intune-Windows-Broad", filter="Corporate-owned Windows"),
             _exc("SG-Kiosk-Exclusions"),

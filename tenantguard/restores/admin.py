@@ -13,6 +13,7 @@ from unfold.decorators import display
 
 from tenantguard.accounts.admin_filters import VisibleTenantFilter
 from tenantguard.accounts.admin_mixins import TenantRoleAdminMixin
+from tenantguard.common.admin import CheckedLookupsMixin
 from tenantguard.restores.models import RestoreRun, RestoreStatus
 from tenantguard.restores.selectors import restore_runs_visible_to, restore_target_tenants
 
@@ -31,7 +32,7 @@ STATUS_BADGES = {
 
 
 @admin.register(RestoreRun)
-class RestoreRunAdmin(TenantRoleAdminMixin, ModelAdmin):
+class RestoreRunAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
     list_display = (
         "run_link",
         "status_badge",

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from django import forms
 
+from tenantguard.common.ids import parse_ids
 from tenantguard.restores.models import RestoreRun, ScopeMode
 from tenantguard.restores.services.fingerprint import (
     CHOICE_OPTIONS,
@@ -66,13 +67,8 @@ class SourceForm(forms.Form):
 
 
 def _ids(values: list[str]) -> set[int]:
-    ids = set()
-    for value in values:
-        for part in str(value).split(","):
-            part = part.strip()
-            if part.isdigit():
-                ids.add(int(part))
-    return ids
+    """Item ids ticked or shown on the page; anything that cannot be an id is ignored."""
+    return parse_ids(str(value) for value in values)
 
 
 def scope_request(run: RestoreRun, data: Any, *, group_ids: Any) -> tuple[str, list[int]]:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from tenantguard.crypto import decryption_problem
 from tenantguard.graph import (
     CLOUDS,
     Cloud,
@@ -120,7 +121,25 @@ def shared_request_pacer_for(tenant: Tenant) -> RequestPacer:
         return _request_pacers[tenant.pk]
 
 
+def _refuse_undecryptable_credentials(tenant: Tenant) -> None:
+    """A credential stored under an encryption key this install no longer has reads as empty:
+    say so (naming the field, never the ciphertext) instead of "has no client secret"."""
+    for field_name, label in (
+        ("static_token", "static token"),
+        ("client_secret", "client secret"),
+        ("certificate_private_key", "certificate private key"),
+    ):
+        if decryption_problem(getattr(tenant, field_name, None)):
+            raise TenantConfigurationError(
+                f"Tenant '{tenant.display_name}': its stored {label} cannot be decrypted with "
+                "the configured encryption keys (TENANTGUARD_ENCRYPTION_KEY or the data "
+                "directory's secrets.json changed). Restore the old key, or enter the "
+                f"{label} again on the tenant page."
+            )
+
+
 def token_provider_for(tenant: Tenant, cloud: Cloud, http_client: Any = None) -> Any:
+    _refuse_undecryptable_credentials(tenant)
     if tenant.auth_method == AuthMethod.STATIC_TOKEN:
         if not tenant.static_token:
             raise TenantConfigurationError(

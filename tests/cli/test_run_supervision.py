@@ -270,3 +270,33 @@ def test_what_a_dead_child_left_running_is_stopped_before_it_is_restarted(tmp_pa
         _wait_for(lambda: not _alive(grandchild), seconds=10, what="the orphan to stop")
     finally:
         supervisor.stop()
+
+
+@pytest.mark.slow
+def test_closing_the_terminal_stops_run_and_its_children_in_order(tmp_path):
+    """A closed terminal sends SIGHUP to `tenantguard run` only (its children have their own
+    sessions): it must stop them as on Ctrl+C, not die and leave them to the platform (outside
+    Linux nothing else stops them)."""
+    env = {**os.environ, "TENANTGUARD_DATA_DIR": str(tmp_path)}
+    for name in ("TEST_DATABASE_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
+    port = _free_port()
+    log = tmp_path / "run.log"
+    with log.open("w") as output:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "tenantguard.cli", "run", "--no-demo", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: len(_children(run.pid)) == 2, seconds=90, what="web server and worker")
+        children = set(_children(run.pid))
+    finally:
+        run.send_signal(signal.SIGHUP)
+        exit_code = run.wait(timeout=60)
+
+    assert exit_code == 0, log.read_text()
+    assert "Stopping TenantGuard" in log.read_text()
+    _wait_for(lambda: not any(_alive(pid) for pid in children), seconds=10, what="the children")

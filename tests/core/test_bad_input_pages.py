@@ -116,11 +116,6 @@ def test_other_changelists_survive_invalid_tenant_filters(owner_client, changeli
     assert response.status_code in (200, 302), response.status_code
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="needs common.admin.CheckedLookupsMixin on these admins (files of other engineers)",
-)
 @pytest.mark.parametrize("changelist", OTHER_AREAS_CHANGELISTS)
 def test_other_changelists_survive_a_tenant_id_beyond_64_bits(owner_client, changelist):
     response = owner_client.get(reverse(changelist), {"tenant": TOO_BIG})
@@ -151,17 +146,7 @@ def test_scope_step_ignores_an_impossible_page(owner_client, personas, tenant, b
 
 @pytest.mark.parametrize(
     "value",
-    [
-        pytest.param(
-            TOO_BIG,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="needs common.ids.parse_ids in restores/forms._ids (or parse_id in "
-                "restores/services/runs._validated_item_ids): files of other engineers",
-            ),
-        ),
-        *BAD_IDS[1:],
-    ],
+    BAD_IDS,
 )
 def test_scope_step_refuses_an_impossible_item_with_a_message(
     owner_client, personas, tenant, baseline, value
@@ -278,3 +263,16 @@ def test_forms_choosing_a_tenant_or_backup_set_refuse_impossible_ids(
     run = restore_run_create(actor=personas["owner"], tenant=tenant)
     response = owner_client.post(reverse("restores:source", args=[run.pk]), {"backup_set": value})
     assert response.status_code == 200
+
+
+def test_connecting_with_an_undecryptable_credential_says_so(tenant):
+    from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
+
+    ciphertext = foreign_ciphertext("static-token-from-another-install")
+    store_raw(Tenant.objects.filter(pk=tenant.pk), static_token=ciphertext)
+    with pytest.raises(TenantConfigurationError) as caught:
+        graph_client_for(Tenant.objects.get(pk=tenant.pk))
+    message = str(caught.value)
+    assert "static token cannot be decrypted" in message
+    assert "has no static token" not in message
+    assert ciphertext[7:40] not in message

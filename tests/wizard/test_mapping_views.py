@@ -150,7 +150,11 @@ def test_a_tenant_the_app_may_not_fully_read_shows_what_is_missing_and_can_skip(
     personas, tenant, baseline, login, walk
 ):
     emulated = emulated_tenant(tenant)
-    emulated.denied_permissions = {"DeviceManagementRBAC.Read.All", "Group.Read.All"}
+    emulated.denied_permissions = {
+        "DeviceManagementRBAC.Read.All",
+        "DeviceManagementServiceConfig.Read.All",
+        "Group.Read.All",
+    }
     operator = personas["operator"]
     run = walk(operator, tenant, baseline, upto="checks")
     client = login(operator)
@@ -169,6 +173,10 @@ def test_a_tenant_the_app_may_not_fully_read_shows_what_is_missing_and_can_skip(
     assert "DeviceManagementRBAC.Read.All" in scope_tags
     assert "Leave this scope tag out" in scope_tags
     assert 'value="map"' not in scope_tags
+    templates = html.split('data-kind="notification_template"')[1].split("</table>")[0]
+    assert "The notification templates of Contoso Test cannot be listed" in templates
+    assert "DeviceManagementServiceConfig.Read.All" in templates
+    assert "Leave this notification out" in templates and 'value="map"' not in templates
     groups = html.split('data-kind="group"')[1].split("</table>")[0]
     assert "Group.Read.All" in groups and "Skip its assignments" in groups
     # Asking for the list anyway answers the same explanation, not an error page.

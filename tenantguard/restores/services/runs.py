@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from tenantguard.audit.services import audit_event_record
 from tenantguard.backups.models import BackupItem, BackupSet
+from tenantguard.common.ids import parse_id
 from tenantguard.restores.models import (
     CheckSeverity,
     PreviewAction,
@@ -253,12 +254,12 @@ def restore_run_select_source(*, actor: Any, run: RestoreRun, backup_set: Backup
 
 
 def _validated_item_ids(run: RestoreRun, item_ids: Iterable[Any]) -> list[int]:
-    try:
-        ids = sorted({int(item_id) for item_id in item_ids})
-    except (TypeError, ValueError):
+    parsed = [parse_id(item_id) for item_id in item_ids]
+    if any(item_id is None for item_id in parsed):
         raise RestoreRunError(
             "The selection contains something that is not an item id: reload the scope page."
-        ) from None
+        )
+    ids = sorted({item_id for item_id in parsed if item_id is not None})
     if not ids:
         raise RestoreRunError(
             "Select at least one item, or choose 'All items'. An empty selection never means all."
