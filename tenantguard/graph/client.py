@@ -162,7 +162,21 @@ class GraphClient:
         (502/503/504, a timeout or dropped connection) ``OutcomeUnknownError`` is raised.
         ``idempotent=True`` is for actions that may safely be repeated (``assign``, which
         replaces the whole list): they are retried like a GET."""
-        return self._json(self._send("POST", path, json=json, idempotent=idempotent))
+        response = self._send("POST", path, json=json, idempotent=idempotent)
+        try:
+            return self._json(response)
+        except GraphError as exc:
+            if idempotent:
+                raise
+            # Graph applied the create (2xx) but its answer cannot be read (truncated JSON, an
+            # HTML page from a proxy): the new object's id is lost as surely as after a 504.
+            raise outcome_unknown_error(
+                method="POST",
+                url=str(response.request.url),
+                status=response.status_code,
+                headers=response.headers,
+                cause="unreadable answer",
+            ) from exc
 
     def patch(self, path: str, *, json: Any = None) -> dict[str, Any] | None:
         return self._json(self._send("PATCH", path, json=json))

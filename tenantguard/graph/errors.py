@@ -361,7 +361,7 @@ def outcome_unknown_error(
     )
     request_id = request_id_from(headers, body_request_id)
     if status is not None:
-        what = f"answered {_status_text(status)}"
+        what = f"answered {_status_text(status)}" + (f" ({cause})" if cause else "")
     else:
         what = f"gave no answer ({cause or 'connection lost'})"
     suffix = f" (request-id {request_id})" if request_id else ""

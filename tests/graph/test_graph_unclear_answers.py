@@ -110,6 +110,36 @@ def test_a_throttled_create_is_retried_after_retry_after(make_client, clock):
     assert clock.sleeps == [3.0]
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(201, content=b'{"id": "3f2a', headers={"Content-Type": "application/json"}),
+        httpx.Response(200, content=b"<html>proxy</html>", headers={"Content-Type": "text/html"}),
+    ],
+    ids=["truncated-json", "html"],
+)
+def test_a_create_applied_with_an_unreadable_answer_is_an_unknown_outcome(make_client, answer):
+    """Graph created the object (2xx) but its id cannot be read: as after a 504 the caller
+    must look for it before creating again, never take the create for failed."""
+    handler = recording(answer, httpx.Response(201, json={"id": "duplicate"}))
+
+    with pytest.raises(OutcomeUnknownError) as caught:
+        make_client(handler).post(CREATE, json={"displayName": "Baseline"})
+
+    assert len(handler.seen) == 1
+    assert caught.value.status == answer.status_code
+    assert "unreadable answer" in str(caught.value)
+
+
+def test_an_idempotent_action_with_an_unreadable_answer_stays_a_graph_error(make_client):
+    handler = recording(
+        httpx.Response(200, content=b"<html>", headers={"Content-Type": "text/html"})
+    )
+    with pytest.raises(GraphError) as caught:
+        make_client(handler).post(f"{CREATE}/abc/assign", json={}, idempotent=True)
+    assert not isinstance(caught.value, OutcomeUnknownError)
+
+
 def test_a_500_on_a_create_stays_a_server_error(make_client):
     handler = recording(graph_error_response(500, "InternalServerError", "boom"))
     with pytest.raises(ServerError) as caught:

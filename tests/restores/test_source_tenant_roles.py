@@ -150,6 +150,23 @@ def test_the_worker_claim_rechecks_the_source_role_of_who_queued(
     assert run.status == RestoreStatus.FAILED
 
 
+def test_the_worker_claim_rechecks_the_target_role_of_who_queued(
+    source_operator, tenant, prod_tenant, backup_set, wizard, enqueued
+):
+    """A PROD admin demoted to operator after queueing no longer executes there."""
+    run = wizard.prepare(source_operator, prod_tenant, backup_set)
+    run = runs.restore_run_queue_execution(actor=source_operator, run=run)
+    _demote(source_operator, prod_tenant, "operator")
+
+    outcome = runs.restore_run_claim(run_id=run.pk, worker_id="w1")
+
+    assert not outcome
+    assert outcome.code == "gates_unmet"
+    assert "Only tenant admins can execute restores on PROD tenants." in outcome.reason
+    run.refresh_from_db()
+    assert run.status == RestoreStatus.FAILED
+
+
 def test_secret_values_of_the_source_need_its_admin_to_execute(
     source_operator, tenant, prod_tenant, secret_backup, wizard, enqueued
 ):

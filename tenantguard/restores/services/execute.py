@@ -85,7 +85,7 @@ from tenantguard.restores.services.source import (
     policy_type_of,
     restore_order,
 )
-from tenantguard.tenants.graph_access import graph_client_for
+from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,10 @@ RESUMED_REASON = "Recovered after an interrupted run: created once."
 #: item takes long (Graph's Retry-After can hold a request for minutes): the automatic resume
 #: (``recovery.py``, after 5 minutes without one) must never take over a live worker's run.
 HEARTBEAT_EVERY_SECONDS = 60.0
+#: An executor that saves no checkpoint for this long is presumed hung: its heartbeat thread
+#: stops, so the run is taken over instead of holding the tenant's lock for ever. Far above
+#: the longest an item takes (a few requests, each within the client's retry budget of 5 min).
+HEARTBEAT_MAX_SILENCE_SECONDS = 3600.0
 
 
 def default_worker_id() -> str:
@@ -177,6 +181,8 @@ class RestoreExecutor:
     lost_create_settle_seconds: float = field(default_factory=lambda: LOST_CREATE_SETTLE_SECONDS)
     # The last saved checkpoint of each item: every failure path updates this row.
     _checkpoints: dict[tuple[str, str], RestoreItemOutcome] = field(default_factory=dict)
+    # Called at each checkpoint: the heartbeat thread beats only while the executor progresses.
+    on_progress: Callable[[], None] | None = None
 
     def _live_ids(self, type_key: str, display_name: str) -> list[str]:
         """Ids of the target objects of this type and name, listed at most
@@ -291,6 +297,8 @@ class RestoreExecutor:
                 error_code=code,
                 error_message=message,
             )
+        except _LostClaim:
+            raise
         except Exception:
             logger.exception(
                 "Restore run %s: could not record the failure of %s %s",
@@ -300,9 +308,21 @@ class RestoreExecutor:
             )
 
     def _should_stop(self) -> bool:
-        if not restore_run_heartbeat(run_id=self.run.pk, worker_id=self.worker_id):
-            raise _LostClaim(f"Restore run #{self.run.pk} is no longer held by this worker.")
+        self._hold_claim()
         return restore_run_cancel_requested(run_id=self.run.pk)
+
+    def _hold_claim(self) -> None:
+        """Beat, and stop (``_LostClaim``) when the run is no longer this worker's. Called
+        between items, with every checkpoint and right before every write to the target: a
+        worker whose run was taken over while it hung (its heartbeat went stale, another
+        worker resumed the run) writes nothing more, neither to Graph nor to the checkpoints."""
+        if not restore_run_heartbeat(run_id=self.run.pk, worker_id=self.worker_id):
+            raise _LostClaim(
+                f"Restore run #{self.run.pk} is no longer held by worker {self.worker_id} "
+                "(it was resumed elsewhere, or finished): this worker stops without writing."
+            )
+        if self.on_progress is not None:
+            self.on_progress()
 
     # ---- snapshot --------------------------------------------------------------------------
 
@@ -418,6 +438,7 @@ class RestoreExecutor:
             setattr(outcome, name, value)
         try:
             with transaction.atomic():
+                self._hold_claim()  # in the same transaction: a taken-over run is not written
                 outcome.save()
         except IntegrityError:
             # A row for this item exists already (saved by another path): update that one.
@@ -427,6 +448,7 @@ class RestoreExecutor:
             for name, value in values.items():
                 setattr(stored, name, value)
             with transaction.atomic():
+                self._hold_claim()
                 stored.save()
             outcome = stored
         self._checkpoints[key] = outcome
@@ -675,6 +697,7 @@ class RestoreExecutor:
         first_sent = timezone.now()
         unclear: OutcomeUnknownError | None = None
         for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
+            self._hold_claim()
             try:
                 new_id = write.create_object(
                     self.client,
@@ -698,6 +721,7 @@ class RestoreExecutor:
             found = self._find_own_create(item, known_ids=known_ids, sent_at=first_sent)
             if found:
                 return found, ADOPTED_REASON.format(why=_unclear_answer(unclear))
+            self._refuse_unknown_namesakes(item, known_ids=known_ids, unclear=unclear)
         assert unclear is not None
         raise write.WriteError(
             f"Graph did not confirm the create of '{item.backup_item.display_name}' "
@@ -735,6 +759,32 @@ class RestoreExecutor:
             )
         return found[0] if found else ""
 
+    def _refuse_unknown_namesakes(
+        self, item: _WorkItem, *, known_ids: list[str], unclear: OutcomeUnknownError
+    ) -> None:
+        """Before a create is sent again: an object of its name that was not there before,
+        but that Graph dates earlier than the request (by more than the clock-skew margin),
+        is either ours (this host's clock runs ahead of Microsoft's) or someone else's (made
+        or renamed meanwhile). Neither is guessed: creating again could make a duplicate, so
+        the item fails, naming the objects."""
+        namesakes = target.find_created(
+            self.client,
+            type_key=item.type_key,
+            display_name=item.backup_item.display_name,
+            known_ids=known_ids,
+        )
+        if namesakes:
+            raise AmbiguousCreateError(
+                f"Graph did not confirm the create of {item.ptype.label.lower()} "
+                f"'{item.backup_item.display_name}' ({_unclear_answer(unclear)}), and an object "
+                f"of that name that was not there before is now in the target "
+                f"({', '.join(namesakes)}), dated by Graph earlier than the request: this "
+                "server's clock may be ahead of Microsoft's, or someone made or renamed it. "
+                "TenantGuard neither adopted it nor created another: check it in the Intune "
+                "portal (delete it if it is an extra copy), then run the checks and the "
+                "preview again."
+            )
+
     def _complete(
         self,
         item: _WorkItem,
@@ -757,6 +807,7 @@ class RestoreExecutor:
                     f"{item.ptype.label} object {target_id} ('{item.backup_item.display_name}') "
                     "is not in the target any more; run the checks and the preview again."
                 )
+            self._hold_claim()
             try:
                 changed = write.update_object(
                     self.client,
@@ -814,6 +865,7 @@ class RestoreExecutor:
                 mode=intended.assignment_mode,
             )
             if plan.written is not None and plan.changes_anything:
+                self._hold_claim()
                 write.assign_object(
                     self.client,
                     type_key=item.type_key,
@@ -1020,20 +1072,42 @@ def restore_run_execute(
         sleep(LOCK_POLL_SECONDS)
         waited += LOCK_POLL_SECONDS
     run = RestoreRun.objects.select_related("tenant", "backup_set", "requested_by").get(pk=run_id)
-    executor = RestoreExecutor(
-        run=run, worker_id=worker_id, client=client or graph_client_for(run.tenant)
-    )
     keeper = HeartbeatKeeper(
         beat=lambda: restore_run_heartbeat(run_id=run_id, worker_id=worker_id),
         every=HEARTBEAT_EVERY_SECONDS,
         name=f"restore-{run_id}-heartbeat",
+        max_silence=HEARTBEAT_MAX_SILENCE_SECONDS,
     )
     keeper.start()
     try:
+        # Inside the try: a tenant whose connection settings cannot be used (a secret that no
+        # longer decrypts, a field cleared since the run was queued) ends the run as failed
+        # with what to do, instead of leaving it running with the tenant's lock until the
+        # automatic resume has failed it five times.
+        executor = RestoreExecutor(
+            run=run,
+            worker_id=worker_id,
+            client=client or graph_client_for(run.tenant),
+            on_progress=keeper.touch,
+        )
         return executor.execute()
     except _LostClaim as exc:
         logger.warning("%s", exc)
         return RestoreRun.objects.get(pk=run_id)
+    except TenantConfigurationError as exc:
+        logger.warning("Restore run %s not executed: %s", run_id, exc)
+        return restore_run_finish(
+            run=run,
+            status=RestoreStatus.FAILED,
+            worker_id=worker_id,
+            results={
+                "dry_run": False,
+                "error": f"{exc} Nothing was written: fix the tenant's connection, then "
+                "start a new restore run.",
+                "error_code": "tenant_configuration",
+                "items": run.item_outcomes.count(),
+            },
+        )
     except GraphError as exc:
         # Tenant-wide failure (e.g. the target cannot be read at all): nothing more can be done.
         return restore_run_finish(
@@ -1068,18 +1142,40 @@ class HeartbeatKeeper:
 
     The executor also beats between items; this thread covers one item that takes long. It
     uses its own database connection, closed after each beat; a failed beat is logged and the
-    next one tried."""
+    next one tried.
 
-    def __init__(self, *, beat: Callable[[], bool], every: float, name: str = "heartbeat") -> None:
+    It beats only for an executor that makes progress: ``touch()`` (called at every
+    checkpoint) proves it; after ``max_silence`` seconds without one the executor is presumed
+    hung and the thread stops beating (``silenced``), so the automatic resume frees the tenant
+    instead of a hung worker holding its lock for ever. The executor checks its claim before
+    each write, so a hung worker that wakes up after the takeover writes nothing."""
+
+    def __init__(
+        self,
+        *,
+        beat: Callable[[], bool],
+        every: float,
+        name: str = "heartbeat",
+        max_silence: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.beat = beat
         self.every = every
+        self.max_silence = max_silence
         self.lost = False
+        self.silenced = False
+        self._monotonic = monotonic
+        self._last_progress = monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
         if self.every > 0:
             self._thread.start()
+
+    def touch(self) -> None:
+        """The executor made progress (a checkpoint): keep beating."""
+        self._last_progress = self._monotonic()
 
     def stop(self) -> None:
         self._stop.set()
@@ -1088,6 +1184,16 @@ class HeartbeatKeeper:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
+            silent_for = self._monotonic() - self._last_progress
+            if self.max_silence is not None and silent_for > self.max_silence:
+                logger.error(
+                    "%s: the executor made no progress for %.0f s; no more heartbeats, so the "
+                    "automatic resume takes the run over",
+                    self._thread.name,
+                    silent_for,
+                )
+                self.silenced = True
+                return
             try:
                 if not self.beat():
                     self.lost = True

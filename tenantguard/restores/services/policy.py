@@ -403,19 +403,25 @@ class RestoreRunPolicy:
             items = items.filter(pk__in=list(run.requested_items or []))
         return list(items.order_by("display_name", "pk").values_list("display_name", flat=True))
 
-    def _execute_permission_reasons(self) -> list[str]:
+    def _execute_permission_reasons(self, user: Any = None) -> list[str]:
+        """Why ``user`` (default: the policy's user) may not execute this run on its target."""
+        user = self.user if user is None else user
         tenant = self.run.tenant
         # The environment frozen on the run counts as much as the tenant's current one: a run
         # started against PROD stays PROD-protected even if the tenant is relabelled later.
         if self.run.environment == Environment.PROD or tenant.is_prod:
-            if role_on(self.user, tenant) == Role.ADMIN:
+            if role_on(user, tenant) == Role.ADMIN:
                 return []
-            if role_on(self.user, tenant) is None:
-                return [self._missing_role_reason(Capability.EXECUTE_RESTORE, "execute restores")]
+            if role_on(user, tenant) is None:
+                return [
+                    _missing_role_reason(
+                        user, tenant, Capability.EXECUTE_RESTORE, "execute restores"
+                    )
+                ]
             return ["Only tenant admins can execute restores on PROD tenants."]
-        if has_capability(self.user, tenant, Capability.EXECUTE_RESTORE):
+        if has_capability(user, tenant, Capability.EXECUTE_RESTORE):
             return []
-        return [self._missing_role_reason(Capability.EXECUTE_RESTORE, "execute restores")]
+        return [_missing_role_reason(user, tenant, Capability.EXECUTE_RESTORE, "execute restores")]
 
     def _missing_role_reason(self, capability: Capability, what: str) -> str:
         return _missing_role_reason(self.user, self.run.tenant, capability, what)
@@ -482,10 +488,16 @@ class RestoreRunPolicy:
             reasons = self._content_gate_reasons(confirmer_id=queued.get("by_id"))
             if queued.get("fingerprint") != self.current_fingerprint:
                 reasons.append("The run's inputs changed after it was queued: prepare it again.")
-            # The source roles of the person who queued it, as they are now.
-            reasons += self.source_role_reasons_for(
-                _active_user(queued.get("by_id")), executes=True
-            )
+            # The roles of the person who queued it, as they are now: on the target (a PROD
+            # admin demoted after queueing no longer executes) and on the source.
+            queuer = _active_user(queued.get("by_id"))
+            if queuer is None:
+                reasons.append(
+                    "The person who queued the run is no longer an active user: prepare it again."
+                )
+            else:
+                reasons += self._execute_permission_reasons(queuer)
+            reasons += self.source_role_reasons_for(queuer, executes=True)
             return reasons
         if action is Action.RESUME:
             if self.heartbeat_is_stale():
