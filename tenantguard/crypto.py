@@ -98,8 +98,9 @@ def decrypt_str(stored: str) -> str:
     if not stored.startswith(_PREFIX):
         raise DecryptionError("The stored value is not in TenantGuard's encrypted format.")
     try:
+        # A damaged value can hold non-ASCII characters: unreadable too, never a crash.
         return _fernet().decrypt(stored[len(_PREFIX) :].encode("ascii")).decode("utf-8")
-    except InvalidToken as exc:
+    except (InvalidToken, UnicodeError) as exc:
         raise DecryptionError(UNDECRYPTABLE_MESSAGE) from exc
 
 

@@ -18,12 +18,14 @@ with an invalid API token, so tokens cannot be guessed).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 
 from tenantguard.accounts.permissions import AccessDenied
@@ -121,6 +123,18 @@ def _declare_rate_limits(schema: dict[str, Any]) -> None:
                 responses["429"] = {**responses.get("429", {}), **TOO_MANY_REQUESTS}
 
 
+class TextOnlyJSONParser(Parser):
+    """JSON bodies whose strings are all text. A lone surrogate escape (``"\\ud800"``) is valid
+    JSON but no Unicode text: the database, fingerprints and the audit chain cannot encode it,
+    so such a body is refused like malformed JSON (400) instead of failing deep inside (500)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = super().parse_body(request)
+        # UnicodeEncodeError (a ValueError) makes ninja answer 400 "Cannot parse request body".
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return data
+
+
 class TenantGuardAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
@@ -135,6 +149,7 @@ api = TenantGuardAPI(
     version="1",
     urls_namespace="api",
     auth=[ApiTokenAuth(), django_auth],
+    parser=TextOnlyJSONParser(),
     docs_decorator=login_required,
     description=(
         "Back up Intune tenants and walk restore runs through the wizard's steps. "

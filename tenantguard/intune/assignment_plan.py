@@ -7,8 +7,9 @@ preview lists as added and removed is exactly what the write does:
 - ``replace``: the written list is the backup's (references rewritten, explicitly skipped
   assignments left out). Every target assignment not in it is removed, and listed as a removal.
 - ``merge``: the target's assignments are kept and the backup's are added. Where both assign the
-  same target (group, exclusion group, All devices, All users) the backup's settings win; the
-  target's differing version is then listed as removed and the backup's as added.
+  same target (a group, included or excluded; All devices; All users) the backup's settings and
+  intent win; the target's differing version is then listed as removed and the backup's as
+  added.
 
 A skipped assignment is never added and never causes a removal by itself. Types whose
 assignments are created one by one (``PolicyType.assign.per_assignment``: Autopilot) can only
@@ -27,6 +28,9 @@ from tenantguard.intune import normalize
 
 AssignmentMode = Literal["merge", "replace"]
 ASSIGNMENT_MODES: Final[tuple[AssignmentMode, ...]] = ("merge", "replace")
+_INCLUDE_OR_EXCLUDE: Final = frozenset(
+    {"#microsoft.graph.groupAssignmentTarget", "#microsoft.graph.exclusionGroupAssignmentTarget"}
+)
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,12 @@ def assignment_key(assignment: Mapping[str, Any], *, whole_target: bool = False)
     target = _target_of(assignment)
     if whole_target:
         return normalize.canonical_json(target)
-    return normalize.canonical_json(
-        {"type": target.get("@odata.type"), "group": target.get("groupId")}
-    )
+    group = target.get("groupId")
+    if target.get("@odata.type") in _INCLUDE_OR_EXCLUDE and isinstance(group, str) and group:
+        # Including and excluding one group are two intents for the same target: a merge keeps
+        # the backup's, never both (Intune would let the exclusion win over what was "added").
+        return normalize.canonical_json({"group": group.lower()})
+    return normalize.canonical_json({"type": target.get("@odata.type"), "group": group})
 
 
 def plan_assignments(

@@ -166,11 +166,13 @@ def find_created(
     display_name: str,
     known_ids: Iterable[str] = (),
     created_after: datetime | None = None,
+    older: list[str] | None = None,
 ) -> list[str]:
     """Ids of the ``type_key`` objects named ``display_name`` that may be the work of a create
     whose answer was lost: not among ``known_ids`` (the objects of that name that were there
     before the create) and, where Graph returns ``createdDateTime``, created at or after
-    ``created_after``.
+    ``created_after``. When ``older`` is given, the ids left out only because Graph dates them
+    before ``created_after`` are appended to it (from the same listing).
 
     One full listing of the collection, without ``$select``: not every Intune type has
     ``createdDateTime`` (Graph answers 400 to selecting a property a type lacks), and this
@@ -189,6 +191,8 @@ def find_created(
             continue
         created = graph_datetime(obj.get("createdDateTime"))
         if created_after is not None and created is not None and created < created_after:
+            if older is not None:
+                older.append(object_id)
             continue
         found.append(object_id)
     return found

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -292,11 +292,14 @@ def _pattern(identifiers: Sequence[Identifier]) -> re.Pattern[str] | None:
     return re.compile(f"{_BEFORE}(?:{'|'.join(parts)})", re.IGNORECASE)
 
 
-def _strings(node: Any, path: str) -> Iterator[tuple[str, Any, Any, str]]:
-    """``(path, container, key, text)`` for every string value under ``node``."""
+def _strings(
+    node: Any, path: str, leave: Collection[str] = ()
+) -> Iterator[tuple[str, Any, Any, str]]:
+    """``(path, container, key, text)`` for every string value under ``node`` (``leave``: keys
+    of ``node`` itself not looked into)."""
     if isinstance(node, Mapping):
         for key, value in node.items():
-            if str(key).startswith("@odata."):
+            if str(key).startswith("@odata.") or key in leave:
                 continue
             here = f"{path}.{key}" if path else str(key)
             if isinstance(value, str):
@@ -328,6 +331,7 @@ def _scan(
     payload: Mapping[str, Any],
     source: TenantIdentity,
     replacements: Mapping[str, str | None] | None,
+    leave: Collection[str] = (),
 ) -> IdentifierScan:
     result: dict[str, Any] = copy.deepcopy(dict(payload))
     identifiers = identifiers_of(source)
@@ -336,7 +340,7 @@ def _scan(
         return IdentifierScan(payload=result)
     kinds = {ident.value: ident.kind for ident in identifiers}
     places: list[Place] = []
-    for path, container, key, text in list(_strings(result, "")):
+    for path, container, key, text in list(_strings(result, "", leave)):
         found_here: list[Place] = []
 
         def substitute(
@@ -360,12 +364,18 @@ def find_identifiers(
     payload: Mapping[str, Any],
     source: TenantIdentity,
     target: TenantIdentity | None = None,
+    *,
+    leave: Collection[str] = (),
 ) -> list[Place]:
     """Every place in ``payload`` where ``source``'s tenant ID or one of its domains (or a
     SharePoint host derived from its initial domain) appears, case-insensitively, inside longer
     strings too (URLs, OMA-URI paths, ADMX presentation values, settings catalog values).
-    With ``target``, each place says what it would become (``Place.replacement``)."""
-    scan = _scan(payload, source, None)
+    With ``target``, each place says what it would become (``Place.replacement``). Top-level
+    keys in ``leave`` are not looked into (the object's name: see ``intended_item``).
+
+    Not found: identifiers inside base64 content (script bodies, certificates), in dictionary
+    keys, or written another way (a tenant ID without hyphens)."""
+    scan = _scan(payload, source, None, leave)
     if target is None:
         return scan.places
     mapping = counterparts(source, target)
@@ -376,12 +386,17 @@ def find_identifiers(
 
 
 def replace_identifiers(
-    payload: Mapping[str, Any], source: TenantIdentity, target: TenantIdentity
+    payload: Mapping[str, Any],
+    source: TenantIdentity,
+    target: TenantIdentity,
+    *,
+    leave: Collection[str] = (),
 ) -> IdentifierScan:
     """A copy of ``payload`` with every source identifier that has a counterpart in ``target``
     replaced by it (an all-upper-case occurrence stays upper case); identifiers without one are
-    left as they are and reported in ``IdentifierScan.unreplaced``. The input is not changed."""
-    return _scan(payload, source, counterparts(source, target))
+    left as they are and reported in ``IdentifierScan.unreplaced``. The input is not changed;
+    top-level keys in ``leave`` are neither looked into nor changed."""
+    return _scan(payload, source, counterparts(source, target), leave)
 
 
 def scan_secrets(

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
-from tenantguard.graph import GraphClient, OutcomeUnknownError
+from tenantguard.graph import GraphClient, GraphError, OutcomeUnknownError
 from tenantguard.intune import normalize, registry
 from tenantguard.intune.capture import CapturedItem, capture_item
 from tenantguard.intune.normalize import ASSIGNMENT_READ_ONLY_FIELDS, MissingSecretError
@@ -305,9 +305,12 @@ def create_object(
                         json=_clean_child(message),
                     )
     except Exception as exc:
+        # Graph's and our own errors say what failed; any other exception's text may quote
+        # payload values (secrets included), so only its type is named (the log has the rest).
+        why = str(exc) if isinstance(exc, GraphError | WriteError) else type(exc).__name__
         raise PartialWriteError(
             f"{ptype.label} '{registry.display_name_of(ptype, payload)}' was created "
-            f"(id {new_id}) but writing its child objects failed: {exc}. Run the restore "
+            f"(id {new_id}) but writing its child objects failed: {why}. Run the restore "
             "again to complete it (the object is matched, not created twice).",
             target_id=new_id,
         ) from exc

@@ -115,6 +115,23 @@ def test_scope_item_ids_beyond_64_bits_answer_400_naming_item_ids(
     assert response.status_code == 400, response.content
 
 
+def test_a_body_with_a_lone_surrogate_answers_400_and_changes_nothing(
+    personas, tenant, baseline, api_as
+):
+    # "\ud800" is valid JSON but no text: the mapping's fingerprint (and the database, and the
+    # audit chain) cannot encode it. Schema fuzzers never generate it; a client can send it.
+    api = api_as(personas["owner"])
+    run_id = api.post("/restore-runs", {"tenant_id": tenant.pk, "backup_set_id": baseline.pk})
+    run_id = run_id.json()["id"]
+    response = api.client.put(
+        f"/api/restore-runs/{run_id}/mapping",
+        data='{"group": {"source-group": "target\\ud800"}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert api.get(f"/restore-runs/{run_id}").json()["mapping"] == {}
+
+
 def test_validation_errors_answer_400_with_what_to_change_not_422(personas, tenant, api_as):
     api = api_as(personas["owner"])
     response = api.get("/restore-runs", page="two")

@@ -233,6 +233,24 @@ def test_an_item_with_undecryptable_secrets_reads_as_stored_but_unreadable(broke
     assert read_raw(BackupItem, item.pk, "secrets") == broken_items["ciphertext"]
 
 
+def test_a_damaged_ciphertext_with_non_ascii_characters_reads_as_undecryptable(
+    owner_client, personas, tenant
+):
+    # A value damaged in the database (here: a non-ASCII character in the token) is as
+    # unreadable as one encrypted with another key: the tenant pages still answer.
+    damaged = foreign_ciphertext("old-token")[:20] + "é" + "x" * 20
+    store_raw(Tenant.objects.filter(pk=tenant.pk), static_token=damaged)
+    from tenantguard.crypto import decryption_problem
+
+    loaded = Tenant.objects.get(pk=tenant.pk)
+    assert not loaded.static_token
+    assert decryption_problem(loaded.static_token) == UNDECRYPTABLE_MESSAGE
+    assert owner_client.get(reverse("admin:tenants_tenant_changelist")).status_code == 200
+    page = owner_client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
+    assert page.status_code == 200
+    assert "could not be decrypted" in page.content.decode()
+
+
 def test_wizard_steps_show_items_whose_payload_is_not_an_object(
     owner_client, personas, tenant, baseline, broken_items
 ):

@@ -615,6 +615,26 @@ def test_a_child_write_failure_after_create_reports_the_new_id(
     assert caught.value.target_id in str(caught.value)
 
 
+def test_a_child_write_failing_unexpectedly_never_quotes_its_text(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception's text may carry payload values; the message names its type."""
+    item = env.item("notification_template")
+    original_post = env.client.post
+
+    def post(path: str, *, json: Any = None) -> Any:
+        if path.endswith("/localizedNotificationMessages"):
+            raise ValueError(f"cannot encode {json!r}")  # quotes the body
+        return original_post(path, json=json)
+
+    monkeypatch.setattr(env.client, "post", post)
+    with pytest.raises(write.PartialWriteError) as caught:
+        write.create_object(env.client, type_key=item.type_key, payload=item.payload)
+    message = str(caught.value)
+    assert "ValueError" in message and caught.value.target_id in message
+    assert "cannot encode" not in message and "messageTemplate" not in message
+
+
 @pytest.mark.parametrize(
     ("type_key", "gap"),
     [

@@ -73,6 +73,17 @@ def test_everything_matches_by_name_and_groups_need_the_mapping(
 
     run = runs.restore_run_update_mapping(actor=owner, run=run, mapping=mapping)
     run = restore_run_run_checks(actor=owner, run=run)
+    # What still blocks is the source tenant's own domain in a device restriction profile
+    # (its preferred Entra domain): never written into PROD unnoticed.
+    blocking = [row for row in run.check_results.all() if row.severity == "blocking"]
+    assert {row.code for row in blocking} == {"source_tenant_identifier"}, [
+        (row.code, row.message) for row in blocking
+    ]
+    assert "contoso-test.onmicrosoft.com" in blocking[0].message
+    run = runs.restore_run_update_options(
+        actor=owner, run=run, options={"source_identifiers": "replace"}
+    )
+    run = restore_run_run_checks(actor=owner, run=run)
     assert run.metadata["checks"]["counts"]["blocking"] == 0
 
     run = restore_run_run_preview(actor=owner, run=run)

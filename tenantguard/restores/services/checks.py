@@ -817,6 +817,8 @@ def restore_run_run_checks(
         items=len(source.items),
         graph_requests=read.graph_requests,
         unreadable_types=sorted(read.state.unreadable),
+        # Cross-tenant: the identities these results judged; the preview replaces with them.
+        tenant_identities=source.inputs.identities.to_json() if source.inputs.identities else None,
         # Names of the target objects the mapping points at, so the editor shows names, not ids.
         mapped_names={
             kind: {

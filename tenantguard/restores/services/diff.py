@@ -118,6 +118,7 @@ from tenantguard.restores.services.source import (
     match_of,
     read_target_for,
     target_type,
+    with_checked_identities,
 )
 
 # Planned actions (``PreviewAction`` values).
@@ -692,7 +693,7 @@ def restore_run_run_preview(
     skipped. Nothing is written to the tenant.
     """
     read = read_target_for(run, actor=actor, action=Action.RUN_PREVIEW, on_progress=on_progress)
-    run, source = read.run, read.source
+    run, source = read.run, with_checked_identities(read.run, read.source)
     generator = RestoreDiffGenerator(
         items=source.items,
         target_state=read.state,

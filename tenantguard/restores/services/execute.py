@@ -50,7 +50,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.utils import timezone
 
-from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
+from tenantguard.backups.models import BackupItem, BackupKind, BackupSet, BackupStatus
 from tenantguard.backups.services import backup_set_store_captured
 from tenantguard.crypto import decryption_problem
 from tenantguard.graph import GraphClient, GraphError, OutcomeUnknownError
@@ -718,10 +718,26 @@ class RestoreExecutor:
                 MAX_CREATE_ATTEMPTS,
             )
             self._settle()
-            found = self._find_own_create(item, known_ids=known_ids, sent_at=first_sent)
+            older: list[str] = []
+            found = self._find_own_create(
+                item, known_ids=known_ids, sent_at=first_sent, older=older
+            )
             if found:
                 return found, ADOPTED_REASON.format(why=_unclear_answer(unclear))
-            self._refuse_unknown_namesakes(item, known_ids=known_ids, unclear=unclear)
+            if older:
+                # Not there before, but dated earlier than the request: ours if this host's
+                # clock runs ahead of Microsoft's, else someone made or renamed it. Creating
+                # again could make a duplicate; adopting could take someone else's object.
+                raise AmbiguousCreateError(
+                    f"Graph did not confirm the create of {item.ptype.label.lower()} "
+                    f"'{item.backup_item.display_name}' ({_unclear_answer(unclear)}), and an "
+                    f"object of that name that was not there before is now in the target "
+                    f"({', '.join(older)}), dated by Graph earlier than the request: this "
+                    "server's clock may be ahead of Microsoft's, or someone made or renamed "
+                    "it. TenantGuard neither adopted it nor created another: check it in the "
+                    "Intune portal (delete it if it is an extra copy), then run the checks and "
+                    "the preview again."
+                )
         assert unclear is not None
         raise write.WriteError(
             f"Graph did not confirm the create of '{item.backup_item.display_name}' "
@@ -738,16 +754,23 @@ class RestoreExecutor:
             self.client.clock.sleep(seconds)
 
     def _find_own_create(
-        self, item: _WorkItem, *, known_ids: list[str] | tuple[str, ...], sent_at: Any
+        self,
+        item: _WorkItem,
+        *,
+        known_ids: list[str] | tuple[str, ...],
+        sent_at: Any,
+        older: list[str] | None = None,
     ) -> str:
         """The one object our own create may have made (see ``target.find_created``); "" when
-        there is none. Several are never guessed between: the item fails, naming them."""
+        there is none. Several are never guessed between: the item fails, naming them.
+        ``older`` receives the new objects of that name Graph dates before the request."""
         found = target.find_created(
             self.client,
             type_key=item.type_key,
             display_name=item.backup_item.display_name,
             known_ids=known_ids,
             created_after=sent_at - LOST_CREATE_CLOCK_SKEW if sent_at is not None else None,
+            older=older,
         )
         if len(found) > 1:
             raise AmbiguousCreateError(
@@ -758,32 +781,6 @@ class RestoreExecutor:
                 "then run the checks and the preview again."
             )
         return found[0] if found else ""
-
-    def _refuse_unknown_namesakes(
-        self, item: _WorkItem, *, known_ids: list[str], unclear: OutcomeUnknownError
-    ) -> None:
-        """Before a create is sent again: an object of its name that was not there before,
-        but that Graph dates earlier than the request (by more than the clock-skew margin),
-        is either ours (this host's clock runs ahead of Microsoft's) or someone else's (made
-        or renamed meanwhile). Neither is guessed: creating again could make a duplicate, so
-        the item fails, naming the objects."""
-        namesakes = target.find_created(
-            self.client,
-            type_key=item.type_key,
-            display_name=item.backup_item.display_name,
-            known_ids=known_ids,
-        )
-        if namesakes:
-            raise AmbiguousCreateError(
-                f"Graph did not confirm the create of {item.ptype.label.lower()} "
-                f"'{item.backup_item.display_name}' ({_unclear_answer(unclear)}), and an object "
-                f"of that name that was not there before is now in the target "
-                f"({', '.join(namesakes)}), dated by Graph earlier than the request: this "
-                "server's clock may be ahead of Microsoft's, or someone made or renamed it. "
-                "TenantGuard neither adopted it nor created another: check it in the Intune "
-                "portal (delete it if it is an extra copy), then run the checks and the "
-                "preview again."
-            )
 
     def _complete(
         self,
@@ -846,6 +843,24 @@ class RestoreExecutor:
                 current_assignments = current.assignments if current else None
                 if current is not None:
                     self._unchanged_reads[key] = current
+                # Resumed after another execution wrote the object: what is there now must be
+                # what the preview planned against, else the write could remove an assignment
+                # no preview showed.
+                if current_assignments is not None and not self._assignments_as_previewed(
+                    item, intended, outcome, current_assignments
+                ):
+                    self._unchanged_reads.pop(key, None)
+                    self._record(
+                        item,
+                        outcome,
+                        stage="done",
+                        outcome=ItemOutcome.FAILED,
+                        error_code="changed_since_preview",
+                        error_message="The object was written, but its assignments in the "
+                        "target changed after the preview, so they were left as they are: run "
+                        "the checks and the preview again to restore them.",
+                    )
+                    return
             if current_assignments is None:
                 # The target's assignments cannot be read: neither a merge nor the list of
                 # removals can be known, so they are left as they are (as the preview said).
@@ -897,6 +912,40 @@ class RestoreExecutor:
                 error_code=exc.code or str(exc.status or ""),
                 error_message=f"The object was written but its assignments were not: {exc}",
             )
+
+    def _assignments_as_previewed(
+        self,
+        item: _WorkItem,
+        intended: _Intended,
+        outcome: RestoreItemOutcome,
+        current: list[dict[str, Any]],
+    ) -> bool:
+        """``current`` (read on resume) is the target's list the preview planned against (the
+        pre-restore snapshot's, none for a created object) or already the list written from it
+        (the assign was applied before the worker died)."""
+        planned = item.planned
+        if planned is not None and planned.action == PreviewAction.CREATE:
+            before: list[dict[str, Any]] | None = []
+        else:
+            snapshot = BackupItem.objects.filter(
+                backup_set__restore_run=self.run,
+                backup_set__kind=BackupKind.PRE_RESTORE,
+                policy_type=item.type_key,
+                source_id=outcome.target_id,
+            ).first()
+            before = snapshot.assignments if snapshot is not None else None
+        if not isinstance(before, list):
+            return False
+        now = normalize.normalize_assignments(current)
+        if now == normalize.normalize_assignments(before):
+            return True
+        plan = assignments_plan(
+            type_key=item.type_key,
+            backup=intended.assignments,
+            current=before,
+            mode=intended.assignment_mode,
+        )
+        return now == normalize.normalize_assignments(plan.written or [])
 
     # ---- verification --------------------------------------------------------------------------
 

@@ -254,15 +254,19 @@ def intended_item(
     new_secrets, secret_places = tenant_identity.scan_secrets(
         original_secrets, identities.source, identities.target, replace=replace
     )
+    # The object's own name is left as it is: the executor finds what it created by (type,
+    # name), after an unclear answer and on resume, so a renamed object would be created again.
+    ptype = policy_type_of(type_key)
+    name_keys = {ptype.display_name_property, "displayName", "name"}
     if not replace:
         places = tenant_identity.find_identifiers(
-            rewritten.payload, identities.source, identities.target
+            rewritten.payload, identities.source, identities.target, leave=name_keys
         )
         return ItemRewrite(
             rewritten=rewritten, identifier_places=places + secret_places, secrets=original_secrets
         )
     scan = tenant_identity.replace_identifiers(
-        rewritten.payload, identities.source, identities.target
+        rewritten.payload, identities.source, identities.target, leave=name_keys
     )
     rewritten.payload = scan.payload
     return ItemRewrite(
@@ -762,6 +766,22 @@ def load_identities(run: RestoreRun, client: GraphClient) -> TenantIdentities:
     return TenantIdentities(source=source, target=target_identity, notes=tuple(notes))
 
 
+def with_checked_identities(run: RestoreRun, source: RunSource) -> RunSource:
+    """``source`` with the identities the run's checks decided on (recorded with them), so the
+    preview replaces exactly what the checks judged: a second read could differ (an
+    ``organization`` read failing at preview time falls back to the tenant's record, whose
+    missing counterparts the checks never blocked). Unchanged when the checks recorded none."""
+    if source.inputs.identities is None:
+        return source
+    checks = (run.metadata or {}).get("checks") or {}
+    recorded = TenantIdentities.from_json((checks.get("summary") or {}).get("tenant_identities"))
+    if recorded is None:
+        return source
+    return dataclasses.replace(
+        source, inputs=dataclasses.replace(source.inputs, identities=recorded)
+    )
+
+
 @dataclass(frozen=True)
 class TargetRead:
     """What the checks and the preview start from: the run as stored, the fingerprint of its
@@ -840,4 +860,5 @@ __all__ = [
     "policy_type_of",
     "restore_order",
     "singular",
+    "with_checked_identities",
 ]
