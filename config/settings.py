@@ -356,6 +356,13 @@ UNFOLD = {
                         "icon": "policy",
                         "link": reverse_lazy("admin:audit_auditevent_changelist"),
                     },
+                    {
+                        # django-axes' failed sign-ins and lockouts (superusers only).
+                        "title": "Sign-in lockouts",
+                        "icon": "lock_person",
+                        "link": reverse_lazy("admin:axes_accessattempt_changelist"),
+                        "permission": lambda request: request.user.is_superuser,
+                    },
                 ],
             },
         ],

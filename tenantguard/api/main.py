@@ -23,6 +23,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 from ninja.parser import Parser
@@ -123,16 +124,42 @@ def _declare_rate_limits(schema: dict[str, Any]) -> None:
                 responses["429"] = {**responses.get("429", {}), **TOO_MANY_REQUESTS}
 
 
-class TextOnlyJSONParser(Parser):
-    """JSON bodies whose strings are all text. A lone surrogate escape (``"\\ud800"``) is valid
-    JSON but no Unicode text: the database, fingerprints and the audit chain cannot encode it,
-    so such a body is refused like malformed JSON (400) instead of failing deep inside (500)."""
+class TextOnlyParser(Parser):
+    """Request values that every database can store, else 400 before anything runs.
+
+    A lone surrogate escape (``"\\ud800"``) is valid JSON but no Unicode text: the database,
+    fingerprints and the audit chain cannot encode it. A NUL character (``"\\u0000"``, ``%00``)
+    is text PostgreSQL refuses in text and jsonb columns, and in a query's parameters. Either
+    used to fail deep inside (500); no id, name or filter TenantGuard takes contains one."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         data = super().parse_body(request)
-        # UnicodeEncodeError (a ValueError) makes ninja answer 400 "Cannot parse request body".
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        # Any exception here makes ninja answer 400 "Cannot parse request body".
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot encode
+        if _holds_nul(data):
+            raise ValueError("The request body contains a NUL character (\\u0000).")
         return data
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> Any:
+        where = "query" if data is request.GET else "form"
+        for key, values in data.lists():
+            if _holds_nul(key) or any(_holds_nul(str(value)) for value in values):
+                name = key.replace("\x00", "")
+                raise ValidationError([{"loc": (where, name), "msg": "contains a NUL character"}])
+        return super().parse_querydict(data, list_fields, request)
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL character is in ``value`` or any string (key or value) it contains."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 class TenantGuardAPI(NinjaAPI):
@@ -149,7 +176,7 @@ api = TenantGuardAPI(
     version="1",
     urls_namespace="api",
     auth=[ApiTokenAuth(), django_auth],
-    parser=TextOnlyJSONParser(),
+    parser=TextOnlyParser(),
     docs_decorator=login_required,
     description=(
         "Back up Intune tenants and walk restore runs through the wizard's steps. "

@@ -97,6 +97,29 @@ def triggers_remove(connection: Any) -> None:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
+#: The migration that creates the triggers: before it (or migrated back past it) there are none.
+TRIGGERS_MIGRATION = ("audit", "0004_audit_append_only")
+
+
+def triggers_restore_after_migrate(*, using: str, **kwargs: Any) -> None:
+    """``post_migrate``: put back any trigger a migration removed. SQLite drops a table's
+    triggers whenever a migration rebuilds the table (altering one of its columns, or the type
+    of a primary key it refers to), so without this the audit trail would silently accept
+    UPDATE and DELETE again after such a ``migrate`` until someone ran ``audit verify``."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    connection = connections[using]
+    if not expected_triggers(connection.vendor):
+        return
+    if EVENT_TABLE not in connection.introspection.table_names():
+        return
+    if TRIGGERS_MIGRATION not in MigrationRecorder(connection).applied_migrations():
+        return
+    if triggers_missing(connection):
+        triggers_install(connection)
+
+
 def triggers_missing(connection: Any) -> list[str]:
     """The expected triggers that the database does not have (SQLite loses a table's triggers
     when a migration rebuilds the table, so the verifier checks)."""

@@ -164,8 +164,8 @@ def audit_chain_verify(
             ChainProblem(
                 "trigger",
                 f"trigger missing: {trigger}, so the database no longer refuses UPDATE or DELETE "
-                "on the audit trail; reinstall it with `python manage.py migrate audit 0003` "
-                "then `python manage.py migrate audit`",
+                "on the audit trail; put it back with `python manage.py migrate` (every migrate "
+                "restores missing triggers, `tenantguard run` migrates at start)",
             )
         )
     return report

@@ -349,7 +349,13 @@ class GraphEmulator:
         if latency > 0:
             sleep = getattr(self.config.clock, "sleep", time.sleep)
             sleep(latency / 1000.0)
-        body = incoming.json_body() if incoming.method in ("POST", "PUT", "PATCH") else None
+        is_batch = path.lower() == "$batch"
+        try:
+            body = incoming.json_body() if incoming.method in ("POST", "PUT", "PATCH") else None
+        except EmulatorHTTPError as exc:
+            if is_batch:
+                self._log_rejected_batch(tenant.tenant_id, version, exc)
+            raise
 
         def run(method: str, url: str, headers: dict[str, str], sub_body: Any) -> GraphResponse:
             sub_path, _, query = url.lstrip("/").partition("?")
@@ -366,15 +372,19 @@ class GraphEmulator:
                 incoming=incoming,
             )
 
-        if path.lower() == "$batch":
+        if is_batch:
             if incoming.method != "POST":
                 raise EmulatorHTTPError(405, "MethodNotAllowed", "$batch takes POST.")
-            result = run_batch(
-                body,
-                run=run,
-                render=lambda exc: self._render(exc, incoming, path),
-                reverse=self.config.shuffle_batch_responses,
-            )
+            try:
+                result = run_batch(
+                    body,
+                    run=run,
+                    render=lambda exc: self._render(exc, incoming, path),
+                    reverse=self.config.shuffle_batch_responses,
+                )
+            except EmulatorHTTPError as exc:
+                self._log_rejected_batch(tenant.tenant_id, version, exc)
+                raise
             self._log(tenant.tenant_id, "POST", f"/{version}/$batch", 200)
             return 200, result, {}
         response = self.execute(
@@ -461,6 +471,18 @@ class GraphEmulator:
             request_id=incoming.request_id, client_request_id=incoming.client_request_id, url=url
         )
         return GraphResponse(exc.status, body, dict(exc.headers))
+
+    def _log_rejected_batch(self, tenant_id: str, version: str, exc: EmulatorHTTPError) -> None:
+        """A ``$batch`` envelope answered with an error: in the request log and, with the
+        reason, in the ``tenantguard.emulator`` logger."""
+        self._log(tenant_id, "POST", f"/{version}/$batch", exc.status)
+        logger.warning(
+            "rejected $batch envelope for tenant %s: %s %s: %s",
+            tenant_id,
+            exc.status,
+            exc.code,
+            exc.message,
+        )
 
     def _log(self, tenant_id: str | None, method: str, path: str, status: int) -> None:
         with self._lock:

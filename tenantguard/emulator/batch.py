@@ -19,8 +19,26 @@ def _invalid(message: str) -> EmulatorHTTPError:
     return EmulatorHTTPError(400, "BadRequest", message)
 
 
+def _request_id(request: dict[str, Any]) -> str | None:
+    """The request's ``id`` as Graph reads it: a string, or a JSON number (IntuneCD sends
+    ``"id": 1``), answered as its string form (``"1"``)."""
+    value = request.get("id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str) and value:
+        return value
+    return None
+
+
 def validate(body: Any) -> list[dict[str, Any]]:
-    """The batch envelope rules; any violation fails the whole batch with 400."""
+    """The batch envelope rules; any violation fails the whole batch with 400.
+
+    Returns the requests with ``id`` (and ``dependsOn``) as strings. Ids are compared without
+    regard to case, as Graph does ("Request Id A has to be unique in a batch." for "a", "A")."""
     if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
         raise _invalid("Invalid batch payload format: a 'requests' array is required.")
     requests = body["requests"]
@@ -31,25 +49,36 @@ def validate(body: Any) -> list[dict[str, Any]]:
             f"The number of batch requests ({len(requests)}) exceeds the limit of {MAX_REQUESTS}."
         )
     seen: set[str] = set()
+    out: list[dict[str, Any]] = []
     for request in requests:
         if not isinstance(request, dict):
             raise _invalid("Invalid batch payload format: each request must be an object.")
-        for key in ("id", "method", "url"):
+        request_id = _request_id(request)
+        if request_id is None:
+            raise _invalid("Invalid batch payload format: a request lacks 'id'.")
+        for key in ("method", "url"):
             if not isinstance(request.get(key), str) or not request[key]:
                 raise _invalid(f"Invalid batch payload format: a request lacks '{key}'.")
-        if request["id"] in seen:
-            raise _invalid(f"Batch request id '{request['id']}' is duplicated.")
-        seen.add(request["id"])
+        if request_id.casefold() in seen:
+            raise _invalid(f"Request Id {request_id} has to be unique in a batch.")
+        seen.add(request_id.casefold())
         headers = request.get("headers", {})
         if not isinstance(headers, dict):
-            raise _invalid(f"Batch request '{request['id']}': headers must be an object.")
-    for request in requests:
+            raise _invalid(f"Batch request '{request_id}': headers must be an object.")
+        out.append({**request, "id": request_id})
+    by_key = {r["id"].casefold(): r["id"] for r in out}
+    for request in out:
         depends = request.get("dependsOn", [])
-        if not isinstance(depends, list) or any(d not in seen for d in depends):
+        if not isinstance(depends, list):
             raise _invalid(f"Batch request '{request['id']}' depends on an unknown request id.")
-        if request["id"] in depends:
+        names = [_request_id({"id": d}) for d in depends]
+        if any(name is None or name.casefold() not in by_key for name in names):
+            raise _invalid(f"Batch request '{request['id']}' depends on an unknown request id.")
+        resolved = [by_key[str(name).casefold()] for name in names]
+        if request["id"] in resolved:
             raise _invalid(f"Batch request '{request['id']}' depends on itself.")
-    return requests
+        request["dependsOn"] = resolved
+    return out
 
 
 def run_batch(

@@ -25,6 +25,12 @@ class GraphRequest:
     default_page_size: int = 100
     validate_references: bool = True
 
+    def __post_init__(self) -> None:
+        # A doubled "?" (``path??$expand=x``, as IntuneCD sends through requests' string
+        # params) reaches Graph as an option named "?$expand"; Graph honours it (IntuneCD reads
+        # the expanded navigation), so leading "?"s of option names are dropped.
+        self.query = {key.lstrip("?"): value for key, value in self.query.items()}
+
     def context(self, fragment: str) -> str:
         return f"{self.base_url}/{self.version}/$metadata#{fragment}"
 

@@ -101,10 +101,19 @@ def project(obj: dict[str, Any], navigation: NavTree, expand: ExpandTree) -> dic
     return out
 
 
-def apply_select(obj: dict[str, Any], select: list[str], expand: ExpandTree) -> dict[str, Any]:
+def apply_select(
+    obj: dict[str, Any], select: list[str], expand: ExpandTree, *, keep_id: bool = True
+) -> dict[str, Any]:
+    """The selected properties (plus expanded navigations and ``@odata.type``).
+
+    ``keep_id``: Intune answers ``id`` whatever ``$select`` names (clients such as IntuneCD
+    read ``id`` after ``$select=displayName``); Entra directory objects do not (Graph's "Get
+    user" example: ``$select=displayName,givenName`` answers only those)."""
     if not select:
         return obj
     wanted = set(select) | set(expand)
+    if keep_id:
+        wanted.add("id")
     return {k: v for k, v in obj.items() if k in wanted or k == "@odata.type"}
 
 

@@ -61,7 +61,10 @@ def present(
     req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], expand: ExpandTree
 ) -> dict[str, Any]:
     return apply_select(
-        project(obj, spec.navigation, expand), parse_select(req.option("select")), expand
+        project(obj, spec.navigation, expand),
+        parse_select(req.option("select")),
+        expand,
+        keep_id=spec.intune,
     )
 
 
@@ -121,7 +124,7 @@ def _list_renderer(
         shown = project(obj, spec.navigation, expand)
         for name in spec.list_nulls:
             shown[name] = None
-        return apply_select(shown, select, expand)
+        return apply_select(shown, select, expand, keep_id=spec.intune)
 
     return render
 
@@ -150,12 +153,13 @@ def nav_list(
     items = [item for item in obj.get(name) or [] if isinstance(item, dict)]
 
     def render(item: dict[str, Any]) -> dict[str, Any]:
-        return apply_select(project(item, sub_nav, expand), select, expand)
+        return apply_select(project(item, sub_nav, expand), select, expand, keep_id=spec.intune)
 
     size = spec.nav_page_sizes.get(name, 1000)
+    maximum = spec.nav_max_page_sizes.get(name, size)
     path = f"{spec.collection}('{obj['id']}')/{name}"
     return _paged(
-        req, items, render, size=_page_size(req, None, size, size), path=path, fragment=path
+        req, items, render, size=_page_size(req, None, size, maximum), path=path, fragment=path
     )
 
 
@@ -270,14 +274,14 @@ def organization(req: GraphRequest, rest: list[Segment]) -> GraphResponse:
     if rest:
         if rest[0].name.lower() != str(obj.get("id", "")).lower():
             raise not_found(spec.noun, rest[0].name, directory=True)
-        body = apply_select(project(obj, {}, {}), select, {})
+        body = apply_select(project(obj, {}, {}), select, {}, keep_id=False)
         return GraphResponse(
             200, {"@odata.context": req.context(f"{ORGANIZATION}/$entity"), **body}
         )
     value = [
         {
             "@odata.type": "#microsoft.graph.organization",
-            **apply_select(project(obj, {}, {}), select, {}),
+            **apply_select(project(obj, {}, {}), select, {}, keep_id=False),
         }
     ]
     return GraphResponse(200, {"@odata.context": req.context(ORGANIZATION), "value": value})

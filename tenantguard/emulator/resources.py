@@ -57,10 +57,20 @@ class ResourceSpec:
     writable: bool = True
     directory: bool = False  # Entra (directory) rather than Intune behaviour
     versioned: bool = True  # has version / lastModifiedDateTime maintained by the server
+    # False: the type has lastModifiedDateTime but no ``version`` property (Graph's resource
+    # page lists none, e.g. deviceManagementConfigurationPolicy, windowsDriverUpdateProfile).
+    has_version: bool = True
+    # Properties Graph fills in on an object created by POST or replaced by PUT when the body
+    # does not carry them (read-only ones are never taken from a body), so a restored object
+    # reads back like one made in the portal: ((name, value), ...), and per @odata.type.
+    server_filled: tuple[tuple[str, object], ...] = ()
+    type_server_filled: dict[str, tuple[tuple[str, object], ...]] = field(default_factory=dict)
     requires_odata_type: bool = False
     page_size: int | None = None  # None: EmulatorConfig.default_page_size
     max_page_size: int = 999
     nav_page_sizes: dict[str, int] = field(default_factory=dict)
+    # Largest page ``$top`` (or ``top``) can ask of a navigation list (default: its page size).
+    nav_max_page_sizes: dict[str, int] = field(default_factory=dict)
     list_nulls: tuple[str, ...] = ()  # properties a list answers as null (GET by id has them)
     read_only: tuple[str, ...] = ()  # ignored in write bodies besides the common ones
     traits: frozenset[str] = frozenset()
@@ -73,6 +83,32 @@ class ResourceSpec:
 def _dm(name: str) -> str:
     return f"deviceManagement/{name}"
 
+
+# Intune's value for a DateTimeOffset that was never set (e.g. a pause that never started).
+UNSET_DATETIME = "0001-01-01T00:00:00Z"
+# windowsUpdateForBusinessConfiguration: pause and rollback state the service maintains
+# (Graph resource page: qualityUpdatesPauseExpiryDateTime, featureUpdatesPauseExpiryDateTime,
+# *PauseStartDate (read-only), *WillBeRolledBack, *RollbackStartDateTime).
+_UPDATE_RING_FILLED: tuple[tuple[str, object], ...] = (
+    ("qualityUpdatesPauseExpiryDateTime", UNSET_DATETIME),
+    ("featureUpdatesPauseExpiryDateTime", UNSET_DATETIME),
+    ("qualityUpdatesPauseStartDate", None),
+    ("featureUpdatesPauseStartDate", None),
+    ("qualityUpdatesWillBeRolledBack", False),
+    ("featureUpdatesWillBeRolledBack", False),
+    ("qualityUpdatesRollbackStartDateTime", UNSET_DATETIME),
+    ("featureUpdatesRollbackStartDateTime", UNSET_DATETIME),
+)
+# Read-only server state of a windowsDriverUpdateProfile (Graph resource page: deviceReporting,
+# newUpdates, inventorySyncStatus); a new profile has no devices and no synced inventory yet.
+_DRIVER_PROFILE_FILLED: tuple[tuple[str, object], ...] = (
+    ("newUpdates", 0),
+    ("deviceReporting", 0),
+    (
+        "inventorySyncStatus",
+        {"lastSuccessfulSyncDateTime": UNSET_DATETIME, "driverInventorySyncState": "pending"},
+    ),
+)
 
 _ASSIGN_200 = AssignSpec("assignments", 200)
 _ASSIGNMENTS: NavTree = {"assignments": {}}
@@ -97,6 +133,11 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         assign=_ASSIGN_200,
         assignment_fields=("source", "sourceId", "intent"),
         requires_odata_type=True,
+        read_only=tuple(name for name, _ in _UPDATE_RING_FILLED),
+        server_filled=(("supportsScopeTags", True),),
+        type_server_filled={
+            "#microsoft.graph.windowsUpdateForBusinessConfiguration": _UPDATE_RING_FILLED
+        },
         traits=frozenset({"oma_secrets"}),
     ),
     ResourceSpec(
@@ -123,6 +164,11 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         page_size=25,
         max_page_size=25,
         nav_page_sizes={"settings": 25},
+        # $top/top raises the settings page up to 1000 (what clients ask for: IntuneCD sends
+        # top=1000, others $top=999/1000); more is capped and paged with a nextLink.
+        nav_max_page_sizes={"settings": 1000},
+        has_version=False,
+        server_filled=(("creationSource", None), ("isAssigned", False)),
         traits=frozenset({"settings_catalog"}),
     ),
     ResourceSpec(
@@ -175,6 +221,9 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         f"{CONFIG}.ReadWrite.All",
         navigation=_ASSIGNMENTS,
         assign=_ASSIGN_200,
+        has_version=False,
+        read_only=tuple(name for name, _ in _DRIVER_PROFILE_FILLED),
+        server_filled=_DRIVER_PROFILE_FILLED,
     ),
     ResourceSpec(
         _dm("windowsFeatureUpdateProfiles"),
@@ -191,6 +240,7 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         f"{APPS}.ReadWrite.All",
         navigation={"assignments": {}, "apps": {}},
         assign=AssignSpec("assignments", 204),
+        server_filled=(("isAssigned", False),),
         traits=frozenset({"app_protection"}),
     ),
     ResourceSpec(
@@ -200,6 +250,7 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         f"{APPS}.ReadWrite.All",
         navigation={"assignments": {}, "apps": {}},
         assign=AssignSpec("assignments", 204),
+        server_filled=(("isAssigned", False),),
         traits=frozenset({"app_protection"}),
     ),
     ResourceSpec(

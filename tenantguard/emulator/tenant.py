@@ -279,7 +279,10 @@ class Tenant:
         obj["createdDateTime"] = now
         if spec.versioned:
             obj["lastModifiedDateTime"] = now
-            obj["version"] = _next_version(None, etag="app_protection" in spec.traits)
+            if spec.has_version:
+                obj["version"] = _next_version(None, etag="app_protection" in spec.traits)
+            else:
+                obj.pop("version", None)
 
     def stamp_write(
         self, spec: ResourceSpec, obj: dict[str, Any], *, previous: dict[str, Any] | None
@@ -287,8 +290,27 @@ class Tenant:
         if not spec.versioned:
             return
         obj["lastModifiedDateTime"] = self.now()
+        if not spec.has_version:
+            return
         base = (previous or obj).get("version")
         obj["version"] = _next_version(base, etag="app_protection" in spec.traits)
+
+    def fill_server_properties(
+        self, spec: ResourceSpec, obj: dict[str, Any], *, previous: dict[str, Any] | None = None
+    ) -> None:
+        """The properties Graph fills in on a created (or PUT-replaced) object that its body
+        did not carry (``ResourceSpec.server_filled``, per ``@odata.type`` too): a replaced
+        object keeps its previous server state, a new one gets the portal's initial values.
+        ``isAssigned`` follows the assignments."""
+        filled = list(spec.server_filled)
+        filled += spec.type_server_filled.get(str(obj.get("@odata.type", "")), ())
+        for name, default in filled:
+            if name == "isAssigned":
+                obj[name] = bool(obj.get("assignments"))
+            elif name not in obj:
+                source = previous if previous is not None and name in previous else None
+                value = source[name] if source is not None else default
+                obj[name] = copy.deepcopy(value)
 
     def ingest(
         self,
@@ -309,9 +331,10 @@ class Tenant:
                 stored["createdDateTime"] = self.now()
             if spec.versioned:
                 stored.setdefault("lastModifiedDateTime", stored["createdDateTime"])
-                stored.setdefault(
-                    "version", _next_version(None, etag="app_protection" in spec.traits)
-                )
+                if spec.has_version:
+                    stored.setdefault(
+                        "version", _next_version(None, etag="app_protection" in spec.traits)
+                    )
         for nav in spec.navigation:
             value = stored.get(nav)
             if value is None:

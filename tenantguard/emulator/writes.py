@@ -80,6 +80,7 @@ def create(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
         cleaned["isBuiltIn"] = False
     stored = req.tenant.ingest(spec, cleaned)
     req.tenant.stamp_new(spec, stored)
+    req.tenant.fill_server_properties(spec, stored)
     req.tenant.save(spec, stored)
     shown = project(stored, spec.navigation, {})
     location = f"{req.base_url}/{req.version}/{spec.collection}('{stored['id']}')"
@@ -143,6 +144,7 @@ def put(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
     }
     stored = req.tenant.ingest(spec, replacement, previous=old)
     req.tenant.stamp_write(spec, stored, previous=old)
+    req.tenant.fill_server_properties(spec, stored, previous=old)
     req.tenant.save(spec, stored)
     return GraphResponse(204)
 
@@ -253,6 +255,8 @@ def _assign(
         raise bad_request(f"The assign action expects '{spec.assign.body_key}' as a list.")
     updated = copy.deepcopy(obj)
     updated["assignments"] = [_check_target(item, req) for item in items]
+    if "isAssigned" in updated:  # Graph: isAssigned is the policy's assignment status
+        updated["isAssigned"] = bool(updated["assignments"])
     _save_children(req, spec, obj, updated)
     if spec.assign.status == 204:
         return GraphResponse(204)

@@ -546,6 +546,8 @@ _TYPES: tuple[PolicyType, ...] = (
             {
                 "qualityUpdatesPauseExpiryDateTime",
                 "featureUpdatesPauseExpiryDateTime",
+                "qualityUpdatesPauseStartDate",
+                "featureUpdatesPauseStartDate",
                 "qualityUpdatesWillBeRolledBack",
                 "featureUpdatesWillBeRolledBack",
                 "qualityUpdatesRollbackStartDateTime",

@@ -192,6 +192,10 @@ class RestoreItemOutcome(models.Model):
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     assignments_written = models.BooleanField(default=False)
+    #: The object itself was created or updated in the target (kept when a later step of the
+    #: item fails, so a run whose every failure came after a write is reported partial, not
+    #: failed: something was written).
+    object_written = models.BooleanField(default=False)
     skipped_assignments = models.PositiveIntegerField(default=0)
     verified = models.BooleanField(null=True)
     differences = models.JSONField(default=list, blank=True)

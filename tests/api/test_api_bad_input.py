@@ -115,21 +115,36 @@ def test_scope_item_ids_beyond_64_bits_answer_400_naming_item_ids(
     assert response.status_code == 400, response.content
 
 
-def test_a_body_with_a_lone_surrogate_answers_400_and_changes_nothing(
-    personas, tenant, baseline, api_as
+@pytest.mark.parametrize(
+    "value",
+    [
+        "target\\ud800",  # a lone surrogate: valid JSON, no text (nothing can encode it)
+        "target\\u0000",  # NUL: PostgreSQL refuses it in jsonb and text (a 500 there)
+    ],
+)
+def test_a_body_that_no_database_can_store_answers_400_and_changes_nothing(
+    personas, tenant, baseline, api_as, value
 ):
-    # "\ud800" is valid JSON but no text: the mapping's fingerprint (and the database, and the
-    # audit chain) cannot encode it. Schema fuzzers never generate it; a client can send it.
+    # Schema fuzzing on SQLite never sends these; a client can.
     api = api_as(personas["owner"])
     run_id = api.post("/restore-runs", {"tenant_id": tenant.pk, "backup_set_id": baseline.pk})
     run_id = run_id.json()["id"]
     response = api.client.put(
         f"/api/restore-runs/{run_id}/mapping",
-        data='{"group": {"source-group": "target\\ud800"}}',
+        data='{"group": {"source-group": "' + value + '"}}',
         content_type="application/json",
     )
     assert response.status_code == 400, response.content
     assert api.get(f"/restore-runs/{run_id}").json()["mapping"] == {}
+
+
+def test_a_query_value_with_a_nul_character_answers_400_naming_it(personas, baseline, api_as):
+    # PostgreSQL refuses NUL in a query's text parameters: this was a 500 there.
+    response = api_as(personas["owner"]).get(
+        f"/backup-sets/{baseline.pk}/items", search="Wi-Fi\x00"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["reasons"] == ["query.search: contains a NUL character"]
 
 
 def test_validation_errors_answer_400_with_what_to_change_not_422(personas, tenant, api_as):

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from tenantguard.audit.models import AuditEvent
 from tenantguard.audit.services import audit_event_record
-from tenantguard.audit.triggers import expected_triggers, triggers_missing
+from tenantguard.audit.triggers import expected_triggers, triggers_missing, triggers_remove
 from tenantguard.audit.verify import audit_chain_verify
 
 
@@ -82,3 +82,20 @@ def test_flush_empties_the_trail_and_keeps_the_triggers(tenant, superuser):
     fresh = audit_event_record(actor=None, action="test.after_flush")
     assert fresh.sequence == 1
     assert audit_chain_verify().summary().startswith("1 events, chain intact")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_puts_back_triggers_a_table_rebuild_dropped(tenant):
+    # SQLite drops a table's triggers whenever a migration rebuilds the table (any later
+    # AlterField on the audit trail, or a new type for a key it refers to); on PostgreSQL an
+    # owner can drop them. The next `migrate` (even with nothing to apply) puts them back.
+    if connection.vendor == "sqlite":
+        with connection.schema_editor() as editor:
+            editor._remake_table(AuditEvent)  # what a migration altering the table does
+    else:
+        triggers_remove(connection)
+    assert triggers_missing(connection) == list(expected_triggers(connection.vendor))
+    call_command("migrate", interactive=False, verbosity=0)
+    assert triggers_missing(connection) == []
+    event = audit_event_record(actor=None, action="test.after_migrate", tenant=tenant)
+    assert "append-only" in _refused("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])

@@ -144,6 +144,17 @@ def test_scope_step_ignores_an_impossible_page(owner_client, personas, tenant, b
     assert owner_client.get(url, {"page": value}).status_code == 200
 
 
+def test_scope_step_searching_for_a_nul_character_finds_nothing(
+    owner_client, personas, tenant, baseline
+):
+    # PostgreSQL refuses a NUL even as a query parameter: the search was a 500 there.
+    run = restore_run_create(actor=personas["owner"], tenant=tenant, backup_set=baseline)
+    url = reverse("restores:scope", args=[run.pk])
+    response = owner_client.get(url, {"q": "Wi-Fi\x00"})
+    assert response.status_code == 200
+    assert response.context["scope"].total_items == 0
+
+
 @pytest.mark.parametrize(
     "value",
     BAD_IDS,

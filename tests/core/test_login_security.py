@@ -141,3 +141,18 @@ def test_no_password_is_stored_with_the_attempts(owner):
         _sign_in(client, "owner", f"secret-guess-{n}")
     for attempt in AccessAttempt.objects.all():
         assert "secret-guess" not in attempt.post_data
+
+
+def test_sign_in_lockouts_are_in_the_sidebar_for_superusers_only(make_user, superuser):
+    from django.urls import reverse
+
+    lockouts = reverse("admin:axes_accessattempt_changelist")
+    client = Client()
+    client.force_login(superuser)
+    page = client.get(reverse("admin:index")).content.decode()
+    assert f'href="{lockouts}"' in page
+    assert client.get(lockouts).status_code == 200
+
+    staff = Client()
+    staff.force_login(make_user("staff-member"))
+    assert f'href="{lockouts}"' not in staff.get(reverse("admin:index")).content.decode()

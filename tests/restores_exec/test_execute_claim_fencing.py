@@ -90,6 +90,26 @@ def test_a_taken_over_worker_does_not_overwrite_the_new_owners_checkpoints(
     assert not result.item_outcomes.filter(position__gt=checkpoint.position).exists()
 
 
+def test_a_run_taken_over_after_its_last_item_is_left_to_the_new_worker(
+    personas, tenant, seeded, monkeypatch
+):
+    run = _drifted(personas, tenant, seeded)
+    last = run.backup_set.items.count() - 1
+    real_restore_item = executor_module.RestoreExecutor._restore_item
+
+    def restore_then_lose_the_run(self, item, *args, **kwargs):
+        real_restore_item(self, item, *args, **kwargs)
+        if item.position == last:
+            RestoreRun.objects.filter(pk=run.pk).update(worker_id="host-b:2:new")
+
+    monkeypatch.setattr(executor_module.RestoreExecutor, "_restore_item", restore_then_lose_the_run)
+
+    result = restore_run_execute(run_id=run.pk, worker_id="host-a:1:old")  # no error
+
+    assert (result.status, result.worker_id) == ("running", "host-b:2:new")
+    assert result.finished_at is None
+
+
 def test_a_clock_ahead_of_microsofts_never_duplicates_a_lost_create(
     personas, tenant, seeded, monkeypatch
 ):

@@ -219,3 +219,37 @@ def test_thirty_percent_faults_on_200_items_every_item_has_one_outcome(
     assert not run.item_outcomes.filter(outcome="pending").exists()
     assert run.item_outcomes.filter(outcome="created").count() > 50
     assert not _duplicates(emulated)
+
+
+def test_a_run_whose_only_failure_came_after_writing_is_partial_not_failed(
+    personas, tenant, seeded, monkeypatch
+):
+    """The object was created, then its assignments were refused: the tenant changed, so the
+    run is reported partial (something was written), never "failed"."""
+    from tenantguard.graph import BadRequestError
+
+    owner = personas["owner"]
+    baseline = take_backup(owner, tenant)
+    deleted = next(
+        item
+        for item in baseline.items.exclude(assignments=None)
+        if item.assignments
+        and registry.get(item.policy_type).assign
+        and not item.secrets
+        and not registry.get(item.policy_type).is_foundation
+    )
+    seeded.delete_object(registry.get(deleted.policy_type).collection, deleted.source_id)
+    run = prepare_run(owner, tenant, baseline, item_ids=[deleted.pk])
+    assert run.preview_items.get().action == "create"
+
+    def refuse_assignments(*args, **kwargs):
+        raise BadRequestError("Graph refused the assignments (400).", status=400)
+
+    monkeypatch.setattr(write_module, "assign_object", refuse_assignments)
+
+    run = restore_run_execute(run_id=run.pk)
+
+    outcome = run.item_outcomes.get()
+    assert outcome.outcome == "failed" and outcome.object_written
+    assert run.status == "partial", run.results
+    assert run.results["failed_after_writing"] == 1

@@ -434,6 +434,8 @@ class RestoreExecutor:
                 source_id=item.source_id,
                 display_name=item.backup_item.display_name,
             )
+        if values.get("outcome") in (ItemOutcome.CREATED, ItemOutcome.UPDATED):
+            values["object_written"] = True
         for name, value in values.items():
             setattr(outcome, name, value)
         try:
@@ -909,7 +911,7 @@ class RestoreExecutor:
                 outcome,
                 stage="done",
                 outcome=ItemOutcome.FAILED,
-                error_code=exc.code or str(exc.status or ""),
+                error_code=_failure_of(exc)[0],
                 error_message=f"The object was written but its assignments were not: {exc}",
             )
 
@@ -992,6 +994,8 @@ class RestoreExecutor:
     # ---- end -------------------------------------------------------------------------------------
 
     def _finish(self, *, cancelled: bool) -> RestoreRun:
+        # A run taken over after the last item is the new worker's to finish, not an error.
+        self._hold_claim()
         outcomes = list(self.run.item_outcomes.all())
         summary: dict[str, int] = {}
         for outcome in outcomes:
@@ -1002,11 +1006,14 @@ class RestoreExecutor:
             if o.outcome in (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED)
         ]
         failed = [o for o in outcomes if o.outcome == ItemOutcome.FAILED]
+        # Failed after its object was written (e.g. its assignments were refused): the tenant
+        # did change, so the run is partial, never "failed" as if nothing had been written.
+        failed_after_writing = [o for o in failed if o.object_written]
         unverified = [o for o in written if o.verified is False]
         changed = [o for o in outcomes if o.skip_code == "changed_since_preview"]
         if cancelled:
             status = RestoreStatus.CANCELLED
-        elif failed and not written:
+        elif failed and not written and not failed_after_writing:
             status = RestoreStatus.FAILED
         elif failed or unverified or changed:
             status = RestoreStatus.PARTIAL
@@ -1019,6 +1026,7 @@ class RestoreExecutor:
             "unverified": len(unverified),
             "changed_since_preview": len(changed),
             "failed": len(failed),
+            "failed_after_writing": len(failed_after_writing),
             "items": len(outcomes),
         }
         return restore_run_finish(
@@ -1145,16 +1153,22 @@ def restore_run_execute(
         return RestoreRun.objects.get(pk=run_id)
     except TenantConfigurationError as exc:
         logger.warning("Restore run %s not executed: %s", run_id, exc)
+        done = run.item_outcomes.count()  # a resumed run may have written items before
+        written = (
+            f"This attempt wrote nothing; the {done} item(s) done before are listed"
+            if done
+            else "Nothing was written"
+        )
         return restore_run_finish(
             run=run,
             status=RestoreStatus.FAILED,
             worker_id=worker_id,
             results={
                 "dry_run": False,
-                "error": f"{exc} Nothing was written: fix the tenant's connection, then "
-                "start a new restore run.",
+                "error": f"{exc} {written}: fix the tenant's connection, then start a new "
+                "restore run.",
                 "error_code": "tenant_configuration",
-                "items": run.item_outcomes.count(),
+                "items": done,
             },
         )
     except GraphError as exc:

@@ -96,6 +96,9 @@ class RestoreScopeBuilder:
         term = search.strip()
         if not term:
             return items
+        if "\x00" in term:
+            # No stored name holds a NUL (PostgreSQL refuses one even as a query parameter).
+            return items.none()
         lowered = term.lower()
         # Type labels live in the registry, not the database: turn a label match into keys.
         label_keys = [
