@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
@@ -54,26 +55,31 @@ class _AuditedAdminMixin:
                 details=self._audit_details(obj, form),
             )
 
+    # Delete first, audit last: appending to the audit chain locks it until the transaction
+    # ends, so taking the rows' locks after it (as a delete does) could deadlock with an edit
+    # that locks the row first. The event keeps a copy of each object as it was (id, name).
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
+            deleted = copy.copy(obj)
+            super().delete_model(request, obj)  # type: ignore[misc]
             audit_event_record(
                 actor=request.user,
                 action=f"{self.audit_name}.deleted",
-                subject=obj,
-                details={"name": str(obj)},
+                subject=deleted,
+                details={"name": str(deleted)},
             )
-            super().delete_model(request, obj)  # type: ignore[misc]
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         with transaction.atomic():
-            for obj in queryset:
+            deleted = [copy.copy(obj) for obj in queryset]
+            super().delete_queryset(request, queryset)  # type: ignore[misc]
+            for obj in deleted:
                 audit_event_record(
                     actor=request.user,
                     action=f"{self.audit_name}.deleted",
                     subject=obj,
                     details={"name": str(obj)},
                 )
-            super().delete_queryset(request, queryset)  # type: ignore[misc]
 
 
 @admin.register(User)

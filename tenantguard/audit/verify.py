@@ -136,6 +136,10 @@ class _Walk:
             )
         if sequence == self.anchor_sequence:
             self.anchor_seen = (event_id, row["hash"])
+        if sequence < expected:
+            # Out of the chain (reported above): the events around it are checked against each
+            # other, so no gap or broken link is reported that the edit did not cause.
+            return
         report.last_sequence, report.last_hash, self.last_id = sequence, row["hash"], event_id
 
 

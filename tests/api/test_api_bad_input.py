@@ -257,6 +257,9 @@ def test_checks_block_only_the_item_whose_secret_values_cannot_be_decrypted(
     results = api.get(f"/restore-runs/{run_id}/checks", severity="blocking", page_size=200)
     blocked = {row["item_source_id"] for row in results.json()["items"] if "secret" in row["code"]}
     assert blocked == {secret_item.source_id}
+    [row] = [row for row in results.json()["items"] if "secret" in row["code"]]
+    # The backup does hold the values: the way out is the old key, not a new capture only.
+    assert "no longer has" in row["message"] and "TENANTGUARD_ENCRYPTION_KEY" in row["resolution"]
     previewed = api.post(f"/restore-runs/{run_id}/preview")
     assert previewed.status_code == 200, previewed.content
     assert ciphertext[10:40] not in previewed.content.decode()

@@ -132,6 +132,14 @@ def test_verify_with_an_anchor_notices_a_recomputed_chain(trail):
     ]
 
 
+def test_an_event_moved_before_the_start_is_the_only_one_named(trail):
+    # Its sequence set to 0: it is edited, and its own position (5) is empty at the end of the
+    # trail (only an anchor can tell). Events 1 to 4 are intact and must not be reported as a
+    # gap, a broken link or a reordering.
+    _tamper("UPDATE audit_auditevent SET sequence = 0 WHERE id = %s", [trail[-1].pk])
+    assert set(_problems()) == {("edited", trail[-1].pk, 0)}
+
+
 def test_verify_names_events_whose_order_was_swapped(trail):
     second, third = trail[1].pk, trail[2].pk
     _tamper("UPDATE audit_auditevent SET sequence = -1 WHERE id = %s", [second])

@@ -493,19 +493,33 @@ class RestoreRiskChecker:
         if not missing:
             return []
         settings = ", ".join(missing)
+        if item.secrets_problem:
+            # The backup holds them, encrypted under a key this install no longer has.
+            message = (
+                f"{item.label} holds encrypted value(s) ({settings}) whose plaintext the backup "
+                "stores under an encryption key this installation no longer has: it cannot be "
+                "restored faithfully."
+            )
+            resolution = (
+                "Add the old key to TENANTGUARD_ENCRYPTION_KEY (after the current one), take a "
+                "new backup, or remove the item from the scope in step 2."
+            )
+        else:
+            message = (
+                f"{item.label} holds encrypted value(s) whose plaintext is not in the backup "
+                f"({settings}): it cannot be restored faithfully."
+            )
+            resolution = (
+                "Take a new backup with an app that may read the secret values, or remove "
+                "the item from the scope in step 2."
+            )
         return [
             CheckResult(
                 code=SECRET_VALUE_MISSING,
                 severity=BLOCKING,
                 item=ref,
-                message=(
-                    f"{item.label} holds encrypted value(s) whose plaintext is not in the backup "
-                    f"({settings}): it cannot be restored faithfully."
-                ),
-                resolution=(
-                    "Take a new backup with an app that may read the secret values, or remove "
-                    "the item from the scope in step 2."
-                ),
+                message=message,
+                resolution=resolution,
                 details={"settings": missing},
             )
         ]

@@ -31,6 +31,7 @@ from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode
 
 from tenantguard.backups.models import BackupItem
+from tenantguard.crypto import decryption_problem
 from tenantguard.graph import BatchRequest, GraphClient, GraphError, PermissionDeniedError
 from tenantguard.intune import references, registry, target, tenant_identity
 from tenantguard.intune.assignment_plan import AssignmentMode, AssignmentPlan, plan_assignments
@@ -111,6 +112,9 @@ class SourceItem:
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     #: ``BackupItem`` primary key (``None`` for items built in tests).
     pk: int | None = None
+    #: Why the captured secret values cannot be read ('' when they can): stored under an
+    #: encryption key this install no longer has.
+    secrets_problem: str = ""
 
     @property
     def ptype(self) -> PolicyType:
@@ -577,6 +581,7 @@ def _source_item(row: BackupItem) -> SourceItem:
         source_modified_at=row.source_modified_at,
         secrets=dict(row.secrets or {}),
         pk=row.pk,
+        secrets_problem=decryption_problem(row.secrets),
     )
 
 
