@@ -264,6 +264,13 @@ TENANTGUARD_EMULATOR_THROTTLE = _env_bool("TENANTGUARD_EMULATOR_THROTTLE", True)
 # per-app limits). Lower them when other tools use the same app registration.
 TENANTGUARD_GRAPH_WRITES_PER_20S = _env_int("TENANTGUARD_GRAPH_WRITES_PER_20S", 100, minimum=1)
 TENANTGUARD_GRAPH_REQUESTS_PER_20S = _env_int("TENANTGUARD_GRAPH_REQUESTS_PER_20S", 1000, minimum=1)
+# Seconds a running restore's heartbeat may be silent before another worker takes the run over
+# (unset: the heartbeat's staleness, 5 minutes). The executor beats every 60 s, so less than
+# 2 minutes would take over runs whose worker is alive.
+if os.environ.get("TENANTGUARD_RESTORE_AUTO_RESUME_SECONDS", "").strip():
+    TENANTGUARD_RESTORE_AUTO_RESUME_SECONDS = _env_int(
+        "TENANTGUARD_RESTORE_AUTO_RESUME_SECONDS", 300, minimum=120
+    )
 
 LOGGING = {
     "version": 1,

@@ -91,7 +91,9 @@ def _print_run(run: Any) -> None:
                     str(a.get("group") or a.get("group_id") or a.get("target"))
                     for a in removal.get("removed") or []
                 )
-                console.print(f"    [yellow]- removed from {removal.get('name')}:[/yellow] {groups}")
+                console.print(
+                    f"    [yellow]- removed from {removal.get('name')}:[/yellow] {groups}"
+                )
     if run.item_outcomes.exists():
         table = Table("Item", "Type", "Outcome", "Verified", "Details")
         for outcome in run.item_outcomes.all():

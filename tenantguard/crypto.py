@@ -31,9 +31,9 @@ class DecryptionError(Exception):
 
 
 UNDECRYPTABLE_MESSAGE = (
-    "A stored secret could not be decrypted: TENANTGUARD_ENCRYPTION_KEY does not hold the "
-    "key it was encrypted with. Add the previous key after the current one, or enter the "
-    "secret again."
+    "A stored secret could not be decrypted: neither TENANTGUARD_ENCRYPTION_KEY nor the data "
+    "directory's secrets.json holds the key it was encrypted with. Add the previous key after "
+    "the current one in TENANTGUARD_ENCRYPTION_KEY, or enter the secret again."
 )
 
 

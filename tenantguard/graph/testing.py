@@ -6,9 +6,11 @@ test can run through minutes of throttling back-off instantly and assert on ever
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
-__all__ = ["FakeClock", "RecordingTokenProvider", "graph_error_response"]
+__all__ = ["FakeClock", "RecordingTokenProvider", "graph_error_response", "sequence_handler"]
 
 
 class FakeClock:
@@ -72,3 +74,22 @@ def graph_error_response(
         }
     }
     return httpx.Response(status, json=body, headers=headers or {})
+
+
+def sequence_handler(
+    *answers: httpx.Response | Exception,
+) -> Callable[[httpx.Request], httpx.Response]:
+    """An ``httpx.MockTransport`` handler answering (or raising) ``answers`` in order;
+    ``handler.seen`` lists the requests it received."""
+    remaining = list(answers)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        answer = remaining.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    handler.seen = seen  # type: ignore[attr-defined]
+    return handler

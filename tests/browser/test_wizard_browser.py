@@ -219,7 +219,9 @@ def test_story_3_the_preview_summary_survives_a_reload_and_a_second_tab(
     page.get_by_role("button", name="Run the preview").click()
     summary = page.locator("#preview-summary")
     expect(summary).to_contain_text("policies to create")
-    expect(page.locator(".tg-banner[role=note]")).to_contain_text("This is a simulation: nothing was written")
+    expect(page.locator(".tg-banner[role=note]")).to_contain_text(
+        "This is a simulation: nothing was written"
+    )
     page.get_by_role("link", name=re.compile(r"^Update \(")).click()
     page.locator(
         ".tg-preview-item summary", has_text="WIN - SC - Microsoft Edge - Security"

@@ -244,3 +244,26 @@ def test_tenantguard_run_serves_styles_and_plain_http_cookies_without_debug(tmp_
     assert stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode) == 0o600
     keys = json.loads((tmp_path / "secrets.json").read_text())
     assert keys["secret_key"] not in output and keys["encryption_key"] not in output
+
+
+def test_the_auto_resume_delay_comes_from_the_environment_with_a_floor(tmp_path):
+    script = (
+        "import config.settings as s; "
+        "print(getattr(s, 'TENANTGUARD_RESTORE_AUTO_RESUME_SECONDS', 'unset'))"
+    )
+
+    def settings_with(**overrides: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            env=_env(tmp_path, **overrides),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert settings_with().stdout.strip() == "unset"
+    assert settings_with(TENANTGUARD_RESTORE_AUTO_RESUME_SECONDS="600").stdout.strip() == "600"
+    refused = settings_with(TENANTGUARD_RESTORE_AUTO_RESUME_SECONDS="30")
+    assert refused.returncode != 0 and "at least 120" in refused.stderr

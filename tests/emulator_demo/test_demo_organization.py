@@ -27,6 +27,7 @@ def test_demo_organization_names_the_identifiers_its_policies_carry():
 def test_each_demo_tenant_has_its_own_domain():
     assert demo_tenant_domain("Contoso") == "contoso.onmicrosoft.com"
     assert demo_tenant_domain("Contoso Test") != demo_tenant_domain("Contoso")
-    assert demo_organization(tenant_label="Contoso")["id"] != demo_organization(
-        tenant_label="Contoso Test"
-    )["id"]
+    assert (
+        demo_organization(tenant_label="Contoso")["id"]
+        != demo_organization(tenant_label="Contoso Test")["id"]
+    )

@@ -18,25 +18,9 @@ from tenantguard.graph import (
     ThrottledError,
 )
 from tenantguard.graph.retry import parse_retry_after
-from tenantguard.graph.testing import RecordingTokenProvider, graph_error_response
+from tenantguard.graph.testing import RecordingTokenProvider, graph_error_response, sequence_handler
 
 STATIC_TOKEN = "tok-3f9a1c-never-log-me"  # what make_client uses
-
-
-def sequence_handler(*responses: httpx.Response | Exception):
-    """Answer with the given responses (or raise the given errors) in order."""
-    remaining = list(responses)
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        item = remaining.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    handler.seen = seen  # type: ignore[attr-defined]
-    return handler
 
 
 def throttled(retry_after: str | None = None, status: int = 429) -> httpx.Response:

@@ -20,25 +20,9 @@ from tenantguard.graph import (
     RetryPolicy,
     ServerError,
 )
-from tenantguard.graph.testing import graph_error_response
+from tenantguard.graph.testing import graph_error_response, sequence_handler
 
 CREATE = "deviceManagement/deviceConfigurations"
-
-
-def recording(*answers: httpx.Response | Exception):
-    """A handler answering (or raising) ``answers`` in order; ``handler.seen`` lists requests."""
-    remaining = list(answers)
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = remaining.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    handler.seen = seen  # type: ignore[attr-defined]
-    return handler
 
 
 def gateway(status: int) -> httpx.Response:
@@ -47,7 +31,7 @@ def gateway(status: int) -> httpx.Response:
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 def test_a_create_answered_502_503_504_is_not_sent_again(make_client, status):
-    handler = recording(gateway(status), httpx.Response(201, json={"id": "duplicate"}))
+    handler = sequence_handler(gateway(status), httpx.Response(201, json={"id": "duplicate"}))
     client = make_client(handler)
 
     with pytest.raises(OutcomeUnknownError) as caught:
@@ -71,7 +55,7 @@ def test_a_create_answered_502_503_504_is_not_sent_again(make_client, status):
     ids=type,
 )
 def test_a_create_whose_connection_is_lost_after_sending_is_not_sent_again(make_client, lost):
-    handler = recording(lost, httpx.Response(201, json={"id": "duplicate"}))
+    handler = sequence_handler(lost, httpx.Response(201, json={"id": "duplicate"}))
     client = make_client(handler)
 
     with pytest.raises(OutcomeUnknownError) as caught:
@@ -84,7 +68,9 @@ def test_a_create_whose_connection_is_lost_after_sending_is_not_sent_again(make_
 
 
 def test_a_create_whose_connection_never_opened_is_retried(make_client, clock):
-    handler = recording(httpx.ConnectError("refused"), httpx.Response(201, json={"id": "once"}))
+    handler = sequence_handler(
+        httpx.ConnectError("refused"), httpx.Response(201, json={"id": "once"})
+    )
     client = make_client(handler)
 
     assert client.post(CREATE, json={}) == {"id": "once"}
@@ -92,7 +78,7 @@ def test_a_create_whose_connection_never_opened_is_retried(make_client, clock):
 
 
 def test_a_create_that_never_reaches_graph_is_a_transport_error(make_client):
-    handler = recording(*[httpx.ConnectError("refused")] * 2)
+    handler = sequence_handler(*[httpx.ConnectError("refused")] * 2)
     client = make_client(handler, retry=RetryPolicy(max_attempts=2, base_delay=0.0))
 
     with pytest.raises(GraphTransportError) as caught:
@@ -102,7 +88,7 @@ def test_a_create_that_never_reaches_graph_is_a_transport_error(make_client):
 
 def test_a_throttled_create_is_retried_after_retry_after(make_client, clock):
     throttled = graph_error_response(429, "TooManyRequests", "slow", headers={"Retry-After": "3"})
-    handler = recording(throttled, httpx.Response(201, json={"id": "once"}))
+    handler = sequence_handler(throttled, httpx.Response(201, json={"id": "once"}))
     client = make_client(handler)
 
     assert client.post(CREATE, json={}) == {"id": "once"}
@@ -121,7 +107,7 @@ def test_a_throttled_create_is_retried_after_retry_after(make_client, clock):
 def test_a_create_applied_with_an_unreadable_answer_is_an_unknown_outcome(make_client, answer):
     """Graph created the object (2xx) but its id cannot be read: as after a 504 the caller
     must look for it before creating again, never take the create for failed."""
-    handler = recording(answer, httpx.Response(201, json={"id": "duplicate"}))
+    handler = sequence_handler(answer, httpx.Response(201, json={"id": "duplicate"}))
 
     with pytest.raises(OutcomeUnknownError) as caught:
         make_client(handler).post(CREATE, json={"displayName": "Baseline"})
@@ -132,7 +118,7 @@ def test_a_create_applied_with_an_unreadable_answer_is_an_unknown_outcome(make_c
 
 
 def test_an_idempotent_action_with_an_unreadable_answer_stays_a_graph_error(make_client):
-    handler = recording(
+    handler = sequence_handler(
         httpx.Response(200, content=b"<html>", headers={"Content-Type": "text/html"})
     )
     with pytest.raises(GraphError) as caught:
@@ -141,7 +127,7 @@ def test_an_idempotent_action_with_an_unreadable_answer_stays_a_graph_error(make
 
 
 def test_a_500_on_a_create_stays_a_server_error(make_client):
-    handler = recording(graph_error_response(500, "InternalServerError", "boom"))
+    handler = sequence_handler(graph_error_response(500, "InternalServerError", "boom"))
     with pytest.raises(ServerError) as caught:
         make_client(handler).post(CREATE, json={})
     assert not isinstance(caught.value, OutcomeUnknownError)
@@ -149,7 +135,7 @@ def test_a_500_on_a_create_stays_a_server_error(make_client):
 
 @pytest.mark.parametrize("status", [503, 504])
 def test_an_idempotent_action_is_retried_on_503_504(make_client, status):
-    handler = recording(gateway(status), httpx.Response(204))
+    handler = sequence_handler(gateway(status), httpx.Response(204))
     client = make_client(handler)
 
     assert client.post(f"{CREATE}/abc/assign", json={"assignments": []}, idempotent=True) is None
@@ -157,7 +143,7 @@ def test_an_idempotent_action_is_retried_on_503_504(make_client, status):
 
 
 def test_an_idempotent_action_is_retried_after_a_lost_connection(make_client):
-    handler = recording(httpx.ReadTimeout("timed out"), httpx.Response(204))
+    handler = sequence_handler(httpx.ReadTimeout("timed out"), httpx.Response(204))
     client = make_client(handler)
 
     assert client.post(f"{CREATE}/abc/assign", json={}, idempotent=True) is None
@@ -166,7 +152,7 @@ def test_an_idempotent_action_is_retried_after_a_lost_connection(make_client):
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "PUT"])
 def test_reads_and_updates_keep_their_retries(make_client, method):
-    handler = recording(
+    handler = sequence_handler(
         gateway(504), httpx.ReadTimeout("timed out"), httpx.Response(200, json={"id": "x"})
     )
     client = make_client(handler)

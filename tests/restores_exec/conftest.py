@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 
 from tenantguard.backups.services import backup_set_capture, backup_set_start
 from tenantguard.emulator.seed import collection_of
+from tenantguard.intune import registry
 from tenantguard.restores.services.checks import restore_run_run_checks
 from tenantguard.restores.services.diff import restore_run_run_preview
 from tenantguard.restores.services.runs import (
@@ -22,6 +25,18 @@ from tenantguard.restores.services.runs import (
 def seed(emulated, objects):
     for obj in objects:
         emulated.put_object(collection_of(obj, source="test"), obj)
+
+
+def duplicates(emulated):
+    """(collection, name) -> count for every name that stands more than once in the target."""
+    names = collections.Counter()
+    # Writable types only: preview-only collections hold Intune's own same-name defaults.
+    for collection in {
+        t.collection for t in registry.POLICY_TYPES.values() if not t.is_preview_only
+    }:
+        for obj in emulated.list_objects(collection):
+            names[(collection, obj.get("displayName") or obj.get("name"))] += 1
+    return {key: n for key, n in names.items() if n > 1}
 
 
 def take_backup(actor, tenant):

@@ -3,7 +3,6 @@ preview jobs are queued again. Audited as the system."""
 
 from __future__ import annotations
 
-import collections
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,6 @@ from django.utils import timezone
 
 from tenantguard.audit.models import AuditEvent
 from tenantguard.emulator.demo import apply_demo_drift
-from tenantguard.intune import registry
 from tenantguard.intune import write as write_module
 from tenantguard.restores import tasks
 from tenantguard.restores.models import RestoreRun
@@ -26,21 +24,11 @@ from tenantguard.restores.services.runs import (
     restore_run_set_scope,
 )
 
-from .conftest import prepare_run, take_backup
+from .conftest import duplicates, prepare_run, take_backup
 
 
 class WorkerDied(BaseException):
     """The worker process ends here (SIGKILL, out of memory): nothing after it runs."""
-
-
-def _duplicates(emulated):
-    names = collections.Counter()
-    for collection in {
-        t.collection for t in registry.POLICY_TYPES.values() if not t.is_preview_only
-    }:
-        for obj in emulated.list_objects(collection):
-            names[(collection, obj.get("displayName") or obj.get("name"))] += 1
-    return {key: n for key, n in names.items() if n > 1}
 
 
 def _actions(run):
@@ -98,7 +86,7 @@ def test_a_run_with_a_stale_heartbeat_is_resumed_and_completes_once(
     run.refresh_from_db()
     assert run.status == "completed", run.results
     assert run.metadata["auto_resumes"] == 1
-    assert not _duplicates(seeded)
+    assert not duplicates(seeded)
     recovered = run.item_outcomes.get(reason=RESUMED_REASON)
     assert recovered.outcome == "created" and recovered.verified
     assert ("restore.auto_resumed", "system") in _actions(run)
@@ -196,7 +184,7 @@ def test_the_scheduler_pass_resumes_stalled_runs(
         _scheduler_pass(quiet=True)
     run.refresh_from_db()
     assert run.status == "completed"
-    assert not _duplicates(seeded)
+    assert not duplicates(seeded)
 
 
 # ---- checks and preview jobs --------------------------------------------------------------------

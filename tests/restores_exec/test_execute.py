@@ -14,7 +14,7 @@ from tenantguard.restores.services.execute import restore_run_execute
 from tenantguard.restores.services.undo import restore_run_undo
 from tenantguard.tenants.graph_access import graph_client_for
 
-from .conftest import prepare_run, take_backup
+from .conftest import duplicates, prepare_run, take_backup
 
 WRITE_METHODS = {"POST", "PATCH", "PUT"}
 
@@ -36,17 +36,6 @@ def _normalized_state(backup_set):
     return state
 
 
-def _duplicates(emulated):
-    names = collections.Counter()
-    # Writable types only: preview-only collections hold Intune's own same-name defaults.
-    for collection in {
-        t.collection for t in registry.POLICY_TYPES.values() if not t.is_preview_only
-    }:
-        for obj in emulated.list_objects(collection):
-            names[(collection, obj.get("displayName") or obj.get("name"))] += 1
-    return {key: n for key, n in names.items() if n > 1}
-
-
 def test_execution_restores_deleted_reverts_changed_and_matches_the_backup(
     personas, tenant, seeded
 ):
@@ -59,7 +48,7 @@ def test_execution_restores_deleted_reverts_changed_and_matches_the_backup(
     assert run.status == "completed", run.results
     after = take_backup(owner, tenant)
     assert _normalized_state(after) == _normalized_state(baseline)
-    assert not _duplicates(seeded)
+    assert not duplicates(seeded)
     assert "DELETE" not in {entry.method for entry in seeded_log(seeded)}
     outcomes = collections.Counter(run.item_outcomes.values_list("outcome", flat=True))
     assert outcomes["created"] >= 3 and outcomes["updated"] >= 4
@@ -146,7 +135,7 @@ def test_running_twice_never_creates_twice(personas, tenant, seeded):
     run = restore_run_execute(run_id=run.pk)
     again = restore_run_execute(run_id=run.pk)  # a duplicate task: the claim refuses it
     assert again.status == run.status
-    assert not _duplicates(seeded)
+    assert not duplicates(seeded)
 
 
 def test_random_429_and_503_faults_on_500_items(personas, tenant, emulated):
@@ -192,7 +181,7 @@ def test_random_429_and_503_faults_on_500_items(personas, tenant, emulated):
     assert run.status == "completed", (run.results, unverified)
     assert not run.item_outcomes.filter(outcome="failed").exists()
     assert _normalized_state(take_backup(owner, tenant)) == _normalized_state(baseline)
-    assert not _duplicates(emulated)
+    assert not duplicates(emulated)
 
 
 def test_a_second_run_of_the_same_tenant_waits_for_the_lock(personas, tenant, seeded):

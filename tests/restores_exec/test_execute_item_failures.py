@@ -7,8 +7,6 @@ outcomes), which killed the executor and left the run ``running``.
 
 from __future__ import annotations
 
-import collections
-
 import pytest
 from django.db import OperationalError, connection
 
@@ -21,17 +19,7 @@ from tenantguard.restores.services import execute as executor_module
 from tenantguard.restores.services.execute import restore_run_execute
 from tenantguard.tenants.graph_access import graph_client_for
 
-from .conftest import prepare_run, seed, take_backup
-
-
-def _duplicates(emulated):
-    names = collections.Counter()
-    for collection in {
-        t.collection for t in registry.POLICY_TYPES.values() if not t.is_preview_only
-    }:
-        for obj in emulated.list_objects(collection):
-            names[(collection, obj.get("displayName") or obj.get("name"))] += 1
-    return {key: n for key, n in names.items() if n > 1}
+from .conftest import duplicates, prepare_run, seed, take_backup
 
 
 def _one_outcome_per_item(run, backup_set):
@@ -218,7 +206,7 @@ def test_thirty_percent_faults_on_200_items_every_item_has_one_outcome(
     assert all(o.error_message for o in failed)
     assert not run.item_outcomes.filter(outcome="pending").exists()
     assert run.item_outcomes.filter(outcome="created").count() > 50
-    assert not _duplicates(emulated)
+    assert not duplicates(emulated)
 
 
 def test_a_run_whose_only_failure_came_after_writing_is_partial_not_failed(

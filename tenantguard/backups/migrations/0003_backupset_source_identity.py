@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('backups', '0002_initial'),
+        ("backups", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='backupset',
-            name='source_identity',
+            model_name="backupset",
+            name="source_identity",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('restores', '0005_run_analysis'),
+        ("restores", "0005_run_analysis"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='restoreitemoutcome',
-            name='object_written',
+            model_name="restoreitemoutcome",
+            name="object_written",
             field=models.BooleanField(default=False),
         ),
     ]
