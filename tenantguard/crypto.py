@@ -129,6 +129,11 @@ class EncryptedTextField(models.TextField):
             return ""
         return encrypt_str(str(value))
 
+    def value_to_string(self, obj: Any) -> str:
+        # Serializers (dumpdata) write the ciphertext, never the plaintext; loading it back
+        # decrypts it (to_python) under the same keys.
+        return self.get_prep_value(self.value_from_object(obj))
+
 
 class EncryptedJSONField(models.TextField):
     """A JSON value stored encrypted as one blob; Python code sees the decoded value."""

@@ -43,6 +43,10 @@ _DEFINITION_VALUES: Final = "definitionValues"
 _LOCALIZED_MESSAGES: Final = "localizedNotificationMessages"
 _APPS: Final = "apps"
 
+#: Seconds to let Graph settle after an unclear answer to a create before listing what is there
+#: (never more than the client's longest retry delay).
+UNCLEAR_ANSWER_SETTLE_SECONDS: Final = 5.0
+
 #: Child-object properties the server maintains (never sent, never compared).
 _CHILD_SERVER_FIELDS: Final = frozenset(
     {"id", "createdDateTime", "lastModifiedDateTime", "version"}
@@ -714,6 +718,8 @@ def _post_assignment_once(
             client.post(collection_path, json={"target": body["target"]})
             return
         except OutcomeUnknownError:
+            # A POST applied late would be missed by a listing taken at once.
+            client.clock.sleep(min(UNCLEAR_ANSWER_SETTLE_SECONDS, client.retry.max_delay))
             present = {
                 _target_key(item)
                 for item in client.iter_collection(collection_path)

@@ -41,3 +41,22 @@ def test_tenant_secret_is_not_stored_in_plaintext():
         (raw,) = cursor.fetchone()
     assert "very-secret-client-secret" not in raw
     assert Tenant.objects.get().client_secret == "very-secret-client-secret"
+
+
+def test_serializing_a_tenant_writes_its_secret_encrypted_and_loads_it_back(db):
+    from django.core import serializers
+
+    from tenantguard.tenants.models import Tenant
+
+    tenant = Tenant.objects.create(
+        display_name="Serialized",
+        entra_tenant_id="serialized.example",
+        environment="test",
+        cloud="emulator",
+        auth_method="static_token",
+        static_token="plaintext-token-value",
+    )
+    dumped = serializers.serialize("json", Tenant.objects.filter(pk=tenant.pk))
+    assert "plaintext-token-value" not in dumped
+    [loaded] = list(serializers.deserialize("json", dumped))
+    assert loaded.object.static_token == "plaintext-token-value"

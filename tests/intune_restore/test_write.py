@@ -787,3 +787,43 @@ def test_multi_admin_approval_is_raised_as_approval_required(env: Env) -> None:
     item = env.item("settings_catalog")
     with pytest.raises(ApprovalRequiredError):
         write.create_object(env.client, type_key=item.type_key, payload=item.payload)
+
+
+def test_a_lost_autopilot_assignment_answer_waits_before_looking():
+    """After an unclear answer Graph may still apply the POST: list only after settling, and
+    send nothing again when the assignment is there."""
+    from tenantguard.graph import OutcomeUnknownError, RetryPolicy
+    from tenantguard.intune import write as write_module
+
+    target = {
+        "@odata.type": "#microsoft.graph.groupAssignmentTarget",
+        "groupId": "11111111-1111-1111-1111-111111111111",
+    }
+
+    class Clock:
+        slept: list[float] = []
+
+        def monotonic(self) -> float:
+            return 0.0
+
+        def sleep(self, seconds: float) -> None:
+            self.slept.append(seconds)
+
+    class Client:
+        retry = RetryPolicy()
+        clock = Clock()
+        posts = 0
+
+        def post(self, path, *, json):
+            Client.posts += 1
+            raise OutcomeUnknownError("Graph answered 504", status=504, method="POST")
+
+        def iter_collection(self, path):
+            # listed after the wait: the late POST was applied meanwhile
+            return [{"id": "a1", "target": target}] if Clock.slept else []
+
+    key = write_module._target_key({"target": target})
+    write_module._post_assignment_once(Client(), "/beta/x/assignments", {"target": target}, key)
+
+    assert Client.posts == 1
+    assert Clock.slept == [write_module.UNCLEAR_ANSWER_SETTLE_SECONDS]
