@@ -6,9 +6,9 @@ Every UPDATE and DELETE on ``audit_auditevent`` is refused: both vendors raise a
 What they do not stop: someone who can drop a trigger. The hash chain is there for that case:
 ``tenantguard audit verify`` detects the edit, the deletion or the reordering afterwards.
 
-PostgreSQL row triggers do not fire on TRUNCATE, and on SQLite TenantGuard's ``flush`` command
-lifts the triggers for its own statement (see ``management/commands/flush.py``): emptying the
-whole database, the test suite's teardown included, still works. Created by migration
+On PostgreSQL a statement trigger refuses TRUNCATE too (row triggers do not see it). TenantGuard's
+``flush`` command lifts the triggers for its own statement (see ``management/commands/flush.py``):
+emptying the whole database, the test suite's teardown included, still works. Created by migration
 ``0004_audit_append_only``.
 """
 
@@ -50,6 +50,15 @@ _POSTGRES_FUNCTIONS = (
     END
     $$
     """,
+    f"""
+    CREATE OR REPLACE FUNCTION tenantguard_audit_event_refuse_truncate() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'audit_auditevent is append-only: TRUNCATE refused'
+            USING ERRCODE = 'restrict_violation', HINT = '{REFUSAL_HINT}';
+    END
+    $$
+    """,
 )
 
 _POSTGRES_TRIGGERS = {
@@ -57,6 +66,13 @@ _POSTGRES_TRIGGERS = {
         CREATE TRIGGER audit_auditevent_append_only
         BEFORE UPDATE OR DELETE ON {EVENT_TABLE}
         FOR EACH ROW EXECUTE FUNCTION tenantguard_audit_event_refuse_change()
+    """,
+    # Row triggers do not see TRUNCATE: a statement trigger refuses it (TenantGuard's ``flush``
+    # lifts it for its own statement).
+    "audit_auditevent_refuse_truncate": f"""
+        CREATE TRIGGER audit_auditevent_refuse_truncate
+        BEFORE TRUNCATE ON {EVENT_TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION tenantguard_audit_event_refuse_truncate()
     """,
 }
 
@@ -92,6 +108,7 @@ def triggers_remove(connection: Any) -> None:
             for name in _POSTGRES_TRIGGERS:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {EVENT_TABLE}")
             cursor.execute("DROP FUNCTION IF EXISTS tenantguard_audit_event_refuse_change()")
+            cursor.execute("DROP FUNCTION IF EXISTS tenantguard_audit_event_refuse_truncate()")
         elif connection.vendor == "sqlite":
             for name in _SQLITE_TRIGGERS:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")

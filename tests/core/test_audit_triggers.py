@@ -49,6 +49,14 @@ def test_raw_delete_of_all_events_is_refused(event):
     assert AuditEvent.objects.count() == 1
 
 
+def test_truncating_the_trail_is_refused_on_postgresql(event):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (its DELETE is refused above)")
+    message = _refused("TRUNCATE audit_auditevent", [])
+    assert "append-only: TRUNCATE refused" in message
+    assert AuditEvent.objects.count() == 1
+
+
 def test_deleting_a_user_leaves_their_events_untouched(client, superuser, make_user, tenant):
     # The admin's user delete runs the ORM's cascade: it must not SET NULL on the trail.
     leaver = make_user("leaver", superuser=True)

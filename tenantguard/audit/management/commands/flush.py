@@ -1,10 +1,10 @@
 """Django's ``flush``, able to empty the append-only audit trail on SQLite too.
 
 ``flush`` empties every table of the database (the test suite's teardown of transactional tests
-uses it). On PostgreSQL it truncates, which the audit table's row triggers do not see. On SQLite
-it deletes row by row, which the triggers refuse: this command removes the audit triggers,
-flushes and puts them back, all in one transaction, so a failed flush leaves them in place.
-Nothing else can empty the audit trail.
+uses it): TRUNCATE on PostgreSQL, DELETE on SQLite, both refused by the audit triggers. This
+command removes the audit triggers, flushes and puts them back, all in one transaction (DDL is
+transactional on both), so a failed flush leaves them in place. Nothing else can empty the
+audit trail.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class Command(flush.Command):
         alias = options.get("database") or DEFAULT_DB_ALIAS
         connection = connections[alias]
         if (
-            connection.vendor != "sqlite"
+            connection.vendor not in ("sqlite", "postgresql")
             or EVENT_TABLE not in connection.introspection.table_names()
         ):
             super().handle(**options)
