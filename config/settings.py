@@ -162,9 +162,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# django-axes first: it refuses a locked-out username/address before the password is checked.
+# django-axes first: it refuses a locked-out username/address before the password is checked;
+# then an address that used up its failed sign-ins (any username) is refused, also before it.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "tenantguard.security.lockout.SignInAddressLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -235,16 +237,19 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "tenantguard.security.ratelimit.client_address"
 AXES_LOCKOUT_CALLABLE = "tenantguard.security.lockout.lockout_response"
 AXES_VERBOSE = False
+# One address trying many usernames (password spraying) is limited too, whatever the usernames:
+# TENANTGUARD_RATE_LIMIT_SIGN_IN_FAILURES (below) failed sign-ins per address and window.
 
 # Per-user limits of the actions that read a live tenant (API and web alike), and per-address
-# limits of requests with an invalid API token: 'N/period' (s, m, h, d) or 'off'. Counted in the
-# database, so they hold across web processes.
+# limits of requests with an invalid API token and of failed sign-ins: 'N/period' (s, m, h, d)
+# or 'off'. Counted in the database, so they hold across web processes.
 TENANTGUARD_RATE_LIMITS = {
     "connection_test": rate_from_env("TENANTGUARD_RATE_LIMIT_CONNECTION_TEST", "10/10m"),
     "checks": rate_from_env("TENANTGUARD_RATE_LIMIT_CHECKS", "20/10m"),
     "preview": rate_from_env("TENANTGUARD_RATE_LIMIT_PREVIEW", "20/10m"),
     "backup": rate_from_env("TENANTGUARD_RATE_LIMIT_BACKUP", "10/1h"),
     "api_token_failure": rate_from_env("TENANTGUARD_RATE_LIMIT_BAD_TOKEN", "10/10m"),
+    "sign_in_failure": rate_from_env("TENANTGUARD_RATE_LIMIT_SIGN_IN_FAILURES", "30/10m"),
 }
 
 TASKS = {

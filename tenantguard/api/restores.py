@@ -48,7 +48,7 @@ from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefu
 from tenantguard.restores.services.fingerprint import MAPPING_KINDS, effective_options
 from tenantguard.restores.services.policy import RestoreRunPolicy, ResultState
 from tenantguard.restores.services.undo import restore_run_undo
-from tenantguard.security.ratelimit import RateLimitScope, rate_limit_user_action
+from tenantguard.security.ratelimit import RateLimitScope, rate_limited_user_action
 
 router = Router(tags=["restore runs"])
 
@@ -230,8 +230,8 @@ def run_options(request: HttpRequest, run_id: int, payload: OptionsIn) -> dict[s
 )
 def run_checks_start(request: HttpRequest, run_id: int) -> dict[str, Any]:
     run = visible_run(request, run_id)
-    rate_limit_user_action(scope=RateLimitScope.CHECKS, user=request.user)
-    run = restore_run_run_checks(actor=request.user, run=run)
+    with rate_limited_user_action(scope=RateLimitScope.CHECKS, user=request.user):
+        run = restore_run_run_checks(actor=request.user, run=run)
     return _detail(request, run)
 
 
@@ -297,8 +297,8 @@ def run_mapping_targets(
 )
 def run_preview_start(request: HttpRequest, run_id: int) -> dict[str, Any]:
     run = visible_run(request, run_id)
-    rate_limit_user_action(scope=RateLimitScope.PREVIEW, user=request.user)
-    run = restore_run_run_preview(actor=request.user, run=run)
+    with rate_limited_user_action(scope=RateLimitScope.PREVIEW, user=request.user):
+        run = restore_run_run_preview(actor=request.user, run=run)
     return _detail(request, run)
 
 

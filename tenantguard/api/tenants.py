@@ -12,7 +12,7 @@ from tenantguard.api.backups import backup_set_out
 from tenantguard.api.common import visible_tenant
 from tenantguard.api.schemas import BackupSetOut, ConnectionTestOut, ErrorOut, TenantOut
 from tenantguard.backups.services import backup_set_start
-from tenantguard.security.ratelimit import RateLimitScope, rate_limit_user_action
+from tenantguard.security.ratelimit import RateLimitScope, rate_limited_user_action
 from tenantguard.tenants.models import Tenant
 from tenantguard.tenants.services import tenant_test_connection
 
@@ -54,8 +54,8 @@ def tenant_list(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def tenant_connection_test(request: HttpRequest, tenant_id: int) -> dict[str, Any]:
     tenant = visible_tenant(request, tenant_id)
-    rate_limit_user_action(scope=RateLimitScope.CONNECTION_TEST, user=request.user)
-    details = tenant_test_connection(actor=request.user, tenant=tenant)
+    with rate_limited_user_action(scope=RateLimitScope.CONNECTION_TEST, user=request.user):
+        details = tenant_test_connection(actor=request.user, tenant=tenant)
     return {"tenant_id": tenant.pk, "connection_status": tenant.connection_status, **details}
 
 
@@ -67,6 +67,6 @@ def tenant_connection_test(request: HttpRequest, tenant_id: int) -> dict[str, An
 )
 def tenant_backup_start(request: HttpRequest, tenant_id: int) -> Status[dict[str, Any]]:
     tenant = visible_tenant(request, tenant_id)
-    rate_limit_user_action(scope=RateLimitScope.BACKUP, user=request.user)
-    backup_set = backup_set_start(actor=request.user, tenant=tenant)
+    with rate_limited_user_action(scope=RateLimitScope.BACKUP, user=request.user):
+        backup_set = backup_set_start(actor=request.user, tenant=tenant)
     return Status(202, backup_set_out(backup_set))

@@ -53,7 +53,7 @@ from tenantguard.restores.services.runs import (
 )
 from tenantguard.restores.services.scope import RestoreScopeBuilder
 from tenantguard.restores.services.undo import restore_run_undo
-from tenantguard.security.ratelimit import RateLimited, RateLimitScope, rate_limit_user_action
+from tenantguard.security.ratelimit import RateLimited, RateLimitScope, rate_limited_user_action
 from tenantguard.tenants.models import Tenant
 
 SCOPE_PAGE_SIZE = 100
@@ -533,8 +533,8 @@ def _request_analysis(request: HttpRequest, run_id: int, step: str) -> HttpRespo
     run = _wizard_run(request, run_id)
     scope = RateLimitScope.PREVIEW if step == "preview" else RateLimitScope.CHECKS
     try:
-        rate_limit_user_action(scope=scope, user=request.user)
-        run = restore_run_request_analysis(actor=request.user, run=run, step=step)
+        with rate_limited_user_action(scope=scope, user=request.user):
+            run = restore_run_request_analysis(actor=request.user, run=run, step=step)
     except (RateLimited, RestoreRunError) as exc:
         return _after_error(request, run, step, exc)
     if not run.analysis:

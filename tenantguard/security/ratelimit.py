@@ -1,12 +1,15 @@
-"""Per-user limits on the actions that read a live tenant, and per-address limits on bad tokens.
+"""Per-user limits on the actions that read a live tenant, per-address limits on bad tokens and
+on failed sign-ins.
 
 One fixed window per key, counted in the database (:class:`RateLimitCounter`): every web
 process of an installation shares the counts, and tests start each with none. A fixed window
 lets a burst of up to twice the limit straddle a window boundary; for actions that cost Graph
 requests and minutes, not money, that is enough.
 
-The API and the web pages call :func:`rate_limit_user_action` before they call the service, so
-the same counter limits both; the CLI (someone on the server) is not limited.
+The API and the web pages call the service inside :func:`rate_limited_user_action`, so the same
+counter limits both; the CLI (someone on the server) is not limited. A hit is counted before the
+action (so concurrent requests cannot overrun the limit) and given back when the action is then
+refused (the policy says no, checks already pending, ...): only actions that happened count.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import enum
 import ipaddress
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +29,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from tenantguard.graph.errors import GraphError
 from tenantguard.security.models import RateLimitCounter
 from tenantguard.security.rates import Rate, period_text
 
@@ -36,6 +42,7 @@ class RateLimitScope(enum.StrEnum):
     PREVIEW = "preview"
     BACKUP = "backup"
     API_TOKEN_FAILURE = "api_token_failure"
+    SIGN_IN_FAILURE = "sign_in_failure"
 
     @property
     def noun(self) -> str:
@@ -48,6 +55,7 @@ _NOUNS = {
     RateLimitScope.PREVIEW: "preview runs",
     RateLimitScope.BACKUP: "backups started",
     RateLimitScope.API_TOKEN_FAILURE: "requests with an invalid API token",
+    RateLimitScope.SIGN_IN_FAILURE: "failed sign-ins",
 }
 
 
@@ -72,6 +80,16 @@ class RateLimited(Exception):
             f"{period_text(self.rate.seconds)}. Try again in {wait} "
             f"(after {self.retry_at:%H:%M:%S} UTC)."
         )
+
+
+@dataclass(frozen=True)
+class RateLimitHit:
+    """One counted action: its counter, and how many the window has counted with it."""
+
+    key: str
+    window_start: datetime
+    count: int
+    rate: Rate
 
 
 @dataclass(frozen=True)
@@ -109,12 +127,15 @@ def _refuse_if_used_up(
         raise RateLimited(scope=scope, rate=rate, retry_at=window.end, now=now)
 
 
-def rate_limit_hit(*, scope: RateLimitScope, subject: str, now: datetime | None = None) -> None:
+def rate_limit_hit(
+    *, scope: RateLimitScope, subject: str, now: datetime | None = None
+) -> RateLimitHit | None:
     """Count one action of ``subject`` (a user or address) in ``scope``; raise
-    :class:`RateLimited` instead when the window's limit is already used up."""
+    :class:`RateLimited` instead when the window's limit is already used up. Returns the hit
+    (``None`` when ``scope`` is not limited), for :func:`rate_limit_release`."""
     rate = rate_for(scope)
     if rate is None:
-        return
+        return None
     now = now or timezone.now()
     window, key = _window(rate, now), _key(scope, subject)
     # Refused hits are not counted: a client that keeps trying writes nothing.
@@ -126,11 +147,23 @@ def rate_limit_hit(*, scope: RateLimitScope, subject: str, now: datetime | None 
         )
         current.update(count=F("count") + 1)
         count = current.values_list("count", flat=True).get()
+        if count > rate.limit:
+            # Another process took the last one between the read and the increment: raising
+            # here rolls this increment back, so the refused hit is not counted either.
+            raise RateLimited(scope=scope, rate=rate, retry_at=window.end, now=now)
         if created:
             RateLimitCounter.objects.filter(expires_at__lte=now).delete()
-    if count > rate.limit:
-        # Another process took the last one between the read and the increment.
-        raise RateLimited(scope=scope, rate=rate, retry_at=window.end, now=now)
+    return RateLimitHit(key=key, window_start=window.start, count=count, rate=rate)
+
+
+def rate_limit_release(hit: RateLimitHit | None) -> None:
+    """Give back a counted hit whose action was then refused (no-op for ``None``, or when its
+    window is already over and deleted)."""
+    if hit is None:
+        return
+    RateLimitCounter.objects.filter(key=hit.key, window_start=hit.window_start, count__gt=0).update(
+        count=F("count") - 1
+    )
 
 
 def rate_limit_check(*, scope: RateLimitScope, subject: str, now: datetime | None = None) -> None:
@@ -143,9 +176,22 @@ def rate_limit_check(*, scope: RateLimitScope, subject: str, now: datetime | Non
     _refuse_if_used_up(scope=scope, rate=rate, key=_key(scope, subject), window=window, now=now)
 
 
-def rate_limit_user_action(*, scope: RateLimitScope, user: Any) -> None:
-    """Count one ``scope`` action of ``user`` (one counter per user, for the API and the web)."""
-    rate_limit_hit(scope=scope, subject=f"user:{user.pk}")
+@contextmanager
+def rate_limited_user_action(*, scope: RateLimitScope, user: Any) -> Iterator[None]:
+    """Count one ``scope`` action of ``user`` (one counter per user, for the API and the web),
+    raising :class:`RateLimited` past the limit; run the action in the ``with`` block.
+
+    If the block raises, the action was refused or never happened, and the hit is given back;
+    except a :class:`~tenantguard.graph.errors.GraphError`: then the live tenant was read, which
+    is what the limit is for."""
+    hit = rate_limit_hit(scope=scope, subject=f"user:{user.pk}")
+    try:
+        yield
+    except GraphError:
+        raise
+    except Exception:
+        rate_limit_release(hit)
+        raise
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -21,7 +21,7 @@ from tenantguard.accounts.permissions import (
 from tenantguard.backups.services import backup_set_start
 from tenantguard.common.admin import CheckedLookupsMixin
 from tenantguard.crypto import decryption_problem
-from tenantguard.security.ratelimit import RateLimited, RateLimitScope, rate_limit_user_action
+from tenantguard.security.ratelimit import RateLimited, RateLimitScope, rate_limited_user_action
 from tenantguard.tenants.forms import TenantForm
 from tenantguard.tenants.models import Tenant
 from tenantguard.tenants.services import (
@@ -190,8 +190,8 @@ class TenantAdmin(CheckedLookupsMixin, ModelAdmin):
     def backup_now_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
         tenant = get_object_or_404(tenants_visible_to(request.user), pk=tenant_id)
         try:
-            rate_limit_user_action(scope=RateLimitScope.BACKUP, user=request.user)
-            backup_set = backup_set_start(actor=request.user, tenant=tenant)
+            with rate_limited_user_action(scope=RateLimitScope.BACKUP, user=request.user):
+                backup_set = backup_set_start(actor=request.user, tenant=tenant)
         except (AccessDenied, RateLimited) as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
@@ -203,8 +203,8 @@ class TenantAdmin(CheckedLookupsMixin, ModelAdmin):
     def test_connection_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
         tenant = get_object_or_404(tenants_visible_to(request.user), pk=tenant_id)
         try:
-            rate_limit_user_action(scope=RateLimitScope.CONNECTION_TEST, user=request.user)
-            details = tenant_test_connection(actor=request.user, tenant=tenant)
+            with rate_limited_user_action(scope=RateLimitScope.CONNECTION_TEST, user=request.user):
+                details = tenant_test_connection(actor=request.user, tenant=tenant)
         except (AccessDenied, RateLimited) as exc:
             messages.error(request, str(exc))
         else:

@@ -3,6 +3,8 @@
 The lockout is per username and address: 5 failures (TENANTGUARD_LOGIN_FAILURE_LIMIT) lock that
 pair for 15 minutes (TENANTGUARD_LOGIN_LOCKOUT_MINUTES) after its latest attempt, even for the
 right password; the login page says so with 429 and Retry-After, and the lockout is audited once.
+One address is also limited across all usernames (TENANTGUARD_RATE_LIMIT_SIGN_IN_FAILURES, 30 per
+10 minutes): password spraying meets the same page, before any password is checked.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from django.utils import timezone
 
 from tenantguard.audit.models import AuditEvent
 from tenantguard.security.lockout import LOCKED_OUT_ACTION
+from tenantguard.security.models import RateLimitCounter
+from tenantguard.security.rates import Rate
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +160,108 @@ def test_sign_in_lockouts_are_in_the_sidebar_for_superusers_only(make_user, supe
     staff = Client()
     staff.force_login(make_user("staff-member"))
     assert f'href="{lockouts}"' not in staff.get(reverse("admin:index")).content.decode()
+
+
+# ---- one address trying many usernames ---------------------------------------------------------
+
+
+@pytest.fixture
+def address_limit(settings):
+    """At most 3 failed sign-ins per address per 10 minutes (TENANTGUARD_RATE_LIMIT_...)."""
+    settings.TENANTGUARD_RATE_LIMITS = {
+        **settings.TENANTGUARD_RATE_LIMITS,
+        "sign_in_failure": Rate(3, 600),
+    }
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """The usernames whose password was checked."""
+    from django.contrib.auth.backends import ModelBackend
+
+    checked: list[str] = []
+    original = ModelBackend.authenticate
+
+    def spy(self, request, username=None, password=None, **kwargs):
+        checked.append(username)
+        return original(self, request, username=username, password=password, **kwargs)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", spy)
+    return checked
+
+
+def test_one_address_spraying_usernames_is_refused_before_the_password(
+    owner, address_limit, password_checks
+):
+    client = Client()
+    assert _sign_in(client, "alice", "Winter2026!").status_code == 200
+    assert _sign_in(client, "bob", "Winter2026!").status_code == 200
+    assert _sign_in(client, "carol", "Winter2026!").status_code == 429  # uses up the limit
+    # Now even the right password of a username never tried from here is refused, unchecked.
+    refused = _sign_in(client, "owner", "pw-owner")
+    assert refused.status_code == 429
+    assert not _signed_in(client)
+    assert password_checks == ["alice", "bob", "carol"]
+    page = refused.content.decode()
+    assert "Too many failed sign-ins from your address. Try again in " in page
+    assert 'id="login-form"' in page
+    retry_after = int(refused["Retry-After"])
+    assert 1 <= retry_after <= 600
+    assert f"Try again in {-(-retry_after // 60)} minute" in page
+    # Another address is not affected.
+    admin = Client()
+    assert _sign_in(admin, "owner", "pw-owner", address="198.51.100.20").status_code == 302
+
+
+def test_the_address_lockout_is_audited_once(owner, address_limit):
+    client = Client()
+    for n in range(10):
+        _sign_in(client, f"user-{n}", f"guess-{n}", HTTP_X_REQUEST_ID=f"req-{n}")
+    [event] = AuditEvent.objects.filter(action=LOCKED_OUT_ACTION)
+    assert event.actor is None
+    assert event.subject_label == ATTACKER
+    assert event.request_id == "req-2"  # the third failure locked the address
+    assert event.details["locked"] == "address"
+    assert event.details["ip_address"] == ATTACKER
+    assert event.details["username"] == "user-2"
+    assert event.details["failures"] == 3
+    assert 1 <= event.details["locked_for_minutes"] <= 10
+    assert "guess" not in event.details_text
+
+
+def test_the_address_limit_ends_with_its_window(owner, address_limit):
+    client = Client()
+    for n in range(3):
+        _sign_in(client, f"user-{n}", "guess")
+    assert _sign_in(client, "owner", "pw-owner").status_code == 429
+    RateLimitCounter.objects.update(window_start=timezone.now() - timedelta(minutes=20))
+    assert _sign_in(client, "owner", "pw-owner").status_code == 302
+
+
+def test_attempts_refused_by_the_pair_lockout_do_not_count_for_the_address(owner, settings):
+    settings.TENANTGUARD_RATE_LIMITS = {
+        **settings.TENANTGUARD_RATE_LIMITS,
+        "sign_in_failure": Rate(6, 600),
+    }
+    client = Client()
+    statuses = [_sign_in(client, "owner", f"guess-{n}").status_code for n in range(10)]
+    assert statuses.count(429) == 6  # the fifth locked the pair; five more never checked
+    assert RateLimitCounter.objects.get(key=f"sign_in_failure:address:{ATTACKER}").count == 5
+    assert _sign_in(client, "someone", "guess").status_code == 429  # the sixth real guess
+    assert _sign_in(client, "other", "guess").status_code == 429
+
+
+def test_behind_the_proxy_the_address_limit_uses_the_address_it_appended(
+    owner, address_limit, settings
+):
+    settings.TENANTGUARD_BEHIND_PROXY = True
+    client = Client()
+    for n in range(3):
+        # The client forges a different first entry each time: the proxy's last one counts.
+        _sign_in(
+            client, f"user-{n}", "guess", "10.0.0.2", HTTP_X_FORWARDED_FOR=f"1.1.1.{n}, {ATTACKER}"
+        )
+    refused = _sign_in(client, "owner", "pw-owner", "10.0.0.2", HTTP_X_FORWARDED_FOR=ATTACKER)
+    assert refused.status_code == 429
+    other = _sign_in(client, "owner", "pw-owner", "10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.9")
+    assert other.status_code == 302

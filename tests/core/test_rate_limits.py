@@ -24,6 +24,7 @@ from tenantguard.accounts.tokens import api_token_create
 from tenantguard.backups.models import BackupSet
 from tenantguard.backups.services import backup_set_capture, backup_set_start
 from tenantguard.emulator.seed import collection_of
+from tenantguard.restores.services.analysis import restore_run_analysis_run
 from tenantguard.restores.services.runs import restore_run_create, restore_run_set_scope
 from tenantguard.security.models import RateLimitCounter
 from tenantguard.security.ratelimit import (
@@ -195,6 +196,7 @@ def test_the_default_limits_are_on(settings):
         "preview": Rate(20, 600),
         "backup": Rate(10, 3600),
         "api_token_failure": Rate(10, 600),
+        "sign_in_failure": Rate(30, 600),
     }
 
 
@@ -362,7 +364,11 @@ def test_web_checks_and_preview_are_limited(limits, personas, tenant, backed_up,
     response = operator.post(reverse("restores:checks_run", args=[run.pk]))
     assert any(m.startswith("Too many check runs") for m in _messages(response))
     assert len(held_analysis.jobs) == 1
+    # The preview needs the checks done (a preview refused for that would not count).
+    [(run_id, job_id)] = held_analysis.jobs
+    assert restore_run_analysis_run(run_id=run_id, job_id=job_id) == "done"
     operator.post(reverse("restores:preview_run", args=[run.pk]))
+    assert len(held_analysis.jobs) == 2
     response = operator.post(reverse("restores:preview_run", args=[run.pk]))
     assert any(m.startswith("Too many preview runs") for m in _messages(response))
 
@@ -422,3 +428,73 @@ def test_the_client_address(settings, meta, behind_proxy, address):
     request = HttpRequest()
     request.META.update(meta)
     assert client_address(request) == address
+
+
+# ---- refused actions give their hit back -------------------------------------------------------
+
+
+def test_a_hit_refused_in_a_race_is_not_counted(limits, monkeypatch):
+    """Two processes read 'one left' and both increment: the later one is refused, and its
+    increment is rolled back rather than kept."""
+    from tenantguard.security import ratelimit
+
+    limits(checks=Rate(2, 600))
+    for _ in range(2):
+        rate_limit_hit(scope=RateLimitScope.CHECKS, subject="user:1", now=NOON)
+    # This process read the count before the other took the last one.
+    monkeypatch.setattr(ratelimit, "_refuse_if_used_up", lambda **_: None)
+    with pytest.raises(RateLimited):
+        rate_limit_hit(scope=RateLimitScope.CHECKS, subject="user:1", now=NOON)
+    assert RateLimitCounter.objects.get().count == 2
+
+
+def test_an_action_that_raises_gives_its_hit_back_unless_graph_was_read(limits, personas):
+    from tenantguard.graph.errors import ServerError
+    from tenantguard.security.ratelimit import rate_limited_user_action
+
+    limits(checks=Rate(1, 600))
+    user = personas["operator"]
+    for _ in range(3):
+        with (
+            pytest.raises(ValueError),
+            rate_limited_user_action(scope=RateLimitScope.CHECKS, user=user),
+        ):
+            raise ValueError("refused by the service")
+    assert RateLimitCounter.objects.get().count == 0
+    with (
+        pytest.raises(ServerError),
+        rate_limited_user_action(scope=RateLimitScope.CHECKS, user=user),
+    ):
+        raise ServerError("Graph answered 503")
+    assert RateLimitCounter.objects.get().count == 1  # the tenant was read: that counts
+    with (
+        pytest.raises(RateLimited),
+        rate_limited_user_action(scope=RateLimitScope.CHECKS, user=user),
+    ):
+        pytest.fail("the action must not run past the limit")
+
+
+def test_api_refused_by_the_policy_is_not_counted(limits, personas, tenant, emulated):
+    limits(backup=Rate(1, 3600))
+    viewer = _api(personas["viewer"])
+    for _ in range(3):
+        assert _post(viewer, f"/tenants/{tenant.pk}/backups").status_code == 403
+    assert RateLimitCounter.objects.get().count == 0
+    assert not BackupSet.objects.filter(tenant=tenant).exists()
+
+
+def test_web_checks_refused_while_pending_are_not_counted(
+    limits, personas, tenant, backed_up, held_analysis
+):
+    limits(checks=Rate(2, 600))
+    run = restore_run_create(actor=personas["operator"], tenant=tenant, backup_set=backed_up)
+    restore_run_set_scope(actor=personas["operator"], run=run, mode="all")
+    operator = _api(personas["operator"])
+    operator.post(reverse("restores:checks_run", args=[run.pk]))
+    assert len(held_analysis.jobs) == 1
+    for _ in range(3):
+        response = operator.post(reverse("restores:checks_run", args=[run.pk]))
+        shown = _messages(response)
+        assert shown and not any(m.startswith("Too many") for m in shown), shown
+    assert len(held_analysis.jobs) == 1
+    assert RateLimitCounter.objects.get().count == 1  # only the checks that were queued
