@@ -157,6 +157,8 @@ class EncryptedJSONField(models.TextField):
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str):
+            if not value:
+                return {}
             return (
                 json.loads(decrypt_str(value)) if value.startswith(_PREFIX) else json.loads(value)
             )
@@ -170,4 +172,5 @@ class EncryptedJSONField(models.TextField):
         return encrypt_str(json.dumps(value, sort_keys=True))
 
     def value_to_string(self, obj: Any) -> str:
-        return "<encrypted>"
+        # Serializers (dumpdata) write the ciphertext, never the values; loaddata reads it back.
+        return str(self.get_prep_value(self.value_from_object(obj)))

@@ -130,7 +130,8 @@ def _parse_key_material(value: str | bytes) -> x509.Certificate | rsa.RSAPublicK
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise CredentialError(f"unreadable PEM ({exc})") from exc
     if isinstance(value, bytes) and not re.fullmatch(rb"[A-Za-z0-9+/=\s_-]+", stripped):
-        return _from_der(stripped)
+        # DER as given: its last bytes are signature bytes, which may happen to be whitespace.
+        return _from_der(data)
     try:
         decoded = base64.b64decode(b"".join(stripped.split()), validate=True)
     except (binascii.Error, ValueError) as exc:

@@ -11,6 +11,8 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -363,6 +365,9 @@ class GraphClient:
     def _count_request(self) -> None:
         with self._count_lock:
             self.request_count += 1
+        sent = _requests_sent.get()
+        if sent is not None:
+            sent[0] += 1
 
     def _refresh_token(self) -> None:
         invalidate = getattr(self._token_provider, "invalidate", None)
@@ -544,3 +549,19 @@ def _may_resend(request: BatchRequest, response: BatchResponse) -> bool:
     if response.status not in RETRYABLE_STATUSES:
         return False
     return request.is_idempotent or response.status in NOT_PROCESSED_STATUSES
+
+
+#: Graph requests sent in the current context, by any client (see ``graph_requests_counted``).
+_requests_sent: ContextVar[list[int] | None] = ContextVar("graph_requests_sent", default=None)
+
+
+@contextmanager
+def graph_requests_counted() -> Iterator[list[int]]:
+    """Count the Graph requests any client sends inside the block (``counted[0]``): whether an
+    action reached the live tenant, whatever happened after (the rate limiter asks)."""
+    counted = [0]
+    token = _requests_sent.set(counted)
+    try:
+        yield counted
+    finally:
+        _requests_sent.reset(token)

@@ -180,6 +180,12 @@ def lockout_response(
 def _audit_lockout(
     sender: Any, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs: Any
 ) -> None:
+    if getattr(request, _ADDRESS_REFUSAL, None) is not None and not getattr(
+        request, _ADDRESS_ALLOWED, False
+    ):
+        # Refused by the address limit before any password was checked: not a guess, and its
+        # lockout was audited once already (else every made-up username would add an event).
+        return
     failures = getattr(request, "axes_failures_since_start", None)
     credentials = getattr(request, "axes_credentials", None)
     if failures != get_failure_limit(request, credentials):

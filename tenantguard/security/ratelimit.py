@@ -29,6 +29,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from tenantguard.graph.client import graph_requests_counted
 from tenantguard.graph.errors import GraphError
 from tenantguard.security.models import RateLimitCounter
 from tenantguard.security.rates import Rate, period_text
@@ -181,17 +182,18 @@ def rate_limited_user_action(*, scope: RateLimitScope, user: Any) -> Iterator[No
     """Count one ``scope`` action of ``user`` (one counter per user, for the API and the web),
     raising :class:`RateLimited` past the limit; run the action in the ``with`` block.
 
-    If the block raises, the action was refused or never happened, and the hit is given back;
-    except a :class:`~tenantguard.graph.errors.GraphError`: then the live tenant was read, which
-    is what the limit is for."""
+    If the block raises before any Graph request was sent (the action was refused or never
+    happened), the hit is given back. Once the live tenant was read, which is what the limit is
+    for, the hit counts whatever happened after (a Graph error, a refusal when recording the
+    results, a database error)."""
     hit = rate_limit_hit(scope=scope, subject=f"user:{user.pk}")
-    try:
-        yield
-    except GraphError:
-        raise
-    except Exception:
-        rate_limit_release(hit)
-        raise
+    with graph_requests_counted() as sent:
+        try:
+            yield
+        except Exception as exc:
+            if not sent[0] and not isinstance(exc, GraphError):
+                rate_limit_release(hit)
+            raise
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -60,3 +60,30 @@ def test_serializing_a_tenant_writes_its_secret_encrypted_and_loads_it_back(db):
     assert "plaintext-token-value" not in dumped
     [loaded] = list(serializers.deserialize("json", dumped))
     assert loaded.object.static_token == "plaintext-token-value"
+
+
+def test_serializing_a_backup_item_writes_its_secrets_encrypted_and_loads_them_back(db, tenant):
+    from django.core import serializers
+
+    from tenantguard.backups.models import BackupItem, BackupSet
+
+    backup_set = BackupSet.objects.create(tenant=tenant, name="With secrets", status="completed")
+
+    def add(name: str, secrets: dict) -> BackupItem:
+        return BackupItem.objects.create(
+            backup_set=backup_set,
+            policy_type="device_configuration",
+            source_id=name,
+            display_name=name,
+            payload={"displayName": name},
+            content_hash="0" * 64,
+            secrets=secrets,
+        )
+
+    item = add("VPN", {"omaSettings[0].value": "vpn-pre-shared-key"})
+    other = add("Plain", {})
+    dumped = serializers.serialize("json", BackupItem.objects.filter(pk__in=[item.pk, other.pk]))
+    assert "vpn-pre-shared-key" not in dumped
+    loaded = {obj.object.pk: obj.object for obj in serializers.deserialize("json", dumped)}
+    assert loaded[item.pk].secrets == {"omaSettings[0].value": "vpn-pre-shared-key"}
+    assert loaded[other.pk].secrets == {}

@@ -229,6 +229,18 @@ def test_the_address_lockout_is_audited_once(owner, address_limit):
     assert "guess" not in event.details_text
 
 
+def test_a_locked_address_cannot_flood_the_audit_trail_with_made_up_usernames(owner, address_limit):
+    """Once the address is refused, five tries of each made-up username add no lockout event
+    (they are refused before any password, so they are not guesses)."""
+    client = Client()
+    for n in range(3):
+        _sign_in(client, f"user-{n}", "guess")
+    for name in ("alice", "bob", "carol", "dave"):
+        for _ in range(5):
+            assert _sign_in(client, name, "guess").status_code == 429
+    assert AuditEvent.objects.filter(action=LOCKED_OUT_ACTION).count() == 1
+
+
 def test_the_address_limit_ends_with_its_window(owner, address_limit):
     client = Client()
     for n in range(3):

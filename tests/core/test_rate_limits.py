@@ -474,6 +474,31 @@ def test_an_action_that_raises_gives_its_hit_back_unless_graph_was_read(limits, 
         pytest.fail("the action must not run past the limit")
 
 
+def test_an_action_that_read_graph_keeps_its_hit_whatever_failed_after(
+    limits, personas, tenant, emulated
+):
+    """Checks that read the whole tenant and were then refused when recording their results
+    (the run's inputs changed meanwhile) did read the tenant: the hit is not given back."""
+    from tenantguard.restores.services.errors import RestoreRunError
+    from tenantguard.security.ratelimit import rate_limited_user_action
+    from tenantguard.tenants.graph_access import graph_client_for
+
+    limits(checks=Rate(1, 600))
+    user = personas["operator"]
+    with (
+        pytest.raises(RestoreRunError),
+        rate_limited_user_action(scope=RateLimitScope.CHECKS, user=user),
+    ):
+        graph_client_for(tenant).get("deviceManagement/deviceConfigurations")
+        raise RestoreRunError("The run's inputs changed while the checks ran")
+    assert RateLimitCounter.objects.get().count == 1
+    with (
+        pytest.raises(RateLimited),
+        rate_limited_user_action(scope=RateLimitScope.CHECKS, user=user),
+    ):
+        pytest.fail("a second full read must not run past the limit")
+
+
 def test_api_refused_by_the_policy_is_not_counted(limits, personas, tenant, emulated):
     limits(backup=Rate(1, 3600))
     viewer = _api(personas["viewer"])

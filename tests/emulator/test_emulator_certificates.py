@@ -654,3 +654,32 @@ def test_tenantguard_certificate_provider_over_loopback(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_a_der_certificate_ending_in_a_whitespace_byte_is_read_whole() -> None:
+    """DER is binary: a signature whose last byte is 0x20, 0x09, 0x0a or 0x0d must not be
+    stripped like text (that made a certificate test fail at random, about 1 run in 40)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from tenantguard.emulator.credentials import load_certificate
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "whitespace")])
+    now = dt.datetime.now(dt.UTC)
+    for serial in range(1, 2000):
+        der = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+        if der[-1:] in (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c"):
+            break
+    else:  # pragma: no cover - about 1 certificate in 40 ends so
+        pytest.fail("no certificate ending in a whitespace byte among 2,000")
+    assert load_certificate(der) is not None
