@@ -9,6 +9,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests search the same examples on every run (a CI run never meets a case the last
+# one did not) and have no per-example time limit (a loaded 2-core machine is slow, not wrong).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 CORPUS_ENV = "TENANTGUARD_CORPUS_DIR"
 

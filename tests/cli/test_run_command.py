@@ -42,7 +42,8 @@ def test_run_serves_the_demo_and_a_second_run_reuses_it(tmp_path):
             text=True,
         )
         try:
-            deadline = time.monotonic() + 60
+            # migrate, collectstatic, the demo's tenants and baseline backups come first
+            deadline = time.monotonic() + 180
             while True:
                 assert process.poll() is None, process.stdout.read()
                 try:

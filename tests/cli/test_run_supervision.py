@@ -125,6 +125,12 @@ def test_run_restarts_a_killed_worker_never_reloads_and_stops_every_child(tmp_pa
             what="a new worker",
         )
         seen.update(_children(run.pid))
+        # The new pid shows in /proc a moment before the supervisor has written its report.
+        _wait_for(
+            lambda: f"restarted (pid {restarted})" in log.read_text(),
+            seconds=10,
+            what="the restart report",
+        )
         output = log.read_text()
         assert f"task worker (pid {worker}) stopped unexpectedly (killed by SIGKILL)" in output
         assert f"restarted (pid {restarted})" in output

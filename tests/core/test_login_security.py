@@ -27,6 +27,20 @@ LOGIN = "/admin/login/"
 ATTACKER = "203.0.113.7"
 
 
+@pytest.fixture(autouse=True)
+def _one_rate_limit_window(monkeypatch):
+    """The limiter's windows are aligned to the wall clock: a test whose hits straddled a
+    10-minute boundary would see its count start again. Every hit of a test falls in one."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from tenantguard.security import ratelimit
+
+    frozen = timezone.now()
+    monkeypatch.setattr(ratelimit, "timezone", SimpleNamespace(now=lambda: frozen))
+
+
 @pytest.fixture
 def owner(make_user):
     return make_user("owner")

@@ -40,6 +40,20 @@ pytestmark = pytest.mark.django_db
 NOON = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _one_rate_limit_window(monkeypatch):
+    """The limiter's windows are aligned to the wall clock: a test whose hits straddled a
+    10-minute boundary would see its count start again. Every hit of a test falls in one."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from tenantguard.security import ratelimit
+
+    frozen = timezone.now()
+    monkeypatch.setattr(ratelimit, "timezone", SimpleNamespace(now=lambda: frozen))
+
+
 @pytest.fixture
 def limits(settings):
     """``limits(scope=Rate(...))``: set some limits for this test, the others off."""
