@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tenantguard.emulator.credentials import APPLICATION_TYPE, APPLICATIONS
-from tenantguard.emulator.resources import BY_COLLECTION
+from tenantguard.emulator.resources import BY_COLLECTION, RESOURCES
+from tenantguard.intune import registry
 
 
 class SeedError(ValueError):
@@ -17,31 +18,25 @@ class SeedError(ValueError):
 
 _CONTEXT = re.compile(r"\$metadata#(?P<path>[^?]*)$")
 
-# Fallback for objects without @odata.context: exact @odata.type -> collection.
-_TYPE_COLLECTIONS = {
-    APPLICATION_TYPE: APPLICATIONS,  # an app registration: its credentials (README.md)
-    "#microsoft.graph.group": "groups",
-    "#microsoft.graph.roleScopeTag": "deviceManagement/roleScopeTags",
-    "#microsoft.graph.deviceAndAppManagementAssignmentFilter": "deviceManagement/assignmentFilters",
-    "#microsoft.graph.notificationMessageTemplate": "deviceManagement/notificationMessageTemplates",
-    "#microsoft.graph.deviceManagementConfigurationPolicy": "deviceManagement/configurationPolicies",
-    "#microsoft.graph.deviceManagementScript": "deviceManagement/deviceManagementScripts",
-    "#microsoft.graph.deviceHealthScript": "deviceManagement/deviceHealthScripts",
-    "#microsoft.graph.groupPolicyConfiguration": "deviceManagement/groupPolicyConfigurations",
-    "#microsoft.graph.iosManagedAppProtection": "deviceAppManagement/iosManagedAppProtections",
-    "#microsoft.graph.androidManagedAppProtection": (
-        "deviceAppManagement/androidManagedAppProtections"
-    ),
-    "#microsoft.graph.windowsDriverUpdateProfile": "deviceManagement/windowsDriverUpdateProfiles",
-    "#microsoft.graph.windowsFeatureUpdateProfile": "deviceManagement/windowsFeatureUpdateProfiles",
-    "#microsoft.graph.conditionalAccessPolicy": "identity/conditionalAccess/policies",
-    "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile": (
-        "deviceManagement/windowsAutopilotDeploymentProfiles"
-    ),
-    "#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile": (
-        "deviceManagement/windowsAutopilotDeploymentProfiles"
-    ),
-}
+
+def _type_collections() -> dict[str, str]:
+    """Fallback for objects without ``@odata.context``: exact ``@odata.type`` -> collection,
+    from each collection's entity type and each registered type's ``@odata.type`` values (a
+    value two collections share places nothing)."""
+    found: dict[str, set[str]] = {}
+    for spec in RESOURCES:
+        if spec.entity_type:
+            found.setdefault(spec.entity_type, set()).add(spec.collection)
+    for ptype in registry.all_types():
+        for odata_type in (*ptype.odata_types, ptype.default_odata_type):
+            if odata_type:
+                found.setdefault(odata_type, set()).add(ptype.collection)
+    mapping = {name: next(iter(places)) for name, places in found.items() if len(places) == 1}
+    mapping[APPLICATION_TYPE] = APPLICATIONS  # an app registration: its credentials (README.md)
+    return mapping
+
+
+_TYPE_COLLECTIONS = _type_collections()
 
 
 def collection_from_context(context: str) -> str | None:
