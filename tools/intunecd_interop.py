@@ -1,0 +1,264 @@
+"""IntuneCD, an independent Graph client, against TenantGuard's emulator (issue 8 §3; run by CI).
+
+For each seed directory: start ``tenantguard emulator serve`` on loopback with it, run IntuneCD
+2.6.0's backup through ``../shared/tools/intunecd_loopback.py`` (IntuneCD hard-codes Graph's
+host; the launcher sends its requests to the emulator), then its update in report mode against
+the same tenant. The run passes when:
+
+- every seeded object of every collection IntuneCD backs up is in IntuneCD's backup (found by
+  the ``__{id}`` suffix ``--append-id`` gives each file), and no settings catalog settings list
+  is shorter than the seeded one;
+- neither run prints an error line (``[ERROR]``, a traceback);
+- the update in report mode finds nothing to change or create.
+
+IntuneCD runs from its own virtual environment (``--intunecd-python``): its dependencies are
+not TenantGuard's. Usage (from the repository root)::
+
+    python tools/intunecd_interop.py --intunecd-python /tmp/intunecd/bin/python \\
+        --loopback ../shared/tools/intunecd_loopback.py \\
+        --seed demo=tenantguard/emulator/seeds/demo --seed corpus=../shared/corpus
+
+Exit status 0 when every seed passes, 1 otherwise (the report says what is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tenantguard.emulator.seed import load_seed_dir
+
+#: Collections IntuneCD 2.6.0 backs up by default (its backup/Intune modules' endpoints).
+INTUNECD_COLLECTIONS = frozenset(
+    {
+        "deviceAppManagement/androidManagedAppProtections",
+        "deviceAppManagement/iosManagedAppProtections",
+        "deviceAppManagement/windowsManagedAppProtections",
+        "deviceAppManagement/mobileAppConfigurations",
+        "deviceAppManagement/targetedManagedAppConfigurations",
+        "deviceAppManagement/mobileApps",
+        "deviceManagement/assignmentFilters",
+        "deviceManagement/compliancePolicies",
+        "deviceManagement/configurationPolicies",
+        "deviceManagement/deviceCategories",
+        "deviceManagement/deviceCompliancePolicies",
+        "deviceManagement/deviceComplianceScripts",
+        "deviceManagement/deviceConfigurations",
+        "deviceManagement/deviceCustomAttributeShellScripts",
+        "deviceManagement/deviceEnrollmentConfigurations",
+        "deviceManagement/deviceHealthScripts",
+        "deviceManagement/deviceManagementScripts",
+        "deviceManagement/deviceShellScripts",
+        "deviceManagement/groupPolicyConfigurations",
+        "deviceManagement/intents",
+        "deviceManagement/notificationMessageTemplates",
+        "deviceManagement/reusablePolicySettings",
+        "deviceManagement/roleDefinitions",
+        "deviceManagement/roleScopeTags",
+        "deviceManagement/windowsAutopilotDeploymentProfiles",
+        "deviceManagement/windowsDriverUpdateProfiles",
+        "deviceManagement/windowsFeatureUpdateProfiles",
+        "deviceManagement/windowsQualityUpdateProfiles",
+    }
+)
+
+TOKEN = "intunecd-interop-token"
+ERROR_MARKS = ("[ERROR]", "Traceback (most recent call last)")
+CHANGE_MARKS = ("Updating ", "not found, creating")
+
+
+@dataclass
+class SeedReport:
+    name: str
+    expected: int = 0
+    found: int = 0
+    missing: list[str] = field(default_factory=list)
+    short_settings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    by_collection: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.short_settings or self.errors or self.changes)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tenantguard_command() -> list[str]:
+    script = Path(sys.executable).with_name("tenantguard")
+    if not script.exists():
+        raise SystemExit(f"{script} is missing: install TenantGuard (make install) first.")
+    return [str(script)]
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the emulator exited with status {process.returncode}")
+        try:
+            answer = httpx.get(
+                f"{base_url}/beta/organization",
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                timeout=2,
+            )
+            if answer.status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"the emulator did not answer on {base_url} within 60 s")
+
+
+def _run_intunecd(args: argparse.Namespace, base_url: str, mode: str, out: Path) -> list[str]:
+    extra = ["--append-id"] if mode == "backup" else ["--report"]
+    command = [
+        args.intunecd_python,
+        str(args.loopback),
+        base_url,
+        mode,
+        "-t",
+        TOKEN,
+        "-p",
+        str(out),
+        *extra,
+    ]
+    env = {key: value for key, value in os.environ.items() if key != "EXIT_ON_ERROR"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    lines = (result.stdout + result.stderr).splitlines()
+    if result.returncode != 0:
+        lines.append(f"[ERROR] IntuneCD {mode} exited with status {result.returncode}")
+    return lines
+
+
+def _backed_up(out: Path) -> dict[str, dict]:
+    """id -> IntuneCD's file content, for every file named ``<name>__<id>.<ext>``."""
+    found: dict[str, dict] = {}
+    for path in out.rglob("*.json"):
+        stem = path.stem
+        if "__" not in stem:
+            continue
+        object_id = stem.rsplit("__", 1)[1]
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            content = {}
+        found[object_id] = content if isinstance(content, dict) else {}
+    return found
+
+
+def check_seed(args: argparse.Namespace, name: str, seed_dir: Path) -> SeedReport:
+    report = SeedReport(name)
+    seeded = [
+        (collection, obj)
+        for collection, obj in load_seed_dir(seed_dir)
+        if collection in INTUNECD_COLLECTIONS
+    ]
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            *_tenantguard_command(),
+            "emulator",
+            "serve",
+            "--port",
+            str(port),
+            "--no-throttle",
+            "--tenant",
+            f"{name}:{TOKEN}:{seed_dir}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_serving(base_url, server)
+        with tempfile.TemporaryDirectory(prefix=f"intunecd-{name}-") as scratch:
+            out = Path(scratch) / "backup"
+            backup_lines = _run_intunecd(args, base_url, "backup", out)
+            found = _backed_up(out)
+            for collection, obj in seeded:
+                report.expected += 1
+                object_id = str(obj.get("id"))
+                label = f"{collection} '{obj.get('displayName') or obj.get('name')}' ({object_id})"
+                if object_id not in found:
+                    report.missing.append(label)
+                    continue
+                report.found += 1
+                report.by_collection[collection] += 1
+                wanted = obj.get("settings")
+                got = found[object_id].get("settings")
+                if isinstance(wanted, list) and isinstance(got, list) and len(got) < len(wanted):
+                    report.short_settings.append(f"{label}: {len(got)} of {len(wanted)} settings")
+            update_lines = _run_intunecd(args, base_url, "update", out)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    for line in backup_lines + update_lines:
+        if any(mark in line for mark in ERROR_MARKS):
+            report.errors.append(line.strip())
+    report.changes = [
+        line.strip() for line in update_lines if any(mark in line for mark in CHANGE_MARKS)
+    ]
+    return report
+
+
+def _print(report: SeedReport) -> None:
+    verdict = "ok" if report.ok else "FAILED"
+    print(
+        f"== IntuneCD against the emulator seeded with {report.name}: {verdict}: "
+        f"{report.found} of {report.expected} seeded objects backed up, "
+        f"{len(report.errors)} error lines, {len(report.changes)} reported changes"
+    )
+    for collection, count in sorted(report.by_collection.items()):
+        print(f"   {collection}: {count}")
+    for title, lines in (
+        ("missing from IntuneCD's backup", report.missing),
+        ("settings lists cut short", report.short_settings),
+        ("error lines", report.errors),
+        ("changes reported by the update in report mode", report.changes),
+    ):
+        if lines:
+            print(f"   {title}:")
+            for line in lines[:50]:
+                print(f"     - {line}")
+            if len(lines) > 50:
+                print(f"     ... and {len(lines) - 50} more")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--intunecd-python", required=True, help="python of IntuneCD's venv")
+    parser.add_argument("--loopback", required=True, type=Path, help="intunecd_loopback.py")
+    parser.add_argument(
+        "--seed", action="append", required=True, metavar="NAME=DIR", help="a seed directory"
+    )
+    args = parser.parse_args(argv)
+    reports = []
+    for spec in args.seed:
+        name, _, directory = spec.partition("=")
+        if not directory or not Path(directory).is_dir():
+            parser.error(f"--seed {spec}: give NAME=DIR with an existing seed directory")
+        report = check_seed(args, name, Path(directory).resolve())
+        _print(report)
+        reports.append(report)
+    return 0 if all(report.ok for report in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
