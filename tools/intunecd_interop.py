@@ -73,6 +73,10 @@ INTUNECD_COLLECTIONS = frozenset(
     }
 )
 
+#: Collections below each object of another one that IntuneCD backs up (parent -> navigation):
+#: Apple enrollment profiles live under each DEP onboarding token.
+INTUNECD_NESTED = {"deviceManagement/depOnboardingSettings": "enrollmentProfiles"}
+
 TOKEN = "intunecd-interop-token"
 ERROR_MARKS = ("[ERROR]", "Traceback (most recent call last)")
 CHANGE_MARKS = ("Updating ", "not found, creating")
@@ -140,7 +144,10 @@ def _run_intunecd(args: argparse.Namespace, base_url: str, mode: str, out: Path)
         *extra,
     ]
     env = {key: value for key, value in os.environ.items() if key != "EXIT_ON_ERROR"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    # The command is built here from this script's own arguments (no shell).
+    result = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, timeout=900, env=env
+    )
     lines = (result.stdout + result.stderr).splitlines()
     if result.returncode != 0:
         lines.append(f"[ERROR] IntuneCD {mode} exited with status {result.returncode}")
@@ -163,16 +170,26 @@ def _backed_up(out: Path) -> dict[str, dict]:
     return found
 
 
+def _seeded_objects(seed_dir: Path) -> list[tuple[str, dict]]:
+    """The seeded objects IntuneCD backs up, nested ones (Apple profiles) included."""
+    found: list[tuple[str, dict]] = []
+    for collection, obj in load_seed_dir(seed_dir):
+        if collection in INTUNECD_COLLECTIONS:
+            found.append((collection, obj))
+        navigation = INTUNECD_NESTED.get(collection)
+        if navigation:
+            for child in obj.get(navigation) or []:
+                if isinstance(child, dict):
+                    found.append((f"{collection}/{{id}}/{navigation}", child))
+    return found
+
+
 def check_seed(args: argparse.Namespace, name: str, seed_dir: Path) -> SeedReport:
     report = SeedReport(name)
-    seeded = [
-        (collection, obj)
-        for collection, obj in load_seed_dir(seed_dir)
-        if collection in INTUNECD_COLLECTIONS
-    ]
+    seeded = _seeded_objects(seed_dir)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - our own console script, no shell
         [
             *_tenantguard_command(),
             "emulator",
