@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tenantguard-installed
 
-.PHONY: run test lint install
+.PHONY: run test lint install schema
 
 install: $(STAMP)
 
@@ -25,3 +25,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy tenantguard config
+
+# Build step (by hand, after changing the pinned msgraph-beta-sdk): regenerate the emulator's
+# checked-in Graph schema from Microsoft's generated models. About 5 minutes.
+schema: $(STAMP)
+	$(BIN)/python tools/generate_graph_schema.py

@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     demo = require("tenantguard.emulator.demo", what="the emulator demo data")
+    bulk = require("bulk_tenant", what="the bulk tenant generator (bench/bulk_tenant.py)")
     graph = require("tenantguard.graph", what="the Graph client")
     capture = require("tenantguard.intune.capture", what="the capture module")
     require("tenantguard.emulator", what="the Graph emulator")
@@ -140,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         seed_dir = args.seed_dir
         seeded: int | None = None
         if seed_dir is None:
-            objects = demo.generate_bulk_objects(
-                count=args.count, seed=args.seed, tenant_label="Contoso Bench"
+            objects = bulk.generate_bulk_objects(
+                count=args.count, seed=args.seed, tenant_label="Contoso Bench", every_kind=True
             )
             seed_dir = Path(scratch) / "seed"
             demo.write_seed_dir(objects, seed_dir)

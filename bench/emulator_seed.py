@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     demo = require("tenantguard.emulator.demo", what="the emulator demo data")
+    bulk = require("bulk_tenant", what="the bulk tenant generator (bench/bulk_tenant.py)")
     existing = sorted(args.out.glob("*.json")) if args.out.is_dir() else []
     if existing and not args.clean:
         print(
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         path.unlink()
 
     started = time.perf_counter()
-    objects = demo.generate_bulk_objects(
+    objects = bulk.generate_bulk_objects(
         count=args.count, seed=args.seed, tenant_label=args.tenant_label
     )
     generated = time.perf_counter() - started

@@ -77,8 +77,8 @@ def new_emulator(*, throttle: Any = None) -> Any:
 
 def seed_tenant(emulator: Any, *, tenant_id: str, count: int, seed: int, label: str) -> Any:
     """Register ``tenant_id`` in the emulator, seeded with ``count`` bulk policies."""
-    demo = require("tenantguard.emulator.demo", what="the emulator demo data")
-    objects = demo.generate_bulk_objects(count=count, seed=seed, tenant_label=label)
+    bulk = require("bulk_tenant", what="the bulk tenant generator (bench/bulk_tenant.py)")
+    objects = bulk.generate_bulk_objects(count=count, seed=seed, tenant_label=label)
     return emulator.add_tenant(
         tenant_id=tenant_id, token=f"{TOKEN_PREFIX}-{tenant_id}", seed_objects=objects
     )

@@ -22,6 +22,7 @@ from tenantguard.cli import (
     console,
     err_console,
 )
+from tenantguard.intune import reference_kinds
 
 
 def _run_for(args: argparse.Namespace) -> Any:
@@ -280,7 +281,7 @@ def add_restore_commands(commands: Any) -> None:
         "--map",
         action="append",
         metavar="KIND:SRC=DST",
-        help="map a missing group / assignment_filter / scope_tag / notification_template, or =skip its assignments",
+        help=f"map a missing {' / '.join(reference_kinds.keys())}, or =skip it",
     )
     prepare.add_argument("--no-create-missing", action="store_true")
     prepare.add_argument(

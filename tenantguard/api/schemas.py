@@ -7,12 +7,13 @@ what keeps tenant credentials and captured secret values out of every answer.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, create_model
 
 from tenantguard.common.ids import MAX_ID
+from tenantguard.intune import reference_kinds
 
 T = TypeVar("T")
 
@@ -156,14 +157,27 @@ class ScopeIn(_StrictIn):
     item_ids: list[ObjectId] = Field(default_factory=list, description="Backup item ids (selected)")
 
 
-class MappingIn(_StrictIn):
-    """The whole mapping, replacing the previous one: ``{source_id: target_id}``, ``null`` skips
-    the assignments that use the reference (an explicit choice)."""
+_MAPPING_IN_DOC = """The whole mapping, replacing the previous one: one object per reference kind
+(``group``, ``assignment_filter``, ``scope_tag``, ``notification_template``, ...), each
+``{source_id: target_id}``; ``null`` skips the reference (an explicit choice: the assignments
+that use a group or filter are left out, a scope tag or template reference is left out)."""
 
-    group: dict[str, str | None] = Field(default_factory=dict)
-    assignment_filter: dict[str, str | None] = Field(default_factory=dict)
-    scope_tag: dict[str, str | None] = Field(default_factory=dict)
-    notification_template: dict[str, str | None] = Field(default_factory=dict)
+if TYPE_CHECKING:
+
+    class MappingIn(_StrictIn):
+        """One ``dict[str, str | None]`` field per reference kind (``reference_kinds``)."""
+
+else:
+    # One field per reference kind, read from ``reference_kinds`` (a new kind needs no edit).
+    MappingIn = create_model(
+        "MappingIn",
+        __base__=_StrictIn,
+        __doc__=_MAPPING_IN_DOC,
+        **{
+            key: (dict[str, str | None], Field(default_factory=dict))
+            for key in reference_kinds.keys()
+        },
+    )
 
 
 class OptionsIn(_StrictIn):

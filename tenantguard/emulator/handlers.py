@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from tenantguard.emulator import reads, writes
+from tenantguard.emulator import (
+    reads,
+    traits_endpoint,
+    traits_identity,
+    traits_tenant_admin,
+    writes,
+)
 from tenantguard.emulator.errors import EmulatorHTTPError, no_route
 from tenantguard.emulator.messages import GraphRequest, GraphResponse, Segment, parse_path
 from tenantguard.emulator.odata import apply_select, parse_select, project
 from tenantguard.emulator.permissions import authorize
-from tenantguard.emulator.resources import RESOURCES, ResourceSpec
+from tenantguard.emulator.resources import BY_COLLECTION, RESOURCES, ResourceSpec
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Actions are POST {id}/<name> (the getOmaSettingPlainTextValue function is a GET).
@@ -18,6 +24,9 @@ ACTIONS = frozenset(
         "updatedefinitionvalues",
         "targetapps",
         "getomasettingplaintextvalue",
+        "setpriority",
+        *traits_endpoint.ACTIONS,  # createInstance, updateSettings, setScheduledActions
+        *traits_identity.ACTIONS,  # updateAllowedCombinations
     }
 )
 _SPECS_BY_DEPTH = sorted(RESOURCES, key=lambda s: -s.collection.count("/"))
@@ -38,6 +47,8 @@ def handle(req: GraphRequest) -> GraphResponse:
         return reads.get_by_ids(req)
     if lowered[:1] == ["organization"]:
         return reads.organization(req, segments[1:])
+    if lowered == ["devicemanagement"]:  # GET / PATCH of the singleton's own properties
+        return traits_tenant_admin.device_management(req)
     for spec in _SPECS_BY_DEPTH:
         parts = spec.collection.lower().split("/")
         if lowered[: len(parts)] == parts:
@@ -54,7 +65,11 @@ def handle(req: GraphRequest) -> GraphResponse:
 def _dispatch(req: GraphRequest, spec: ResourceSpec, rest: list[Segment]) -> GraphResponse:
     method = req.method
     rest = [s for s in rest if not _is_type_cast(s, spec)]
+    if rest and spec.id_aliases:
+        spec = _owner_of(req, spec, rest[0].name)
     authorize(spec, req.tenant, write=method in WRITE_METHODS)
+    if "singleton" in spec.traits:
+        return traits_tenant_admin.singleton(req, spec, rest)
     if not rest:
         if method == "GET":
             return reads.list_collection(req, spec)
@@ -75,6 +90,10 @@ def _dispatch(req: GraphRequest, spec: ResourceSpec, rest: list[Segment]) -> Gra
     name = _action_name(rest[1].name)
     if len(rest) == 2 and name.lower() in ACTIONS:
         return writes.run_action(req, spec, object_id, name.lower(), rest[1].params or {})
+    if "role_definitions" in spec.traits:  # its roleAssignments live in their own collection
+        return traits_tenant_admin.role_definition_navigation(req, spec, object_id, rest[1:])
+    if "reusable_settings" in spec.traits and len(rest) == 2 and method == "GET":
+        return traits_endpoint.referencing_policies(req, spec, object_id, name)
     if name not in spec.navigation:
         raise no_route(req.path)
     obj = reads.require(req, spec, object_id)
@@ -110,6 +129,17 @@ def _dispatch(req: GraphRequest, spec: ResourceSpec, rest: list[Segment]) -> Gra
         values = [project(i, sub_nav[sub], expand) for i in items if isinstance(i, dict)]
         return GraphResponse(200, {"@odata.context": req.context(fragment), "value": values})
     raise no_route(req.path)
+
+
+def _owner_of(req: GraphRequest, spec: ResourceSpec, object_id: str) -> ResourceSpec:
+    """The collection that holds ``object_id``: ``spec`` itself, else the first of its
+    ``id_aliases`` that has it (Graph serves those objects by id under ``spec`` too)."""
+    if req.tenant.get_object(spec.collection, object_id) is not None:
+        return spec
+    for collection in spec.id_aliases:
+        if req.tenant.get_object(collection, object_id) is not None:
+            return BY_COLLECTION[collection]
+    return spec
 
 
 def _is_type_cast(segment: Segment, spec: ResourceSpec) -> bool:

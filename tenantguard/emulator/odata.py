@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from tenantguard.emulator import traits_apps
 from tenantguard.emulator.errors import EmulatorHTTPError, bad_request
 from tenantguard.emulator.resources import NavTree
 
@@ -111,10 +112,11 @@ def apply_select(
     user" example: ``$select=displayName,givenName`` answers only those)."""
     if not select:
         return obj
-    wanted = set(select) | set(expand)
+    # Property names in $select are not case-sensitive (IntuneCD selects "displayname").
+    wanted = {name.lower() for name in (*select, *expand)}
     if keep_id:
         wanted.add("id")
-    return {k: v for k, v in obj.items() if k in wanted or k == "@odata.type"}
+    return {k: v for k, v in obj.items() if k.lower() in wanted or k == "@odata.type"}
 
 
 def parse_select(text: str | None) -> list[str]:
@@ -126,9 +128,13 @@ def parse_select(text: str | None) -> list[str]:
 # --- $filter -----------------------------------------------------------------------------
 
 _LITERAL = r"'(?:[^']|'')*'|-?\d+(?:\.\d+)?|true|false|null"
-_COMPARE = re.compile(rf"^([\w/]+)\s+(eq|ne)\s+({_LITERAL})$", re.IGNORECASE)
+# A property path may start with a type cast (``microsoft.graph.managedApp/appAvailability``)
+# and stand in parentheses, as IntuneCD writes it: ``(microsoft.graph.managedApp/x) eq null``.
+_COMPARE = re.compile(rf"^\(?\s*([\w/.]+?)\s*\)?\s+(eq|ne)\s+({_LITERAL})$", re.IGNORECASE)
 _STARTSWITH = re.compile(rf"^startswith\(\s*([\w/]+)\s*,\s*({_LITERAL})\s*\)$", re.IGNORECASE)
 _IN = re.compile(r"^([\w/]+)\s+in\s+\((.*)\)$", re.IGNORECASE)
+# isof('microsoft.graph.iosVppApp'): the object is of that type or derived from it.
+_ISOF = re.compile(r"^isof\(\s*'([\w.#]+)'\s*\)$", re.IGNORECASE)
 
 
 def _literal(text: str) -> Any:
@@ -146,6 +152,10 @@ def _literal(text: str) -> Any:
 def _value(obj: dict[str, Any], path: str) -> Any:
     current: Any = obj
     for part in path.split("/"):
+        if "." in part:  # a type cast: null for objects of another type
+            if not isinstance(current, dict) or not traits_apps.cast_matches(current, part):
+                return None
+            continue
         current = current.get(part) if isinstance(current, dict) else None
     return current
 
@@ -184,7 +194,8 @@ def _split_logical(text: str, word: str) -> list[str]:
 
 def parse_filter(text: str | None) -> Callable[[dict[str, Any]], bool] | None:
     """Supports ``eq``/``ne`` against literals, ``startswith(p,'x')``, ``p in ('a','b')``,
-    combined with ``and``/``or``. Anything else is answered 400 like an unsupported filter."""
+    ``isof('microsoft.graph.T')``, combined with ``and``/``or``. Anything else is answered
+    400 like an unsupported filter."""
     if not text:
         return None
     text = text.strip()
@@ -211,6 +222,9 @@ def parse_filter(text: str | None) -> Callable[[dict[str, Any]], bool] | None:
         prop = match.group(1)
         options = [_literal(part) for part in _split_top_level(match.group(2), ",")]
         return lambda obj: any(_same(_value(obj, prop), option) for option in options)
+    if match := _ISOF.match(text):
+        cast = match.group(1)
+        return lambda obj: traits_apps.cast_matches(obj, cast)
     raise EmulatorHTTPError(
         400, "BadRequest", f"Invalid filter clause: unsupported expression '{text}'."
     )

@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from tenantguard.emulator import traits_apps, traits_identity
 from tenantguard.emulator.errors import EmulatorHTTPError, no_route, not_found
 from tenantguard.emulator.messages import GraphRequest, GraphResponse, Segment
+from tenantguard.emulator.nav_context import annotate_expanded
 from tenantguard.emulator.odata import (
     ExpandTree,
     apply_select,
@@ -61,7 +63,7 @@ def present(
     req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], expand: ExpandTree
 ) -> dict[str, Any]:
     return apply_select(
-        project(obj, spec.navigation, expand),
+        project(traits_identity.as_shown(req, spec, obj), spec.navigation, expand),
         parse_select(req.option("select")),
         expand,
         keep_id=spec.intune,
@@ -121,7 +123,7 @@ def _list_renderer(
     select = parse_select(req.option("select"))
 
     def render(obj: dict[str, Any]) -> dict[str, Any]:
-        shown = project(obj, spec.navigation, expand)
+        shown = project(traits_identity.as_shown(req, spec, obj), spec.navigation, expand)
         for name in spec.list_nulls:
             shown[name] = None
         return apply_select(shown, select, expand, keep_id=spec.intune)
@@ -131,7 +133,7 @@ def _list_renderer(
 
 def list_collection(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
     render = _list_renderer(req, spec)
-    items = _filtered(req, req.tenant.stored_list(spec))
+    items = traits_apps.searched(req, spec, _filtered(req, req.tenant.stored_list(spec)))
     size = _page_size(req, spec, spec.page_size or req.default_page_size, spec.max_page_size)
     select = parse_select(req.option("select"))
     fragment = spec.collection + (f"({','.join(select)})" if select else "")
@@ -140,7 +142,8 @@ def list_collection(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
 
 def get_entity(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
     obj = require(req, spec, object_id)
-    body = present(req, spec, obj, expand_option(req, spec.navigation))
+    expand = expand_option(req, spec.navigation)
+    body = annotate_expanded(req, spec, obj, present(req, spec, obj, expand), expand)
     return GraphResponse(200, {"@odata.context": req.context(f"{spec.collection}/$entity"), **body})
 
 

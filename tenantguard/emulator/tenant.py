@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tenantguard.emulator import traits_apple_enrollment, traits_endpoint, traits_enrollment
 from tenantguard.emulator.config import FaultConfig
 from tenantguard.emulator.credentials import (
     APPLICATIONS,
@@ -201,12 +202,16 @@ class Tenant:
 
     def get_object(self, collection: str, object_id: str) -> dict[str, Any] | None:
         with self._lock:
+            if nested := traits_apple_enrollment.nested_collection(collection):
+                return traits_apple_enrollment.nested_get(self, *nested, object_id)
             spec = resource_spec(collection)
             stored = self._store.get(spec.collection, object_id)
             return None if stored is None else project(stored, spec.navigation, spec.navigation)
 
     def list_objects(self, collection: str) -> list[dict[str, Any]]:
         with self._lock:
+            if nested := traits_apple_enrollment.nested_collection(collection):
+                return traits_apple_enrollment.nested_list(self, *nested)
             if collection.strip("/") == MANAGED_APP_POLICIES:
                 return [
                     obj
@@ -224,6 +229,8 @@ class Tenant:
         id is assigned; a new object keeps the stamps it carries (missing ones are filled in),
         a replaced one gets ``lastModifiedDateTime`` = now and the next ``version``."""
         with self._lock:
+            if nested := traits_apple_enrollment.nested_collection(collection):
+                return traits_apple_enrollment.nested_put(self, *nested, obj)
             spec = resource_spec(collection)
             previous = self._store.get(spec.collection, str(obj.get("id", "")))
             stored = self.ingest(spec, obj, previous=previous)
@@ -234,6 +241,8 @@ class Tenant:
 
     def delete_object(self, collection: str, object_id: str) -> bool:
         with self._lock:
+            if nested := traits_apple_enrollment.nested_collection(collection):
+                return traits_apple_enrollment.nested_delete(self, *nested, object_id)
             return self._store.delete(resource_spec(collection).collection, object_id)
 
     def reset(self) -> None:
@@ -259,6 +268,8 @@ class Tenant:
         return self._store.delete(spec.collection, object_id)
 
     def new_id(self, spec: ResourceSpec) -> str:
+        if "singleton" in spec.traits:  # one object per tenant (traits_tenant_admin)
+            return spec.collection.rsplit("/", 1)[-1]
         if "scope_tags" in spec.traits:
             numbers = [int(o["id"]) for o in self._store.list(spec.collection) if o["id"].isdigit()]
             return str(max(numbers, default=0) + 1)
@@ -276,7 +287,8 @@ class Tenant:
 
     def stamp_new(self, spec: ResourceSpec, obj: dict[str, Any]) -> None:
         now = self.now()
-        obj["createdDateTime"] = now
+        if spec.has_created:
+            obj["createdDateTime"] = now
         if spec.versioned:
             obj["lastModifiedDateTime"] = now
             if spec.has_version:
@@ -302,8 +314,9 @@ class Tenant:
         did not carry (``ResourceSpec.server_filled``, per ``@odata.type`` too): a replaced
         object keeps its previous server state, a new one gets the portal's initial values.
         ``isAssigned`` follows the assignments."""
-        filled = list(spec.server_filled)
-        filled += spec.type_server_filled.get(str(obj.get("@odata.type", "")), ())
+        # The @odata.type's own values first: they win over the collection's.
+        filled = list(spec.type_server_filled.get(str(obj.get("@odata.type", "")), ()))
+        filled += spec.server_filled
         for name, default in filled:
             if name == "isAssigned":
                 obj[name] = bool(obj.get("assignments"))
@@ -327,10 +340,10 @@ class Tenant:
         stored.setdefault("id", previous["id"] if previous else self.new_id(spec))
         stored["id"] = str(stored["id"])
         if previous is None:
-            if "createdDateTime" not in stored:
+            if "createdDateTime" not in stored and spec.has_created:
                 stored["createdDateTime"] = self.now()
             if spec.versioned:
-                stored.setdefault("lastModifiedDateTime", stored["createdDateTime"])
+                stored.setdefault("lastModifiedDateTime", stored.get("createdDateTime", self.now()))
                 if spec.has_version:
                     stored.setdefault(
                         "version", _next_version(None, etag="app_protection" in spec.traits)
@@ -373,6 +386,7 @@ class Tenant:
         if "localizedNotificationMessages" in spec.navigation:
             for message in obj["localizedNotificationMessages"]:
                 message.setdefault("id", f"{object_id}_{message.get('locale', uuid.uuid4())}")
+        traits_endpoint.normalise(self, spec, obj)  # intents, settings catalog compliance
 
     def make_assignment(
         self, spec: ResourceSpec, object_id: str, item: dict[str, Any]
@@ -400,14 +414,24 @@ class Tenant:
         return entries
 
     def _populate(self, seed: list[tuple[str, dict[str, Any]]]) -> None:
-        for collection, obj in BUILTIN_OBJECTS:
+        # Intune's default enrollment configurations carry the tenant's own account id.
+        builtins = traits_enrollment.builtins_for_tenant(
+            BUILTIN_OBJECTS, self.tenant_id, seed, traits_enrollment.COLLECTIONS
+        )
+        for collection, obj in builtins:
             spec = BY_COLLECTION[collection]
             self.save(spec, self.ingest(spec, obj))
+        children = []
         for collection, obj in seed:
             if collection == APPLICATIONS:
                 continue
+            if nested := traits_apple_enrollment.nested_collection(collection):
+                children.append((nested, obj))  # after their parents
+                continue
             spec = resource_spec(collection)
             self.save(spec, self.ingest(spec, obj))
+        for (parent_spec, nav), obj in children:
+            traits_apple_enrollment.nested_put(self, parent_spec, nav, obj)
         self._store.mark_initialized()
 
 
@@ -446,8 +470,21 @@ def normalise_app(app: dict[str, Any], spec: ResourceSpec) -> dict[str, Any]:
     out = dict(app)
     if not out.get("id"):
         identifier = out.get("mobileAppIdentifier") or {}
-        suffix = "ios" if "ios" in spec.collection.lower() else "android"
-        name = identifier.get("bundleId") or identifier.get("packageId") or uuid.uuid4()
+        # Graph names a targeted app "<bundle or package id>.<platform>"; a collection of one
+        # platform (iOS/Android protections) says it, else the identifier's kind does.
+        kind = str(identifier.get("@odata.type") or "").lower()
+        if "ios" in spec.collection.lower() or "ios" in kind:
+            suffix = "ios"
+        elif "windows" in spec.collection.lower() or "windows" in kind:
+            suffix = "windows"
+        else:
+            suffix = "android"
+        name = (
+            identifier.get("bundleId")
+            or identifier.get("packageId")
+            or identifier.get("windowsAppId")
+            or uuid.uuid4()
+        )
         out["id"] = f"{name}.{suffix}"
     return out
 

@@ -8,11 +8,21 @@ import re
 import uuid
 from typing import Any
 
+from tenantguard.emulator import (
+    traits_apple_enrollment,
+    traits_apps,
+    traits_endpoint,
+    traits_enrollment,
+    traits_identity,
+    traits_quality_updates,
+    traits_tenant_admin,
+)
 from tenantguard.emulator.errors import EmulatorHTTPError, bad_request, no_route, not_found
 from tenantguard.emulator.messages import GraphRequest, GraphResponse
 from tenantguard.emulator.odata import project
 from tenantguard.emulator.reads import require
 from tenantguard.emulator.resources import BY_COLLECTION, TARGET_TYPES, ResourceSpec
+from tenantguard.emulator.schema import check_write_body
 from tenantguard.emulator.tenant import (
     INTUNE_READ_ONLY,
     POLICY_CATALOG,
@@ -60,6 +70,7 @@ def create(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
             f"Cannot create an abstract class: the request for a {spec.noun} must carry "
             "@odata.type."
         )
+    _check_schema(spec, body)
     if "compliance_actions" in spec.traits:
         _check_block_action(body.get("scheduledActionsForRule"))
     if spec.directory and not body.get("displayName"):
@@ -69,6 +80,11 @@ def create(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
     keep = set(spec.navigation) - {"assignments"}
     cleaned = _clean(spec, body, keep_nav=keep)
     _check_scope_tags(req, spec, cleaned)
+    traits_apps.check_body(req, spec, cleaned)
+    traits_tenant_admin.prepare_write(req, spec, cleaned, creating=True)
+    traits_identity.prepare_write(req, spec, body, cleaned, old=None)
+    if traits_enrollment.TRAIT in spec.traits:
+        traits_enrollment.before_create(req, spec, cleaned)
     if "admin_templates" in spec.traits:
         cleaned["definitionValues"] = [
             _definition_value(item, tenant=req.tenant)
@@ -81,6 +97,8 @@ def create(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
     stored = req.tenant.ingest(spec, cleaned)
     req.tenant.stamp_new(spec, stored)
     req.tenant.fill_server_properties(spec, stored)
+    if traits_quality_updates.TRAIT in spec.traits:
+        traits_quality_updates.fill_release_names(stored)
     req.tenant.save(spec, stored)
     shown = project(stored, spec.navigation, {})
     location = f"{req.base_url}/{req.version}/{spec.collection}('{stored['id']}')"
@@ -88,6 +106,23 @@ def create(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
         201,
         {"@odata.context": req.context(f"{spec.collection}/$entity"), **shown},
         {"Location": location},
+    )
+
+
+def _check_schema(
+    spec: ResourceSpec,
+    body: dict[str, Any],
+    *,
+    old: dict[str, Any] | None = None,
+    navigation: str | None = None,
+) -> None:
+    """Unknown properties are answered the way Graph does (schema.py, README "Schema")."""
+    check_write_body(
+        body,
+        collection=spec.collection,
+        object_type=(old or {}).get("@odata.type"),
+        navigation=navigation,
+        directory=spec.directory,
     )
 
 
@@ -103,6 +138,8 @@ def _renumbered(settings: Any) -> list[Any]:
 def _check_not_builtin(spec: ResourceSpec, obj: dict[str, Any], verb: str) -> None:
     if "scope_tags" in spec.traits and obj.get("isBuiltIn"):
         raise bad_request(f"Cannot {verb} a built-in role scope tag ('{obj.get('displayName')}').")
+    traits_tenant_admin.check_protected(spec, obj, verb)
+    traits_identity.check_protected(spec, obj, verb)
 
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
@@ -113,15 +150,13 @@ def patch(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphRespons
     old = require(req, spec, object_id)
     body = _body(req)
     _check_not_builtin(spec, old, "update")
-    sent_type = body.get("@odata.type")
-    if sent_type and old.get("@odata.type") and sent_type != old["@odata.type"]:
-        raise bad_request(
-            f"The @odata.type '{sent_type}' does not match the object's type "
-            f"'{old['@odata.type']}'; a PATCH cannot change the type.",
-            intune=spec.intune,
-        )
+    _check_same_type(spec, old, body, "PATCH")
+    _check_schema(spec, body, old=old)
     cleaned = _clean(spec, body, keep_nav=set())
     _check_scope_tags(req, spec, cleaned)
+    traits_apps.check_body(req, spec, cleaned)
+    traits_tenant_admin.prepare_write(req, spec, cleaned, creating=False)
+    traits_identity.prepare_write(req, spec, body, cleaned, old=old)
     merged = {**copy.deepcopy(old), **cleaned}  # OData PATCH replaces each sent property
     stored = req.tenant.ingest(spec, merged, previous=old)
     if spec.intune and _comparable(stored) == _comparable(old):
@@ -131,12 +166,31 @@ def patch(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphRespons
     return GraphResponse(204)
 
 
+def _check_same_type(
+    spec: ResourceSpec, old: dict[str, Any], body: dict[str, Any], verb: str
+) -> None:
+    """An update never changes an object's kind (Graph: 400)."""
+    sent_type = body.get("@odata.type")
+    if sent_type and old.get("@odata.type") and sent_type != old["@odata.type"]:
+        raise bad_request(
+            f"The @odata.type '{sent_type}' does not match the object's type "
+            f"'{old['@odata.type']}'; a {verb} cannot change the type.",
+            intune=spec.intune,
+        )
+
+
 def put(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
     old = require(req, spec, object_id)
-    cleaned = _clean(spec, _body(req), keep_nav={"settings"})
+    body = _body(req)
+    _check_not_builtin(spec, old, "update")
+    _check_same_type(spec, old, body, "PUT")
+    _check_schema(spec, body, old=old)
+    cleaned = _clean(spec, body, keep_nav={"settings"})
     _check_scope_tags(req, spec, cleaned)
     cleaned["settings"] = _renumbered(cleaned.get("settings"))
     replacement = {
+        # A PUT replaces the object's properties; its kind stays what it is.
+        **({"@odata.type": old["@odata.type"]} if old.get("@odata.type") else {}),
         **cleaned,
         "id": old["id"],
         "createdDateTime": old.get("createdDateTime"),
@@ -152,7 +206,11 @@ def put(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
 def delete(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
     old = require(req, spec, object_id)
     _check_not_builtin(spec, old, "delete")
+    if traits_enrollment.TRAIT in spec.traits:
+        traits_enrollment.refuse_default(old, "delete")
     req.tenant.remove(spec, object_id)
+    if traits_enrollment.TRAIT in spec.traits:
+        traits_enrollment.after_delete(req, spec, old)
     return GraphResponse(204)
 
 
@@ -177,7 +235,13 @@ def run_action(
         raise no_route(req.path)
     obj = require(req, spec, object_id)
     body = _body(req)
+    if traits_enrollment.TRAIT in spec.traits:
+        if name == "setpriority":
+            return traits_enrollment.set_priority(req, spec, obj, body)
+        if name == "assign":
+            traits_enrollment.refuse_default(obj, "assign")
     if name == "assign" and spec.assign is not None:
+        traits_tenant_admin.check_protected(spec, obj, "assign")
         return _assign(req, spec, obj, body)
     if name == "scheduleactionsforrules" and "compliance_actions" in spec.traits:
         rules = body.get("deviceComplianceScheduledActionForRules")
@@ -198,6 +262,12 @@ def run_action(
         updated["apps"] = [normalise_app(a, spec) for a in apps if isinstance(a, dict)]
         _save_children(req, spec, obj, updated)
         return GraphResponse(204)
+    handled = traits_identity.run_action(req, spec, obj, name, body)
+    if handled is not None:
+        return handled
+    handled = traits_endpoint.run_action(req, spec, obj, name, body)
+    if handled is not None:
+        return handled
     raise no_route(req.path)
 
 
@@ -242,7 +312,11 @@ def _check_target(item: Any, req: GraphRequest) -> dict[str, Any]:
     return {
         k: v
         for k, v in item.items()
-        if k not in ("id", "source", "sourceId", "intent") and "@" not in k
+        if (
+            k not in ("id", "source", "sourceId", "intent")
+            or traits_apps.kept_assignment_field(k, v)
+        )
+        and "@" not in k
     }
 
 
@@ -253,6 +327,7 @@ def _assign(
     items = body.get(spec.assign.body_key)
     if not isinstance(items, list):
         raise bad_request(f"The assign action expects '{spec.assign.body_key}' as a list.")
+    traits_apps.check_assignments(spec, obj, items)
     updated = copy.deepcopy(obj)
     updated["assignments"] = [_check_target(item, req) for item in items]
     if "isAssigned" in updated:  # Graph: isAssigned is the policy's assignment status
@@ -341,6 +416,7 @@ def nav_create(
     req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], name: str
 ) -> GraphResponse:
     body = _body(req)
+    _check_schema(spec, body, old=obj, navigation=name)
     updated = copy.deepcopy(obj)
     children: list[dict[str, Any]] = updated.setdefault(name, [])
     if name == "assignments":
@@ -348,6 +424,9 @@ def nav_create(
         children[:] = [c for c in children if c.get("id") != item["id"]]
     elif name == "definitionValues":
         item = _definition_value(body, tenant=req.tenant)
+    elif traits_apple_enrollment.TRAIT in spec.traits:  # enrollmentProfiles of a DEP token
+        traits_apple_enrollment.check_references(req, body)
+        item = traits_apple_enrollment.child_create(obj, body, req.tenant.tenant_id)
     else:  # localizedNotificationMessages
         item = {k: v for k, v in body.items() if k not in SERVER_MANAGED}
         item["id"] = f"{obj['id']}_{item.get('locale', uuid.uuid4())}"
@@ -367,8 +446,15 @@ def nav_write(
     children = [c for c in updated.get(name) or [] if c.get("id") != child["id"]]
     if req.method == "PATCH":
         body = _body(req)
+        if child.get("@odata.type"):  # a derived child (an Apple profile): its own type
+            _check_schema(spec, body, old=child)
+        else:
+            _check_schema(spec, body, old=obj, navigation=name)
         if name == "definitionValues":
             replacement = _definition_value(body, tenant=req.tenant, existing=child)
+        elif traits_apple_enrollment.TRAIT in spec.traits:
+            traits_apple_enrollment.check_references(req, body)
+            replacement = traits_apple_enrollment.child_patch(child, body)
         else:
             replacement = {**child, **{k: v for k, v in body.items() if k not in SERVER_MANAGED}}
             replacement["lastModifiedDateTime"] = req.tenant.now()

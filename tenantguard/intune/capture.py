@@ -26,8 +26,13 @@ from tenantguard.graph import (
     NotFoundError,
     PermissionDeniedError,
 )
-from tenantguard.intune import registry
-from tenantguard.intune.normalize import encrypted_oma_settings, group_refs, strip_annotations
+from tenantguard.intune import nested, registry
+from tenantguard.intune.normalize import (
+    encrypted_oma_settings,
+    group_refs,
+    strip_annotations,
+    values_at,
+)
 from tenantguard.intune.registry import PerItemFetch, PolicyType
 
 logger = logging.getLogger("tenantguard.intune")
@@ -285,9 +290,24 @@ def _clean_assignments(value: Any) -> list[dict[str, Any]]:
     return [strip_annotations(entry) for entry in value if isinstance(entry, Mapping)]
 
 
+def _payload_group_refs(ptype: PolicyType, payload: Mapping[str, Any]) -> set[str]:
+    """Groups the object names outside its assignments (``foundation_refs`` of kind
+    ``group``, e.g. Apple enrollment profiles' ``enrollmentTimeAzureAdGroupIds``)."""
+    found: set[str] = set()
+    for ref in ptype.foundation_refs:
+        if ref.foundation == "group" and not ref.in_assignments:
+            found |= {str(v) for v in values_at(payload, ref.path) if isinstance(v, str) and v}
+    return found
+
+
 def _build_item(item: _Item) -> CapturedItem:
     ptype = item.ptype
     payload: dict[str, Any] = strip_annotations(item.raw)
+    for key in ptype.never_stored_fields:  # secrets a backup never holds
+        payload.pop(key, None)
+    for key in (nested.PARENT_ID_KEY, nested.PARENT_NAME_KEY):  # a nested object's parent
+        if key in item.raw:
+            payload[key] = item.raw[key]
     raw_assignments = payload.pop("assignments", None)
     assignments: list[dict[str, Any]] | None
     if item.assignments_failed:
@@ -307,7 +327,11 @@ def _build_item(item: _Item) -> CapturedItem:
     return CapturedItem(
         type_key=ptype.key,
         source_id=item.source_id,
-        display_name=registry.display_name_of(ptype, payload),
+        display_name=(
+            ptype.singleton.display_name
+            if ptype.singleton is not None
+            else registry.display_name_of(ptype, payload)
+        ),
         platform=registry.platform_of(ptype, payload),
         payload=payload,
         assignments=assignments,
@@ -315,7 +339,7 @@ def _build_item(item: _Item) -> CapturedItem:
         source_modified_at=registry.modified_at_of(ptype, payload),
         secrets=item.secrets,
         warnings=item.warnings,
-        group_refs=group_refs(assignments),
+        group_refs=group_refs(assignments) | _payload_group_refs(ptype, payload),
     )
 
 
@@ -341,8 +365,20 @@ def _list_collection(
     """All objects of the collection (as many as could be read) and the error that stopped it."""
     first = ptypes[0]
     path = f"/{first.api_version}/{first.collection}"
+    if first.singleton is not None:
+        try:
+            return [_singleton_object(first, client.get(path))], None
+        except NotFoundError:
+            return [], None  # an entity singleton the tenant has none of (no APNs certificate)
+        except GraphError as exc:
+            return [], exc
     params = first.list_params.as_params()
     objects: list[dict[str, Any]] = []
+    if first.parent is not None:  # under each object of another collection
+        try:
+            return nested.list_nested(client, first, params or None), None
+        except GraphError as exc:
+            return objects, exc
     try:
         objects.extend(client.iter_collection(path, params=params or None))
         return objects, None
@@ -359,6 +395,14 @@ def _list_collection(
     except GraphError as exc:
         return objects, exc
     return objects, None
+
+
+def _singleton_object(ptype: PolicyType, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A singleton as read (one object per tenant), under its fixed ``source_id``."""
+    assert ptype.singleton is not None
+    obj = {key: value for key, value in body.items() if key != "@odata.context"}
+    obj["id"] = ptype.singleton.source_id
+    return obj
 
 
 def iter_capture(
@@ -442,7 +486,13 @@ def capture_item(client: GraphClient, *, type_key: str, object_id: str) -> Captu
     if not ptype.collection:
         raise ValueError(f"{ptype.label} has no Graph collection to read {object_id!r} from")
     path = f"/{ptype.api_version}/{ptype.item_path(quote(object_id, safe=''))}"
-    params = ptype.list_params.as_params()
+    params = ptype.list_params.as_params(listing=False)
+    if ptype.parent is not None:
+        found = nested.get_nested(client, ptype, object_id, params or None)
+        if found is None:
+            return None
+        item = _Item(registry.classify(ptype.collection, found), found)
+        return _build_item(item)
     try:
         try:
             raw = client.get(path, params=params or None)
@@ -453,6 +503,8 @@ def capture_item(client: GraphClient, *, type_key: str, object_id: str) -> Captu
             raw = client.get(path)
     except NotFoundError:
         return None
+    if ptype.singleton is not None:
+        raw = _singleton_object(ptype, raw)
     item = _Item(registry.classify(ptype.collection, raw), strip_annotations(raw))
     jobs = _plan_jobs(item)
     if jobs:

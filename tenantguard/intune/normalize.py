@@ -13,8 +13,10 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from tenantguard.intune import registry
-from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, EMPTY_GUID, PolicyType
+from tenantguard.intune import reference_kinds, registry
+from tenantguard.intune.references import is_reference
+from tenantguard.intune.registry import EMPTY_GUID, PolicyType
+from tenantguard.intune.typespec import deep_filter, deep_matches, path_segments
 
 FILTER_ID_KEY: Final = "deviceAndAppManagementAssignmentFilterId"
 FILTER_TYPE_KEY: Final = "deviceAndAppManagementAssignmentFilterType"
@@ -23,6 +25,20 @@ FILTER_TYPE_KEY: Final = "deviceAndAppManagementAssignmentFilterType"
 ASSIGNMENT_READ_ONLY_FIELDS: Final = frozenset(
     {"id", "source", "sourceId", "intent", "@odata.type"}
 )
+#: ``intent`` values that are the admin's choice (Graph's ``installIntent`` of app assignments),
+#: compared and written; other types' ``intent`` (``apply`` / ``remove``) is Graph's own.
+INSTALL_INTENTS: Final = frozenset(
+    {"required", "available", "uninstall", "availableWithoutEnrollment"}
+)
+
+
+def is_read_only_assignment_field(key: str, value: Any) -> bool:
+    """``key`` of an assignment is Graph's, not the admin's (``intent`` only when it is not an
+    app's install intent)."""
+    if key == "intent":
+        return value not in INSTALL_INTENTS
+    return key in ASSIGNMENT_READ_ONLY_FIELDS
+
 
 #: Server-maintained values dropped at any depth for compare (children carry them too).
 NESTED_SERVER_FIELDS: Final = frozenset(
@@ -81,6 +97,11 @@ def _walk(node: Any, segments: Sequence[str]) -> Iterator[tuple[dict[str, Any], 
     if not segments or not isinstance(node, dict):
         return
     head, rest = segments[0], segments[1:]
+    condition = deep_filter(head)
+    if condition is not None:
+        for _, match in deep_matches(node, condition, ""):
+            yield from _walk(match, rest)
+        return
     name = head.removesuffix("[]")
     if not rest:
         if name in node:
@@ -97,7 +118,7 @@ def _walk(node: Any, segments: Sequence[str]) -> Iterator[tuple[dict[str, Any], 
 
 def values_at(obj: Any, path: str) -> Iterator[Any]:
     """Every value at ``path`` (a trailing ``[]`` yields the list's elements)."""
-    segments = path.split(".")
+    segments = path_segments(path)
     each = segments[-1].endswith("[]")
     for container, key in _walk(obj, segments):
         value = container[key]
@@ -179,6 +200,16 @@ def _ptype(type_key: str) -> PolicyType:
 # --------------------------------------------------------------------------------------------
 
 
+def _written_part(ptype: PolicyType, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` reduced to what TenantGuard writes when a ``CreateLimit`` of the type limits
+    it to some properties (objects synced from another service: the rest is that service's)."""
+    limit = ptype.create_limit_for(data)
+    if limit is None or limit.written_properties is None:
+        return data
+    kept = limit.written_properties | {"@odata.type", "id"}
+    return {key: value for key, value in data.items() if key in kept}
+
+
 def normalize_payload(type_key: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical form of a payload for compare / diff / hash.
 
@@ -188,7 +219,7 @@ def normalize_payload(type_key: str, payload: Mapping[str, Any]) -> dict[str, An
     are sorted by a stable key. Idempotent; the input is not modified.
     """
     ptype = _ptype(type_key)
-    data: dict[str, Any] = strip_annotations(dict(payload))
+    data: dict[str, Any] = _written_part(ptype, strip_annotations(dict(payload)))
     excluded = set(ptype.all_read_only_fields) | {"assignments"}
     if ptype.scope_tag_property:
         excluded.add(ptype.scope_tag_property)
@@ -222,7 +253,8 @@ def normalize_assignments(assignments: Iterable[Mapping[str, Any]]) -> list[dict
 
     The target keeps ``@odata.type``, ``groupId``, the filter id and type (both dropped when
     there is no filter) and any other target property; ``id``, ``source``, ``sourceId``,
-    ``intent``, server timestamps and the assignment's own ``@odata.type`` are dropped.
+    ``intent`` (except an app's install intent), server timestamps and the assignment's own
+    ``@odata.type`` are dropped.
     """
     result: list[dict[str, Any]] = []
     for assignment in assignments:
@@ -238,7 +270,7 @@ def normalize_assignments(assignments: Iterable[Mapping[str, Any]]) -> list[dict
         entry = {
             key: value
             for key, value in clean.items()
-            if key not in ASSIGNMENT_READ_ONLY_FIELDS and key not in NESTED_SERVER_FIELDS
+            if not is_read_only_assignment_field(key, value) and key not in NESTED_SERVER_FIELDS
         }
         entry["target"] = canonical_target
         result.append(entry)
@@ -275,28 +307,23 @@ def foundation_refs(
     payload: Mapping[str, Any],
     assignments: Iterable[Mapping[str, Any]] | None,
 ) -> dict[str, set[str]]:
-    """Ids of foundation objects the object refers to, by foundation type key
-    (``scope_tag``, ``assignment_filter``, ``notification_template``; always all three keys).
+    """Ids of foundation objects the object refers to, by the key of the reference kind
+    (``reference_kinds`` kinds backed by a foundation type: ``scope_tag``,
+    ``assignment_filter``, ``notification_template``, ...; always every such key).
 
-    Not references: empty values, the all-zero GUID and the built-in scope tag ``"0"``.
+    Not references: what the kind says (empty values, the all-zero GUID, the built-in scope
+    tag ``"0"``) and the foundation type's built-in objects (``references.is_reference``).
     """
     ptype = _ptype(type_key)
-    refs: dict[str, set[str]] = {
-        "scope_tag": set(),
-        "assignment_filter": set(),
-        "notification_template": set(),
-    }
+    refs: dict[str, set[str]] = {kind.key: set() for kind in reference_kinds.foundation_kinds()}
     assignment_list = list(assignments or [])
     for ref in ptype.foundation_refs:
         sources: list[Any] = assignment_list if ref.in_assignments else [payload]
         for source in sources:
             for value in values_at(source, ref.path):
-                if _is_empty_ref(value):
+                if _is_empty_ref(value) or not is_reference(str(ref.foundation), value):
                     continue
-                text = str(value)
-                if ref.foundation == "scope_tag" and text == BUILTIN_SCOPE_TAG_ID:
-                    continue
-                refs[ref.foundation].add(text)
+                refs.setdefault(str(ref.foundation), set()).add(str(value))
     return refs
 
 
@@ -379,7 +406,7 @@ def strip_for_write(
     are left as captured (useful for previews only: Graph cannot use them).
     """
     ptype = _ptype(type_key)
-    body: dict[str, Any] = strip_annotations(copy.deepcopy(dict(payload)))
+    body: dict[str, Any] = _written_part(ptype, strip_annotations(copy.deepcopy(dict(payload))))
     excluded = set(ptype.all_read_only_fields) | {"assignments"} | set(ptype.write_excluded_fields)
     if for_update:
         excluded |= set(ptype.create_only_fields)
@@ -450,6 +477,7 @@ __all__ = [
     "foundation_refs",
     "group_refs",
     "is_annotation_key",
+    "is_read_only_assignment_field",
     "missing_secrets",
     "normalize_assignments",
     "normalize_payload",

@@ -1,31 +1,33 @@
 """References from a policy to other objects (groups, assignment filters, scope tags,
-notification templates) and their rewriting through a restore run's mapping.
+notification templates, ...: the kinds of ``reference_kinds``) and their rewriting.
 
-Pure functions, no I/O (docs/architecture.md §3b). Reference kinds are the mapping keys:
-``group``, ``assignment_filter``, ``scope_tag``, ``notification_template``.
+Pure functions, no I/O (docs/architecture.md §3b). The kinds, where they occur and which values
+are not references are data in ``reference_kinds``; this module reads them at call time, so a
+kind added there is located and rewritten here without a change.
 
-Not references: empty values, the all-zero GUID (no filter / no template) and the built-in
-scope tag ``"0"`` (it exists in every tenant under the same id).
+``rewrite`` does not decide anything itself: a resolver (``Resolver``: the restore engine's
+``source.ReferenceResolver``, the same one the checks and the preview use) says for each
+reference whether it is written as a target id, skipped by the user's explicit choice, or
+unresolved. An unresolved reference keeps its source id in the result and is reported in
+``Rewritten.unresolved``: the caller must never write such a result (the executor fails the
+item).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Literal, Protocol
 
-from tenantguard.intune import registry
-from tenantguard.intune.normalize import FILTER_ID_KEY
-from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, EMPTY_GUID, PolicyType
+from tenantguard.intune import reference_kinds, registry
+from tenantguard.intune.reference_kinds import EMPTY_GUID
+from tenantguard.intune.registry import PolicyType
+from tenantguard.intune.typespec import deep_filter, deep_matches, path_segments
 
-ReferenceKind = Literal["group", "assignment_filter", "scope_tag", "notification_template"]
-REFERENCE_KINDS: Final[tuple[ReferenceKind, ...]] = (
-    "group",
-    "assignment_filter",
-    "scope_tag",
-    "notification_template",
-)
+#: A reference kind's key (``reference_kinds.keys()``).
+ReferenceKind = str
 
 
 @dataclass(frozen=True)
@@ -39,23 +41,66 @@ class Reference:
     where: str
 
 
+ResolutionStatus = Literal[
+    "mapped", "skipped", "in_scope", "exists", "missing", "mapped_missing", "not_restored"
+]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How one reference is written.
+
+    - ``mapped``: the mapping names an existing target object (``target_id``).
+    - ``skipped``: the mapping says ``None``: the assignments using it (or the scope tag /
+      template reference itself) are left out, by the user's explicit choice.
+    - ``in_scope``: a foundation of this run; ``target_id`` is its target object (matched, or
+      created by the run), ``None`` while the run has not created it yet.
+    - ``exists``: same-tenant restore and the id still exists in the target; or a foundation
+      in scope the run never writes (e.g. one of Microsoft's built-in apps), and ``target_id``
+      is the target object it matches.
+    - ``missing`` / ``mapped_missing``: cannot be written (blocking until resolved); the mapping
+      of ``mapped_missing`` points at something the target does not hold.
+    - ``not_restored``: (execution only) a foundation of this run that the run did not create
+      or match (it failed or was skipped), so there is no target id to write.
+    """
+
+    status: ResolutionStatus
+    target_id: str | None = None
+    #: Name of what the reference becomes in the target (target name, or the backup's name of
+    #: an object this run creates; ``None`` when unknown).
+    target_name: str | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.status not in ("missing", "mapped_missing", "not_restored")
+
+
+class Resolver(Protocol):
+    """What ``rewrite`` asks about each reference: the id to write (``Resolution.target_id`` of a
+    resolved status), ``skipped``, or anything unresolved."""
+
+    def resolve_for_write(self, kind: str, source_id: str) -> Resolution: ...
+
+
 @dataclass
 class Rewritten:
     """What ``rewrite`` produced.
 
-    ``unresolved``: references with neither a mapping nor a foundation id from this run; they
-    keep their source id (right in the same tenant, dangling in another: the caller decides).
-    ``skipped_assignments``: the assignments left out because a group or filter they use is
-    mapped to ``None``, as they were given; ``skip_reasons[i]`` is the reference that caused
-    ``skipped_assignments[i]`` to be skipped. ``dropped``: scope tags mapped to ``None`` (left
-    out of the scope tag list) and notification templates mapped to ``None`` (replaced by the
-    all-zero GUID: no notification).
+    ``unresolved``: references the resolver could not resolve (``unresolved_resolutions[i]``
+    says why for ``unresolved[i]``); they keep their source id here, so this result must not be
+    written while any is left (only assignment references when assignments are not written).
+    ``skipped_assignments``: the assignments left out because a reference they use is mapped to
+    ``None``, as they were given; ``skip_reasons[i]`` is the reference that caused
+    ``skipped_assignments[i]`` to be skipped. ``dropped``: other references mapped to ``None``:
+    left out of their list (scope tags) or replaced by the all-zero GUID (notification
+    templates: no notification), as ``reference_kinds.ReferenceKind.on_skip`` says.
     """
 
     payload: dict[str, Any]
     assignments: list[dict[str, Any]] | None
     scope_tag_ids: list[str]
     unresolved: list[Reference] = field(default_factory=list)
+    unresolved_resolutions: list[Resolution] = field(default_factory=list)
     skipped_assignments: list[dict[str, Any]] = field(default_factory=list)
     skip_reasons: list[Reference] = field(default_factory=list)
     dropped: list[Reference] = field(default_factory=list)
@@ -83,10 +128,16 @@ class _Slot:
 
 
 def _slots(node: Any, segments: Sequence[str], where: str) -> Iterator[_Slot]:
-    """Every place a FoundationRef-style path (``a[].b.c[]``) names, with indexed ``where``."""
+    """Every place a FoundationRef-style path (``a[].b.c[]``, ``**[key=value]``) names, with
+    indexed ``where``."""
     if not segments or not isinstance(node, dict):
         return
     head, rest = segments[0], segments[1:]
+    condition = deep_filter(head)
+    if condition is not None:
+        for match_where, match in deep_matches(node, condition, where):
+            yield from _slots(match, rest, match_where)
+        return
     name = head.removesuffix("[]")
     here = f"{where}.{name}" if where else name
     if name not in node:
@@ -106,38 +157,100 @@ def _slots(node: Any, segments: Sequence[str], where: str) -> Iterator[_Slot]:
         yield _Slot(here, node, name)
 
 
-def _is_reference(kind: str, value: Any) -> bool:
-    if not isinstance(value, str | int) or isinstance(value, bool):
+def is_reference(kind: str, value: Any) -> bool:
+    """A reference of ``kind`` (``reference_kinds``), and not one of the foundation type's
+    built-in objects (the same id in every tenant: nothing to map or create)."""
+    return reference_kinds.is_reference(kind, value) and str(value) not in _builtin_ids(kind)
+
+
+_is_reference = is_reference
+
+
+def _builtin_ids(kind: str) -> frozenset[str]:
+    if not reference_kinds.is_kind(kind):
+        return frozenset()
+    type_key = reference_kinds.get(kind).foundation_type
+    if type_key is None:
+        return frozenset()
+    return _builtin_ids_of_type(type_key)
+
+
+@functools.lru_cache(maxsize=64)
+def _builtin_ids_of_type(type_key: str) -> frozenset[str]:
+    try:
+        collection = registry.get(type_key).collection
+    except KeyError:
+        return frozenset()
+    return frozenset(
+        str(obj["id"])
+        for where, obj in registry.builtin_objects()
+        if where == collection and obj.get("id") is not None
+    )
+
+
+def restored_before_referrers(kind: str) -> bool:
+    """A run that has objects of ``kind`` in scope writes them before anything that refers to
+    them, so an object of the scope resolves such a reference (matched, or created by the run).
+
+    True when the kind's backing type is a foundation (restored first) that is written. Not so
+    for a type never written (preview-only, e.g. VPP tokens) nor for one restored among the
+    policies (device configurations come after the apps whose assignments name them): such a
+    reference is resolved only by the mapping or, in the same tenant, by the id existing there.
+    """
+    if not reference_kinds.is_kind(kind):
         return False
-    text = str(value)
-    if text in ("", EMPTY_GUID):
+    type_key = reference_kinds.get(kind).foundation_type
+    if type_key is None:
         return False
-    return not (kind == "scope_tag" and text == BUILTIN_SCOPE_TAG_ID)
+    try:
+        ptype = registry.get(type_key)
+    except KeyError:
+        return False
+    return ptype.is_foundation and not ptype.is_preview_only
+
+
+def _scope_tag_key() -> str | None:
+    kind = reference_kinds.scope_tag_kind()
+    return kind.key if kind is not None else None
 
 
 def _payload_ref_paths(ptype: PolicyType) -> list[tuple[ReferenceKind, str]]:
     """Payload references other than the scope tag property (scope tags are handled through
-    ``scope_tag_ids``)."""
-    scope_path = f"{ptype.scope_tag_property}[]" if ptype.scope_tag_property else None
+    ``scope_tag_ids`` when a kind says it is the scope tag property)."""
+    scope_path = (
+        f"{ptype.scope_tag_property}[]"
+        if ptype.scope_tag_property and _scope_tag_key() is not None
+        else None
+    )
     paths: list[tuple[ReferenceKind, str]] = []
     for ref in ptype.foundation_refs:
         if ref.in_assignments or ref.path == scope_path:
             continue
-        paths.append((ref.foundation, ref.path))
+        paths.append((str(ref.foundation), ref.path))
+    return paths
+
+
+def _assignment_ref_paths(ptype: PolicyType) -> list[tuple[ReferenceKind, str]]:
+    """Paths (relative to each assignment) of references in assignments: every kind's
+    ``assignment_target_key`` whatever the type, plus the type's own ``in_assignments`` refs."""
+    paths = [
+        (kind.key, f"target.{kind.assignment_target_key}")
+        for kind in reference_kinds.assignment_kinds()
+    ]
+    for ref in ptype.foundation_refs:
+        entry = (str(ref.foundation), ref.path)
+        if ref.in_assignments and entry not in paths:
+            paths.append(entry)
     return paths
 
 
 def _assignment_slots(
-    assignment: Mapping[str, Any], index: int
+    ptype: PolicyType, assignment: Mapping[str, Any], index: int
 ) -> Iterator[tuple[ReferenceKind, _Slot]]:
-    target = assignment.get("target")
-    if not isinstance(target, dict):
-        return
-    where = f"assignments[{index}].target"
-    if _is_reference("group", target.get("groupId")):
-        yield "group", _Slot(f"{where}.groupId", target, "groupId")
-    if _is_reference("assignment_filter", target.get(FILTER_ID_KEY)):
-        yield "assignment_filter", _Slot(f"{where}.{FILTER_ID_KEY}", target, FILTER_ID_KEY)
+    for kind, path in _assignment_ref_paths(ptype):
+        for slot in _slots(assignment, path_segments(path), f"assignments[{index}]"):
+            if _is_reference(kind, slot.value):
+                yield kind, slot
 
 
 def _scope_tags(
@@ -155,23 +268,25 @@ def references_of(
     assignments: Sequence[Mapping[str, Any]] | None,
     scope_tag_ids: Sequence[str] | None,
 ) -> list[Reference]:
-    """Every group, assignment filter, scope tag and notification template the object uses,
-    one ``Reference`` per occurrence, in payload / scope tag / assignment order.
+    """Every reference the object holds, one ``Reference`` per occurrence, in payload / scope
+    tag / assignment order.
 
-    Groups and filters are read from every assignment target whatever the type; scope tags
-    from ``scope_tag_ids`` (``None``: the payload's scope tag property).
+    Assignment-target kinds (groups, filters) are read from every assignment whatever the
+    type; scope tags from ``scope_tag_ids`` (``None``: the payload's scope tag property).
     """
     ptype = registry.get(type_key)
     refs: list[Reference] = []
     for kind, path in _payload_ref_paths(ptype):
-        for slot in _slots(payload, path.split("."), ""):
+        for slot in _slots(payload, path_segments(path), ""):
             if _is_reference(kind, slot.value):
                 refs.append(Reference(kind, str(slot.value), slot.where))
-    for index, tag in enumerate(_scope_tags(ptype, payload, scope_tag_ids)):
-        if _is_reference("scope_tag", tag):
-            refs.append(Reference("scope_tag", tag, f"scopeTagIds[{index}]"))
+    tag_kind = _scope_tag_key()
+    if tag_kind is not None:
+        for index, tag in enumerate(_scope_tags(ptype, payload, scope_tag_ids)):
+            if _is_reference(tag_kind, tag):
+                refs.append(Reference(tag_kind, tag, f"scopeTagIds[{index}]"))
     for index, assignment in enumerate(assignments or []):
-        for kind, slot in _assignment_slots(assignment, index):
+        for kind, slot in _assignment_slots(ptype, assignment, index):
             refs.append(Reference(kind, str(slot.value), slot.where))
     return refs
 
@@ -180,27 +295,9 @@ def references_of(
 # Rewriting
 # --------------------------------------------------------------------------------------------
 
-_KEEP: Final = object()  # sentinel: no mapping, no foundation id
 
-
-class _Resolver:
-    def __init__(
-        self,
-        mapping: Mapping[str, Mapping[str, str | None]] | None,
-        foundation_ids: Mapping[str, Mapping[str, str]] | None,
-    ) -> None:
-        self.mapping = mapping or {}
-        self.foundation_ids = foundation_ids or {}
-
-    def resolve(self, kind: str, source_id: str) -> object:
-        """The target id, ``None`` (skip), or ``_KEEP`` (unresolved: keep the source id)."""
-        explicit = self.mapping.get(kind) or {}
-        if source_id in explicit:
-            return explicit[source_id]
-        created = self.foundation_ids.get(kind) or {}
-        if created.get(source_id):
-            return created[source_id]
-        return _KEEP
+def _on_skip(kind: str) -> str:
+    return reference_kinds.get(kind).on_skip if reference_kinds.is_kind(kind) else "empty_guid"
 
 
 def rewrite(
@@ -209,53 +306,70 @@ def rewrite(
     payload: Mapping[str, Any],
     assignments: Sequence[Mapping[str, Any]] | None,
     scope_tag_ids: Sequence[str] | None,
-    mapping: Mapping[str, Mapping[str, str | None]] | None,
-    foundation_ids: Mapping[str, Mapping[str, str]] | None = None,
+    resolver: Resolver,
 ) -> Rewritten:
-    """Replace every reference through ``mapping`` (wins), then ``foundation_ids`` (objects
-    created or matched by this run's foundations), else keep the id and report it unresolved.
+    """Replace every reference by what ``resolver`` says (``resolve_for_write``).
 
-    A group or filter mapped to ``None`` drops the assignments that use it (reported in
-    ``skipped_assignments``, never silently). The payload's scope tag property is set to the
+    A reference resolved to a target id is replaced by it; one the user skipped (``skipped``)
+    leaves out the assignments that use it for a ``skip_assignment`` kind (reported in
+    ``skipped_assignments``, never silently), is left out of its list (scope tags, and other
+    ``drop`` kinds in a payload list) or becomes the all-zero GUID; an unresolved one keeps its
+    source id and is reported in ``unresolved``. The payload's scope tag property is set to the
     rewritten ``scope_tag_ids`` (added when the type has one and the list is not empty). The
     inputs are not modified.
     """
     ptype = registry.get(type_key)
-    resolver = _Resolver(mapping, foundation_ids)
     result_payload: dict[str, Any] = copy.deepcopy(dict(payload))
     unresolved: list[Reference] = []
+    why: list[Resolution] = []
     dropped: list[Reference] = []
 
+    def note_unresolved(ref: Reference, resolution: Resolution) -> None:
+        unresolved.append(ref)
+        why.append(resolution)
+
+    removals: list[_Slot] = []
     for kind, path in _payload_ref_paths(ptype):
-        for slot in _slots(result_payload, path.split("."), ""):
+        for slot in _slots(result_payload, path_segments(path), ""):
             if not _is_reference(kind, slot.value):
                 continue
             ref = Reference(kind, str(slot.value), slot.where)
-            resolved = resolver.resolve(kind, ref.source_id)
-            if resolved is _KEEP:
-                unresolved.append(ref)
-            elif resolved is None:
+            resolution = resolver.resolve_for_write(kind, ref.source_id)
+            if resolution.status == "skipped":
                 dropped.append(ref)
-                slot.set(EMPTY_GUID)
+                if _on_skip(kind) != "empty_guid" and isinstance(slot.container, list):
+                    removals.append(slot)
+                else:
+                    slot.set(EMPTY_GUID)
+            elif resolution.resolved and resolution.target_id is not None:
+                slot.set(resolution.target_id)
             else:
-                slot.set(resolved)
+                note_unresolved(ref, resolution)
+    # List elements go last to first, so the indexes of the others still hold.
+    for slot in sorted(removals, key=lambda s: s.key, reverse=True):
+        del slot.container[slot.key]
 
-    new_tags: list[str] = []
-    for index, tag in enumerate(_scope_tags(ptype, payload, scope_tag_ids)):
-        if not _is_reference("scope_tag", tag):
-            if tag and tag not in new_tags:
-                new_tags.append(tag)
-            continue
-        ref = Reference("scope_tag", tag, f"scopeTagIds[{index}]")
-        resolved = resolver.resolve("scope_tag", tag)
-        if resolved is None:
-            dropped.append(ref)
-            continue
-        if resolved is _KEEP:
-            unresolved.append(ref)
-            resolved = tag
-        if resolved not in new_tags:
-            new_tags.append(str(resolved))
+    new_tags: list[str] = _scope_tags(ptype, payload, scope_tag_ids)
+    tag_kind = _scope_tag_key()
+    if tag_kind is not None:
+        new_tags = []
+        for index, tag in enumerate(_scope_tags(ptype, payload, scope_tag_ids)):
+            if not _is_reference(tag_kind, tag):
+                if tag and tag not in new_tags:
+                    new_tags.append(tag)
+                continue
+            ref = Reference(tag_kind, tag, f"scopeTagIds[{index}]")
+            resolution = resolver.resolve_for_write(tag_kind, tag)
+            if resolution.status == "skipped":
+                dropped.append(ref)
+                continue
+            written = tag
+            if resolution.resolved and resolution.target_id is not None:
+                written = resolution.target_id
+            else:
+                note_unresolved(ref, resolution)
+            if written not in new_tags:
+                new_tags.append(str(written))
     if ptype.scope_tag_property and (ptype.scope_tag_property in result_payload or new_tags):
         # The write body carries the scope tags: keep it in step with the rewritten list.
         result_payload[ptype.scope_tag_property] = list(new_tags)
@@ -267,24 +381,27 @@ def rewrite(
         new_assignments = []
         for index, original in enumerate(assignments):
             assignment: dict[str, Any] = copy.deepcopy(dict(original))
-            pending: list[tuple[Reference, _Slot, object]] = []
+            pending: list[tuple[Reference, _Slot, Resolution]] = []
             skip_reason: Reference | None = None
-            for kind, slot in _assignment_slots(assignment, index):
+            for kind, slot in _assignment_slots(ptype, assignment, index):
                 ref = Reference(kind, str(slot.value), slot.where)
-                resolved = resolver.resolve(kind, ref.source_id)
-                if resolved is None:
+                resolution = resolver.resolve_for_write(kind, ref.source_id)
+                if resolution.status == "skipped" and _on_skip(kind) == "skip_assignment":
                     skip_reason = ref
                     break
-                pending.append((ref, slot, resolved))
+                pending.append((ref, slot, resolution))
             if skip_reason is not None:
                 skipped.append(copy.deepcopy(dict(original)))
                 skip_reasons.append(skip_reason)
                 continue
-            for ref, slot, resolved in pending:
-                if resolved is _KEEP:
-                    unresolved.append(ref)
+            for ref, slot, resolution in pending:
+                if resolution.status == "skipped":
+                    dropped.append(ref)
+                    slot.set(EMPTY_GUID)
+                elif resolution.resolved and resolution.target_id is not None:
+                    slot.set(resolution.target_id)
                 else:
-                    slot.set(resolved)
+                    note_unresolved(ref, resolution)
             new_assignments.append(assignment)
 
     return Rewritten(
@@ -292,26 +409,37 @@ def rewrite(
         assignments=new_assignments,
         scope_tag_ids=new_tags,
         unresolved=unresolved,
+        unresolved_resolutions=why,
         skipped_assignments=skipped,
         skip_reasons=skip_reasons,
         dropped=dropped,
     )
 
 
+def in_assignment(ref: Reference) -> bool:
+    """``ref`` sits in an assignment (``assignments[i]...``), not in the payload or scope tags."""
+    return ref.where.startswith("assignments[")
+
+
 def unresolved_ids(refs: Sequence[Reference]) -> dict[str, set[str]]:
     """``{kind: {source ids}}`` of ``refs`` (for reports that list each object once)."""
-    grouped: dict[str, set[str]] = {kind: set() for kind in REFERENCE_KINDS}
+    grouped: dict[str, set[str]] = {kind: set() for kind in reference_kinds.keys()}
     for ref in refs:
         grouped.setdefault(ref.kind, set()).add(ref.source_id)
     return grouped
 
 
 __all__ = [
-    "REFERENCE_KINDS",
     "Reference",
     "ReferenceKind",
+    "Resolution",
+    "ResolutionStatus",
+    "Resolver",
     "Rewritten",
+    "in_assignment",
+    "is_reference",
     "references_of",
+    "restored_before_referrers",
     "rewrite",
     "unresolved_ids",
 ]

@@ -92,6 +92,8 @@ def _check_families(families: list[TypeFamily]) -> None:
             keys[ptype.key] = family.name
     for family in families:
         for ptype in family.types:
+            if ptype.parent is not None and ptype.parent.collection in collections:
+                continue  # nested: served as a navigation of its parent collection
             if ptype.collection not in collections:
                 raise TypeModuleError(
                     f"Type {ptype.key!r} ({family.name}) lives in {ptype.collection}, which no "
@@ -112,6 +114,10 @@ UNSUPPORTED: Final = PolicyType(
     foundation_refs=(),
     per_item_fetch=(),
     restore_mode="preview-only",
+    preview_only_reason=(
+        "TenantGuard does not know this kind of object, so it backs it up and shows it but never "
+        "writes it; recreate it in the admin center if you need it."
+    ),
     description="Objects of a type TenantGuard does not know how to restore: preview only.",
 )
 

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 from urllib.parse import quote
 
 from tenantguard.graph import BatchRequest, GraphClient
-from tenantguard.intune import capture, registry
+from tenantguard.intune import capture, nested, registry
 from tenantguard.intune.capture import CapturedItem, CaptureWarning
 
 MatchKind = Literal["id", "name", "ambiguous", "none"]
@@ -48,12 +48,16 @@ class TargetState:
         items: Iterable[CapturedItem] = (),
         unreadable: Mapping[str, str] | None = None,
         group_names: Mapping[str, str] | None = None,
+        parents: Mapping[str, list[tuple[str, str]]] | None = None,
     ) -> None:
         #: ``{type_key: message}`` for types that could not be read completely (403, a listing
         #: that stopped): absence of an object there proves nothing.
         self.unreadable: dict[str, str] = dict(unreadable or {})
         #: ``{group_id: displayName}`` of the groups the target's assignments use.
         self.group_names: dict[str, str] = dict(group_names or {})
+        #: ``{type_key: [(id, name)]}``: the parent objects a nested type's objects can be
+        #: created under (``PolicyType.parent``), for the types read.
+        self.parents: dict[str, list[tuple[str, str]]] = dict(parents or {})
         self._items: dict[str, list[CapturedItem]] = {}
         self._by_id: dict[tuple[str, str], CapturedItem] = {}
         self._by_name: dict[tuple[str, str], list[CapturedItem]] = {}
@@ -101,7 +105,8 @@ def read_target(
     items: list[CapturedItem] = []
     unreadable: dict[str, str] = {}
     reported: tuple[int, str] = (0, "")
-    for entry in capture.iter_capture(client, type_keys=list(type_keys)):
+    type_keys = list(type_keys)  # read twice: the capture, then nested types' parents
+    for entry in capture.iter_capture(client, type_keys=type_keys):
         if on_progress is not None and (
             entry.type_key != reported[1] or len(items) - reported[0] >= PROGRESS_EVERY
         ):
@@ -117,7 +122,12 @@ def read_target(
         items.append(entry)
     group_ids = {group_id for item in items for group_id in item.group_refs}
     group_names = capture.resolve_group_names(client, group_ids) if group_ids else {}
-    return TargetState(items=items, unreadable=unreadable, group_names=group_names)
+    parents: dict[str, list[tuple[str, str]]] = {}
+    for type_key in dict.fromkeys(type_keys):
+        ptype = registry.POLICY_TYPES.get(type_key)
+        if ptype is not None and ptype.parent is not None and type_key not in unreadable:
+            parents[type_key] = nested.list_parents(client, ptype)
+    return TargetState(items=items, unreadable=unreadable, group_names=group_names, parents=parents)
 
 
 def live_names(client: GraphClient, *, type_key: str) -> dict[str, list[str]]:
@@ -133,7 +143,13 @@ def live_names(client: GraphClient, *, type_key: str) -> dict[str, list[str]]:
             select.add(candidate.discriminator.path.split(".", 1)[0])
     names: dict[str, list[str]] = {}
     path = f"/{ptype.api_version}/{ptype.collection}"
-    for obj in client.iter_collection(path, params={"$select": ",".join(sorted(select))}):
+    params = {"$select": ",".join(sorted(select))}
+    listed = (
+        nested.list_nested(client, ptype, params)
+        if ptype.parent is not None
+        else client.iter_collection(path, params=params)
+    )
+    for obj in listed:
         if registry.classify(ptype.collection, obj).key != type_key:
             continue
         names.setdefault(registry.display_name_of(ptype, obj), []).append(str(obj.get("id")))
@@ -181,7 +197,12 @@ def find_created(
     ptype = registry.get(type_key)
     excluded = set(known_ids)
     found: list[str] = []
-    for obj in client.iter_collection(f"/{ptype.api_version}/{ptype.collection}"):
+    listed = (
+        nested.list_nested(client, ptype)
+        if ptype.parent is not None
+        else client.iter_collection(f"/{ptype.api_version}/{ptype.collection}")
+    )
+    for obj in listed:
         if registry.classify(ptype.collection, obj).key != type_key:
             continue
         if registry.display_name_of(ptype, obj) != display_name:
@@ -205,19 +226,39 @@ def match_item(
     source_id: str,
     display_name: str,
     same_tenant: bool,
+    is_default: bool | None = None,
 ) -> Match:
     """Pair a backup item with the target: in the same tenant by source id first, then by
-    (type, display name); across tenants by name only (ids never carry over)."""
+    (type, display name); across tenants by name only (ids never carry over).
+
+    ``is_default``: the backup item is the tenant's own default of its type (``PolicyType.
+    is_tenant_default`` of its payload; ``None``: judged from ``source_id`` alone)."""
     if same_tenant and source_id:
         found = state.by_id(type_key, source_id)
         if found is not None:
             return Match("id", found, [found])
-    candidates = state.by_name(type_key, display_name)
+    ptype = registry.POLICY_TYPES.get(type_key)
+    if ptype is not None and (ptype.default_id_suffix or ptype.default_flag):
+        # The tenant's default of the type (``<account id>_DefaultLimit``, the default branding
+        # profile): matched to the target's default in any tenant, never by name (every
+        # default is "All users and all devices"), and no other object matches a default.
+        if is_default if is_default is not None else ptype.is_tenant_default(source_id):
+            defaults = [i for i in state.items(type_key) if _is_default(ptype, i)]
+            if len(defaults) == 1:
+                return Match("id", defaults[0], defaults)
+            return Match("ambiguous", None, defaults) if defaults else Match("none", None, [])
+        candidates = [c for c in state.by_name(type_key, display_name) if not _is_default(ptype, c)]
+    else:
+        candidates = state.by_name(type_key, display_name)
     if len(candidates) == 1:
         return Match("name", candidates[0], candidates)
     if candidates:
         return Match("ambiguous", None, candidates)
     return Match("none", None, [])
+
+
+def _is_default(ptype: registry.PolicyType, item: CapturedItem) -> bool:
+    return ptype.is_tenant_default(item.source_id) or ptype.is_tenant_default(item.payload)
 
 
 def read_one(client: GraphClient, *, type_key: str, object_id: str) -> CapturedItem | None:

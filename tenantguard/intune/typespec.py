@@ -13,7 +13,7 @@ Graph facts used here are in ``../shared/reference/graph-intune.md``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -58,17 +58,25 @@ def odata(name: str) -> str:
 
 @dataclass(frozen=True)
 class ListParams:
-    """Query parameters for listing a collection (``$expand`` / ``$select``)."""
+    """Query parameters for listing a collection (``$expand`` / ``$select`` / ``$filter``).
+
+    ``filter`` narrows the listing only (e.g. role definitions ``isBuiltIn eq false``: the
+    built-in roles Microsoft maintains are not part of a backup); a GET of one object never
+    sends it (``as_params(listing=False)``).
+    """
 
     expand: str | None = None
     select: str | None = None
+    filter: str | None = None
 
-    def as_params(self) -> dict[str, str]:
+    def as_params(self, *, listing: bool = True) -> dict[str, str]:
         params: dict[str, str] = {}
         if self.expand:
             params["$expand"] = self.expand
         if self.select:
             params["$select"] = self.select
+        if self.filter and listing:
+            params["$filter"] = self.filter
         return params
 
 
@@ -81,6 +89,7 @@ FetchKind = Literal[
     "localizedNotificationMessages",
     "assignments",
     "apps",
+    "policySetItems",
 ]
 
 
@@ -131,6 +140,10 @@ class FoundationRef:
 
     ``path`` uses dotted keys with ``[]`` for "each element": ``roleScopeTagIds[]``,
     ``scheduledActionsForRule[].scheduledActionConfigurations[].notificationTemplateId``.
+    A segment ``**[key=value]`` stands for "this object, or any object nested in it at any
+    depth, whose ``key`` equals ``value``" (the rest of the path continues from each such
+    object): ``settings[].settingInstance.**[settingDefinitionId=X].simpleSettingValue.value``
+    is the value of setting X wherever it sits among a settings catalog setting's children.
     ``in_assignments``: the path is relative to each assignment instead of the payload.
     Empty values, the all-zero GUID and the built-in scope tag ``"0"`` are not references.
     """
@@ -138,6 +151,149 @@ class FoundationRef:
     foundation: FoundationKey
     path: str
     in_assignments: bool = False
+
+
+def path_segments(path: str) -> list[str]:
+    """A FoundationRef-style path split at its dots (dots inside ``[...]`` do not split)."""
+    segments: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in path:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(depth - 1, 0)
+        if char == "." and depth == 0:
+            segments.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    segments.append("".join(current))
+    return segments
+
+
+def deep_filter(segment: str) -> tuple[str, str] | None:
+    """``"**[key=value]"`` -> ``("key", "value")``; any other segment -> ``None``."""
+    if not (segment.startswith("**[") and segment.endswith("]")) or "=" not in segment:
+        return None
+    key, _, value = segment[3:-1].partition("=")
+    return key, value
+
+
+def deep_matches(node: Any, condition: tuple[str, str], where: str) -> Iterator[tuple[str, Any]]:
+    """``(where, object)`` for ``node`` and every object nested in it (through objects and
+    lists) whose ``condition[0]`` equals ``condition[1]``; ``where`` grows like a reference's
+    location (``a.b[2].c``). A matching object is not searched further."""
+    key, value = condition
+    if isinstance(node, Mapping):
+        if node.get(key) == value:
+            yield where, node
+            return
+        for name, child in node.items():
+            yield from deep_matches(child, condition, f"{where}.{name}" if where else name)
+    elif isinstance(node, list):
+        for index, element in enumerate(node):
+            yield from deep_matches(element, condition, f"{where}[{index}]")
+
+
+@dataclass(frozen=True)
+class ODataBind:
+    """A single-valued navigation written as ``{property}@odata.bind`` on create.
+
+    The payload holds the referenced object as Graph expands it (``{"id": ...}``, e.g. a role
+    assignment's ``roleDefinition``); the create body carries
+    ``"{property}@odata.bind": "{graph}/{version}/{collection}('{id}')"`` instead. Graph cannot
+    re-bind it on update: an update whose bound id differs from the target's is refused.
+    """
+
+    property: str
+    collection: str
+
+
+@dataclass(frozen=True)
+class Singleton:
+    """A type that is one object per tenant, not a collection (e.g. ``deviceManagement/
+    settings``): read with ``GET {PolicyType.collection}``, written with ``PATCH
+    {write_path}`` of ``{wrap_key: body}``, never created. ``source_id`` is the fixed id a
+    backup gives it (the same in every tenant, so the target always matches by id)."""
+
+    write_path: str
+    wrap_key: str
+    source_id: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class CreateLimit:
+    """Objects of a type (those of ``odata_types``; empty: all of the type) that TenantGuard
+    never creates, with the reason an admin reads when such an item is missing in the target
+    (e.g. an app whose uploaded content is not in any backup, or one synced from Apple or
+    Google). When the target has the object, it is updated as usual (matched by id in its own
+    tenant, else by type and name).
+
+    ``written_properties``: when not ``None``, only these properties (besides ``@odata.type``)
+    are compared and written; the rest belongs to the service the object is synced from.
+    """
+
+    reason: str
+    odata_types: frozenset[str] = frozenset()
+    written_properties: frozenset[str] | None = None
+
+    def applies_to(self, obj: Mapping[str, Any]) -> bool:
+        if not self.odata_types:
+            return True
+        odata_type = _odata_type_of(obj)
+        return odata_type is not None and odata_type.lower() in _lower(self.odata_types)
+
+
+@dataclass(frozen=True)
+class CreateAction:
+    """A type Graph creates through an action instead of ``POST {collection}`` (endpoint
+    security intents: ``POST deviceManagement/templates/{templateId}/createInstance``).
+
+    ``path`` (relative to the API version root) names payload properties in braces, filled in
+    (URL-quoted) from the object being created. The body holds the write body's
+    ``body_fields`` (those present), plus each ``renamed`` ``(payload property, body key)``
+    (e.g. the intent's ``settings`` sent as ``settingsDelta``, child ids removed). The answer
+    (``expected_status``) carries the created object with its ``id``.
+    """
+
+    path: str
+    body_fields: tuple[str, ...]
+    renamed: tuple[tuple[str, str], ...] = ()
+    expected_status: int = 200
+
+
+@dataclass(frozen=True)
+class ChildListAction:
+    """A child list Graph writes only through an action of its object, never in a PATCH/PUT
+    body: ``POST {item}/{action}`` with ``{body_key: [elements]}`` (server ids and timestamps
+    removed). Sent on update when the list differs from the target's; with ``after_create``
+    also right after the object is created (when the create body cannot carry it).
+
+    ``merges``: the action adds and changes elements but never removes any (intent
+    ``updateSettings``); elements the target has and the backup lacks are kept and reported.
+    ``identity``: the element property that names an element for that report.
+    """
+
+    property: str
+    action: str
+    body_key: str
+    after_create: bool = False
+    merges: bool = False
+    identity: str = "id"
+
+
+@dataclass(frozen=True)
+class MergedList:
+    """A child list a restore only merges into the target's: it adds and changes elements
+    (matched by ``identity``, a dotted path in an element) but never removes one the target
+    has and the backup lacks: such elements are kept (a restore never deletes). The preview
+    shows them as kept, not as removals, and verification expects them still there. See
+    ``PolicyType.merge_only_lists`` (a merging ``ChildListAction`` is one too)."""
+
+    property: str
+    identity: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +325,39 @@ class PlatformRule:
     fixed: Platform | None = None
     property: str | None = None
     from_odata_type: bool = True
+
+
+@dataclass(frozen=True)
+class PriorityAction:
+    """A priority Graph keeps out of the object's own writes (read-only in POST/PATCH bodies):
+    set with ``POST {item}/{action}`` of ``{property: value}`` after a create or an update
+    whose backup value differs from the target's (e.g. enrollment configurations'
+    ``setPriority``). List the property in ``read_only_fields`` when moving one object
+    renumbers the others (it then never shows as a difference, and is never sent in a body).
+    Tenant defaults (``default_id_suffix``) keep theirs."""
+
+    property: str = "priority"
+    action: str = "setPriority"
+
+
+@dataclass(frozen=True)
+class ParentCollection:
+    """A type whose objects live under each object of another collection: ``{collection}/
+    {parent id}/{navigation}`` (e.g. Apple enrollment profiles under each DEP token). Capture
+    lists the parents, then each parent's objects; a captured payload records its parent in
+    ``PARENT_ID_KEY`` / ``PARENT_NAME_KEY`` (annotations: never compared, never written). A
+    restore writes into the target parent with the same ``name_property`` value, or the only
+    one; with none the object cannot be created (``missing_reason``)."""
+
+    collection: str
+    navigation: str
+    name_property: str = "displayName"
+    missing_reason: str = ""
+
+
+#: Payload annotations a captured object of a nested type (``ParentCollection``) carries.
+PARENT_ID_KEY: Final = "@tenantguard.parentId"
+PARENT_NAME_KEY: Final = "@tenantguard.parentName"
 
 
 @dataclass(frozen=True)
@@ -221,10 +410,65 @@ class PolicyType:
     list_identities: tuple[str, ...] = ()
     #: Why a preview-only type is never written (shown in the wizard).
     preview_only_reason: str = ""
+    #: Navigations written as ``@odata.bind`` on create (see ``ODataBind``).
+    odata_binds: tuple[ODataBind, ...] = ()
+    #: One object per tenant (see ``Singleton``); ``None`` for a collection.
+    singleton: Singleton | None = None
+    #: Boolean property marking the tenant's own default object (e.g. the default Intune
+    #: branding profile): it exists in every tenant, is matched to the target's default
+    #: whatever its name, is never created and never matches a non-default object.
+    default_flag: str | None = None
+    #: Objects never created (and, for some, only partly written): see ``CreateLimit``. The
+    #: first limit that applies to an object wins.
+    create_limits: tuple[CreateLimit, ...] = ()
+    #: Objects Microsoft provides in every tenant (e.g. ``appAvailability`` ``global`` apps):
+    #: matched like any other, never written.
+    builtin_when: PropertyPrefix | None = None
+    #: Id suffix of the tenant's own default object of this type (Intune creates it with the
+    #: tenant: ``<account id>_DefaultLimit``, priority 0): it is matched to the target's
+    #: default by this suffix whatever its name or id prefix, never created, never assigned
+    #: (Graph refuses), only updated.
+    default_id_suffix: str | None = None
+    #: How a priority Graph will not take in a body is written (see ``PriorityAction``).
+    priority: PriorityAction | None = None
+    #: The type lives under each object of another collection (see ``ParentCollection``).
+    parent: ParentCollection | None = None
+    #: Created through an action instead of ``POST {collection}`` (see ``CreateAction``).
+    create_action: CreateAction | None = None
+    #: Child lists written through an action of the object (see ``ChildListAction``); list
+    #: them in ``write_excluded_fields`` too, so no create or update body carries them.
+    child_list_actions: tuple[ChildListAction, ...] = ()
+    #: Child lists written element by element, never removing any (see ``MergedList``), e.g.
+    #: administrative template definition values (``updateDefinitionValues``, no deletions).
+    merged_lists: tuple[MergedList, ...] = ()
+    #: Properties removed when the object is captured, before anything is stored or compared:
+    #: secrets a backup never holds (a VPP token's ``token``, an APNs ``certificate``). Only
+    #: for preview-only types (a restore could not write them back).
+    never_stored_fields: frozenset[str] = frozenset()
 
     @property
     def is_preview_only(self) -> bool:
         return self.restore_mode == "preview-only"
+
+    @property
+    def preview_only_why(self) -> str:
+        """Why TenantGuard never writes this type (``""`` for a type it restores)."""
+        if not self.is_preview_only:
+            return ""
+        return self.preview_only_reason or (
+            "TenantGuard backs this type up and shows its differences but does not write it; "
+            "apply the differences by hand in the admin center."
+        )
+
+    @property
+    def merge_only_lists(self) -> tuple[MergedList, ...]:
+        """Every child list a restore only merges into: ``merged_lists`` plus the lists of
+        merging ``child_list_actions`` (e.g. intent ``updateSettings``)."""
+        return self.merged_lists + tuple(
+            MergedList(action.property, action.identity)
+            for action in self.child_list_actions
+            if action.merges
+        )
 
     @property
     def all_read_only_fields(self) -> frozenset[str]:
@@ -236,7 +480,41 @@ class PolicyType:
         return f"{self.collection}/{{id}}"
 
     def item_path(self, object_id: str) -> str:
+        if self.singleton is not None:
+            return self.collection
         return f"{self.collection}/{object_id}"
+
+    def create_limit_for(self, obj: Mapping[str, Any] | None) -> CreateLimit | None:
+        """The ``CreateLimit`` that applies to ``obj`` (``None``: it may be created)."""
+        if obj is None:
+            return None
+        for limit in self.create_limits:
+            if limit.applies_to(obj):
+                return limit
+        return None
+
+    def is_tenant_default(self, obj: Mapping[str, Any] | str | None) -> bool:
+        """``obj`` (an object, or its id) is the tenant's own default of this type
+        (``default_id_suffix``; an object marked with ``default_flag`` too)."""
+        if obj is None:
+            return False
+        if self.singleton is not None:  # the one object of the tenant (deviceManagement/settings)
+            return True
+        object_id = obj if isinstance(obj, str) else str(obj.get("id") or "")
+        if isinstance(obj, Mapping) and self.default_flag and obj.get(self.default_flag) is True:
+            return True
+        suffix = self.default_id_suffix
+        if not suffix:
+            return False
+        return object_id.lower().endswith(suffix.lower())
+
+    def is_builtin(self, obj: Mapping[str, Any] | None) -> bool:
+        """``obj`` is one of Microsoft's built-in objects of this type (``builtin_when``)."""
+        if obj is None or self.builtin_when is None:
+            return False
+        value = _dotted_get(obj, self.builtin_when.path)
+        starts = isinstance(value, str) and value.startswith(self.builtin_when.prefix)
+        return starts != self.builtin_when.negate
 
     def matches(self, obj: Mapping[str, Any]) -> bool:
         """True when ``obj`` (an object of ``self.collection``) belongs to this type."""
@@ -270,8 +548,6 @@ def _dotted_get(obj: Any, path: str) -> Any:
             return None
         current = current.get(part)
     return current
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,6 +601,9 @@ class CollectionRules:
     # False: the type has lastModifiedDateTime but no ``version`` property (Graph's resource
     # page lists none, e.g. deviceManagementConfigurationPolicy, windowsDriverUpdateProfile).
     has_version: bool = True
+    # False: the type has no ``createdDateTime`` either (msgraph-beta-sdk: deviceCategory,
+    # roleDefinition, roleAssignment, roleScopeTag): the emulator never adds one.
+    has_created: bool = True
     # Properties Graph fills in on an object created by POST or replaced by PUT when the body
     # does not carry them (read-only ones are never taken from a body), so a restored object
     # reads back like one made in the portal: ((name, value), ...), and per @odata.type.
@@ -338,6 +617,10 @@ class CollectionRules:
     nav_max_page_sizes: dict[str, int] = field(default_factory=dict)
     list_nulls: tuple[str, ...] = ()  # properties a list answers as null (GET by id has them)
     read_only: tuple[str, ...] = ()  # ignored in write bodies besides the common ones
+    #: Other collections whose objects Graph also serves by id under this one (item paths only,
+    #: never in its list): macOS shell and custom attribute scripts answer under
+    #: ``deviceManagementScripts/{id}`` too (IntuneCD reads and assigns them there).
+    id_aliases: tuple[str, ...] = ()
     traits: frozenset[str] = frozenset()
 
     @property

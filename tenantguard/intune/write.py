@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
 from tenantguard.graph import GraphClient, GraphError, OutcomeUnknownError
-from tenantguard.intune import normalize, registry
+from tenantguard.intune import nested, normalize, registry
 from tenantguard.intune.capture import CapturedItem, capture_item
-from tenantguard.intune.normalize import ASSIGNMENT_READ_ONLY_FIELDS, MissingSecretError
+from tenantguard.intune.normalize import MissingSecretError
 from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, PolicyType
+from tenantguard.intune.typespec import ChildListAction
 
 logger = logging.getLogger("tenantguard.intune")
 
@@ -114,7 +116,7 @@ def is_writable(type_key: str, payload: Mapping[str, Any] | None = None) -> bool
         return False
     if registry.is_unsupported(ptype) or ptype.is_preview_only or not ptype.collection:
         return False
-    return not _is_builtin_scope_tag(ptype, payload)
+    return not _is_builtin_scope_tag(ptype, payload) and not ptype.is_builtin(payload)
 
 
 def _writable_type(type_key: str, payload: Mapping[str, Any] | None, verb: str) -> PolicyType:
@@ -127,6 +129,11 @@ def _writable_type(type_key: str, payload: Mapping[str, Any] | None, verb: str) 
     if _is_builtin_scope_tag(ptype, payload):
         raise NotWritableError(
             "The built-in Default scope tag exists in every tenant and is never written."
+        )
+    if ptype.is_builtin(payload):
+        raise NotWritableError(
+            f"'{registry.display_name_of(ptype, payload or {})}' is one of Microsoft's built-in "
+            f"{ptype.label.lower()}: it exists in every tenant and is never written."
         )
     return ptype
 
@@ -232,6 +239,45 @@ def _check_complete(ptype: PolicyType, payload: Mapping[str, Any], verb: str) ->
         )
 
 
+def _bound_id(payload: Mapping[str, Any], prop: str) -> str | None:
+    bound = payload.get(prop)
+    if isinstance(bound, Mapping) and bound.get("id"):
+        return str(bound["id"])
+    return None
+
+
+def _add_binds(
+    client: GraphClient, ptype: PolicyType, payload: Mapping[str, Any], body: dict[str, Any]
+) -> None:
+    """``{property}@odata.bind`` for each ``ODataBind`` of the type (create only)."""
+    for bind in ptype.odata_binds:
+        bound_id = _bound_id(payload, bind.property)
+        if bound_id is None:
+            raise InvalidPayloadError(
+                f"Cannot create {ptype.label.lower()} '{registry.display_name_of(ptype, payload)}'"
+                f": the backup does not say which {bind.property} it belongs to. Capture the "
+                "source again, or leave this item out of the restore."
+            )
+        quoted = bound_id.replace("'", "''")
+        body[f"{bind.property}@odata.bind"] = (
+            f"{client.graph_url}/{ptype.api_version}/{bind.collection}('{quoted}')"
+        )
+
+
+def _check_binds(ptype: PolicyType, payload: Mapping[str, Any], current: CapturedItem) -> None:
+    """Graph cannot re-bind a navigation on update: refuse instead of updating the wrong one."""
+    for bind in ptype.odata_binds:
+        intended = _bound_id(payload, bind.property)
+        live = _bound_id(current.payload, bind.property)
+        if intended is not None and live is not None and intended != live:
+            raise InvalidPayloadError(
+                f"'{registry.display_name_of(ptype, payload)}' in the backup belongs to "
+                f"{bind.property} {intended} but the target object {current.source_id} with "
+                f"that name belongs to {live}; Graph cannot change that in place. Rename one of "
+                "them, or delete the target object in the portal and run the restore again."
+            )
+
+
 # --------------------------------------------------------------------------------------------
 # Compliance scheduled actions
 # --------------------------------------------------------------------------------------------
@@ -287,11 +333,37 @@ def create_object(
     (``target.find_created``; the restore executor does).
     """
     ptype = _writable_type(type_key, payload, "create")
+    limit = ptype.create_limit_for(payload)
+    if limit is not None:
+        raise NotWritableError(
+            f"{ptype.label} '{registry.display_name_of(ptype, payload)}' is never created by "
+            f"TenantGuard: {limit.reason}"
+        )
+    if ptype.singleton is not None or ptype.is_tenant_default(payload):
+        raise NotWritableError(
+            f"'{registry.display_name_of(ptype, payload)}' ({ptype.label.lower()}) exists once "
+            "in every tenant: it is updated, never created. Read the target again (run the "
+            "checks) so it is matched."
+        )
     _check_complete(ptype, payload, "create")
     body = _write_body(ptype, payload, for_update=False, secrets=secrets)
+    _add_binds(client, ptype, payload, body)
     if _COMPLIANCE_ACTIONS in ptype.create_only_fields:
         body[_COMPLIANCE_ACTIONS] = _compliance_rules(ptype, payload)
-    created = client.post(_collection_path(ptype), json=body)
+    if ptype.create_action is not None:
+        action_path, body = _create_action_request(ptype, payload, body)
+        created = client.post(action_path, json=body)
+    elif ptype.parent is not None:  # under the target's parent object of the same name
+        try:
+            parent_id = nested.target_parent(client, ptype, payload)
+        except nested.NoParentError as exc:
+            raise NotWritableError(
+                f"{ptype.label} '{registry.display_name_of(ptype, payload)}' cannot be "
+                f"created: {exc}"
+            ) from exc
+        created = client.post(nested.collection_path(ptype, parent_id), json=body)
+    else:
+        created = client.post(_collection_path(ptype), json=body)
     new_id = str((created or {}).get("id") or "")
     if not new_id:
         raise WriteError(
@@ -308,6 +380,10 @@ def create_object(
                         f"{_item_path(ptype, new_id)}/{_LOCALIZED_MESSAGES}",
                         json=_clean_child(message),
                     )
+        for child_action in ptype.child_list_actions:
+            if child_action.after_create:
+                _post_child_list(client, ptype, new_id, payload, child_action)
+        _set_priority(client, ptype, new_id, payload, current=created)
     except Exception as exc:
         # Graph's and our own errors say what failed; any other exception's text may quote
         # payload values (secrets included), so only its type is named (the log has the rest).
@@ -372,6 +448,95 @@ def _own_differs(
     return False
 
 
+# --------------------------------------------------------------------------------------------
+# Objects created by an action, child lists written by an action
+# --------------------------------------------------------------------------------------------
+
+
+def _create_action_request(
+    ptype: PolicyType, payload: Mapping[str, Any], body: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The path and body of ``ptype.create_action`` for ``payload`` (its write ``body``)."""
+    action = ptype.create_action
+    assert action is not None
+    name = registry.display_name_of(ptype, payload)
+
+    def fill(match: re.Match[str]) -> str:
+        value = payload.get(match.group(1))
+        if not isinstance(value, str) or not value:
+            raise InvalidPayloadError(
+                f"Cannot create {ptype.label.lower()} '{name}': the backup has no "
+                f"{match.group(1)} (Graph creates it from that). Capture the source again, or "
+                "leave this item out of the restore."
+            )
+        return quote(value, safe="")
+
+    path = re.sub(r"\{(\w+)\}", fill, action.path)
+    request = {key: body[key] for key in action.body_fields if key in body}
+    for prop, key in action.renamed:
+        if prop in payload:
+            request[key] = _clean_child(copy.deepcopy(payload.get(prop) or []))
+    return f"/{ptype.api_version}/{path}", request
+
+
+def _child_list_body(payload: Mapping[str, Any], action: ChildListAction) -> list[Any]:
+    elements = payload.get(action.property)
+    cleaned: list[Any] = _clean_child(copy.deepcopy(elements if isinstance(elements, list) else []))
+    return cleaned
+
+
+def _post_child_list(
+    client: GraphClient,
+    ptype: PolicyType,
+    target_id: str,
+    payload: Mapping[str, Any],
+    action: ChildListAction,
+) -> None:
+    client.post(
+        f"{_item_path(ptype, target_id)}/{action.action}",
+        json={action.body_key: _child_list_body(payload, action)},
+        idempotent=True,  # sets (or merges) the same list: sending it twice changes nothing
+    )
+
+
+def _sync_child_list(
+    client: GraphClient,
+    ptype: PolicyType,
+    target_id: str,
+    payload: Mapping[str, Any],
+    current: CapturedItem,
+    action: ChildListAction,
+    warnings: list[str] | None,
+    name: str,
+) -> bool:
+    """Send the child list through its action when it differs from the target's; True when
+    sent. A merging action cannot remove: the target's extra elements are kept and reported."""
+    intended = _child_form(ptype, payload, action.property) or []
+    live = _child_form(ptype, current.payload, action.property) or []
+    if not action.merges:
+        if intended == live:
+            return False
+        _post_child_list(client, ptype, target_id, payload, action)
+        return True
+
+    def key(element: Any) -> str:
+        return str(element.get(action.identity)) if isinstance(element, Mapping) else ""
+
+    live_by_key = {key(element): element for element in live}
+    intended_keys = {key(element) for element in intended}
+    extra = sorted(k for k in live_by_key if k not in intended_keys)
+    if extra:
+        _warn(
+            warnings,
+            f"{ptype.label} '{name or target_id}' has {len(extra)} {action.property} the backup "
+            f"does not have; they were kept (a restore never deletes): {', '.join(extra)}",
+        )
+    if all(live_by_key.get(key(element)) == element for element in intended):
+        return False
+    _post_child_list(client, ptype, target_id, payload, action)
+    return True
+
+
 def _child_form(ptype: PolicyType, payload: Mapping[str, Any], prop: str) -> Any:
     return normalize.normalize_payload(ptype.key, {prop: payload.get(prop)}).get(prop)
 
@@ -417,17 +582,29 @@ def update_object(
             "change an object's kind in place. Rename one of them, or map this item to "
             "another target object."
         )
+    _check_binds(ptype, payload, current)
     changed = False
     path = _item_path(ptype, target_id)
+    if ptype.parent is not None:  # the parent the target object was read under
+        path = nested.item_path(ptype, target_id, str(current.payload.get(nested.PARENT_ID_KEY)))
 
     if _own_differs(ptype, payload, current, secrets):
         body = _write_body(ptype, payload, for_update=True, secrets=secrets)
-        if ptype.update_method == "PUT":
+        if ptype.singleton is not None:
+            # A singleton is a property of its parent: PATCH the parent with it.
+            client.patch(
+                f"/{ptype.api_version}/{ptype.singleton.write_path}",
+                json={ptype.singleton.wrap_key: body},
+            )
+        elif ptype.update_method == "PUT":
             client.put(path, json=body)
         elif ptype.update_method == "PATCH":
             client.patch(path, json=body)
         else:  # pragma: no cover - no registry type updates by POST
             client.post(path, json=body)
+        changed = True
+
+    if _set_priority(client, ptype, target_id, payload, current=current.payload):
         changed = True
 
     if _COMPLIANCE_ACTIONS in ptype.create_only_fields:
@@ -439,6 +616,12 @@ def update_object(
                 json={"deviceComplianceScheduledActionForRules": rules},
                 idempotent=True,  # replaces the whole list of scheduled actions
             )
+            changed = True
+
+    for child_action in ptype.child_list_actions:
+        if _sync_child_list(
+            client, ptype, target_id, payload, current, child_action, warnings, name
+        ):
             changed = True
 
     if _APPS in ptype.create_only_fields:
@@ -462,6 +645,32 @@ def update_object(
     if changed:
         logger.info("Updated %s %s", ptype.key, target_id)
     return changed
+
+
+def _set_priority(
+    client: GraphClient,
+    ptype: PolicyType,
+    object_id: str,
+    payload: Mapping[str, Any],
+    *,
+    current: Any,
+) -> bool:
+    """Give the object the backup's priority through the type's action (``PriorityAction``)
+    when the target's differs; True when it was sent. Tenant defaults keep theirs."""
+    spec = ptype.priority
+    if spec is None or ptype.is_tenant_default(payload) or ptype.is_tenant_default(object_id):
+        return False
+    wanted = payload.get(spec.property)
+    if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1:
+        return False
+    if isinstance(current, Mapping) and current.get(spec.property) == wanted:
+        return False
+    client.post(
+        f"{_item_path(ptype, object_id)}/{spec.action}",
+        json={spec.property: wanted},
+        idempotent=True,  # sets an absolute place: sending it twice changes nothing more
+    )
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -619,7 +828,11 @@ def _assignment_body(assignment: Mapping[str, Any]) -> dict[str, Any]:
     """``{"target": …}`` plus type-specific settings (e.g. ``runRemediationScript``,
     ``runSchedule``); never the ids and sources Graph adds on read."""
     clean: dict[str, Any] = normalize.strip_annotations(dict(assignment))
-    body = {key: value for key, value in clean.items() if key not in ASSIGNMENT_READ_ONLY_FIELDS}
+    body = {
+        key: value
+        for key, value in clean.items()
+        if not normalize.is_read_only_assignment_field(key, value)
+    }
     target = body.get("target")
     if not isinstance(target, dict):
         raise InvalidPayloadError(f"An assignment has no target: {sorted(clean)}")
@@ -638,12 +851,15 @@ def assign_object(
     target_id: str,
     assignments: Sequence[Mapping[str, Any]],
     warnings: list[str] | None = None,
+    payload: Mapping[str, Any] | None = None,
 ) -> None:
     """Set the object's assignments (references already rewritten).
 
     Normal types: one ``assign`` action that replaces the whole list. Autopilot: the existing
     assignments are read first and only missing targets are POSTed, one by one (running it
     twice creates nothing twice); existing ones the backup lacks are kept and reported.
+    ``payload``: the object (backup or target): a tenant default marked by a flag
+    (``PolicyType.default_flag``, the default branding profile) is known by it, not by its id.
     """
     ptype = _writable_type(type_key, None, "assign")
     spec = ptype.assign
@@ -651,6 +867,15 @@ def assign_object(
     if spec is None:
         if bodies:
             raise NotWritableError(f"{ptype.label} have no assignments; nothing can be assigned.")
+        return
+    if ptype.is_tenant_default(target_id) or ptype.is_tenant_default(payload):
+        # Intune's default configurations apply to everyone; Graph refuses to assign them.
+        if bodies:
+            _warn(
+                warnings,
+                f"{ptype.label} {target_id} is the tenant's default: its assignments are "
+                "Intune's own and were left as they are.",
+            )
         return
     path = _item_path(ptype, target_id)
     if spec.per_assignment:

@@ -294,31 +294,27 @@ def restore_run_audit_events(run: RestoreRun) -> list[AuditEvent]:
     )
 
 
-#: Registry type keys of the foundations a mapping can point at.
-_FOUNDATION_TYPE_OF_KIND: Final = {
-    "assignment_filter": "assignment_filter",
-    "scope_tag": "scope_tag",
-    "notification_template": "notification_template",
-}
-
-
 def mapping_target_options(run: RestoreRun, *, kind: str, text: str = "") -> list[dict[str, str]]:
     """Objects of the target tenant a missing reference of ``kind`` can be mapped to.
 
-    Groups are searched in Entra (name starts with ``text``, at most 20); filters, scope tags and
-    notification templates are listed from the target (filtered by ``text``, case-insensitive).
+    Groups are searched in Entra (name starts with ``text``, at most 20); the objects of kinds
+    backed by a foundation type (``reference_kinds``: filters, scope tags, notification
+    templates, ...) are listed from the target (filtered by ``text``, case-insensitive).
     A kind the app may not read raises ``RestoreRunError`` naming the missing permission.
     """
     from tenantguard.graph import PermissionDeniedError
-    from tenantguard.intune import target
+    from tenantguard.intune import reference_kinds, target
     from tenantguard.restores.services.source import (
         GROUP_READ_PERMISSION,
         graph_client_for_run,
         policy_type_of,
     )
 
+    if not reference_kinds.is_kind(kind):
+        raise ValueError(f"Unknown mapping kind '{kind}'.")
+    type_key = reference_kinds.get(kind).foundation_type
     client = graph_client_for_run(run)
-    if kind == "group":
+    if type_key is None:
         try:
             found = target.search_groups(client, text, top=20)
         except PermissionDeniedError as exc:
@@ -326,9 +322,6 @@ def mapping_target_options(run: RestoreRun, *, kind: str, text: str = "") -> lis
                 _cannot_list(run, "groups", GROUP_READ_PERMISSION, "skip its assignments")
             ) from exc
         return [{"id": g["id"], "name": g["displayName"] or g["id"]} for g in found]
-    type_key = _FOUNDATION_TYPE_OF_KIND.get(kind)
-    if type_key is None:
-        raise ValueError(f"Unknown mapping kind '{kind}'.")
     state = target.read_target(client, type_keys=[type_key])
     if type_key in state.unreadable:
         ptype = policy_type_of(type_key)

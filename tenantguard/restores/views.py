@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tenantguard.backups.models import BackupSet
 from tenantguard.common.ids import parse_id, parse_page
 from tenantguard.graph import GraphError
+from tenantguard.intune import reference_kinds
 from tenantguard.restores import selectors
 from tenantguard.restores.forms import (
     ConfirmForm,
@@ -344,24 +345,11 @@ def step_scope(request: HttpRequest, run_id: int) -> HttpResponse:
 # ---- step 3: checks --------------------------------------------------------------------------
 
 
-#: Per reference kind: the section title, what one object is called, what "skip" does to it
-#: (button), and how a skipped entry reads.
-MAPPING_KINDS_SHOWN = {
-    "group": ("Groups", "group", "Skip its assignments", "assignments skipped"),
-    "assignment_filter": (
-        "Assignment filters",
-        "assignment filter",
-        "Skip its assignments",
-        "assignments skipped",
-    ),
-    "scope_tag": ("Scope tags", "scope tag", "Leave this scope tag out", "left out"),
-    "notification_template": (
-        "Notification message templates",
-        "notification template",
-        "Leave this notification out",
-        "left out (no notification)",
-    ),
-}
+def _mapping_kind_shown(kind: str) -> tuple[str, str, str, str]:
+    """A reference kind in the mapping editor (``reference_kinds``): the section title, what
+    one object is called, what "skip" does to it (button), and how a skipped entry reads."""
+    spec = reference_kinds.get(kind)
+    return spec.section_title, spec.singular, spec.skip_label, spec.skipped_text
 
 
 def _mapping_sections(needs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -369,7 +357,7 @@ def _mapping_sections(needs: dict[str, list[dict[str, Any]]]) -> list[dict[str, 
     current mapping, else the same-name suggestion)."""
     sections = []
     for kind, entries in needs.items():
-        title, noun, skip_label, skipped_text = MAPPING_KINDS_SHOWN[kind]
+        title, noun, skip_label, skipped_text = _mapping_kind_shown(kind)
         for position, entry in enumerate(entries, start=1):
             entry["selected"] = entry["mapped_to"] or (entry["suggestion"] or {}).get("id") or ""
             entry["dom_id"] = f"{kind}-{position}"

@@ -12,7 +12,7 @@ from tenantguard.accounts.models import Membership, Role
 from tenantguard.accounts.permissions import Capability, ensure_capability
 from tenantguard.audit.services import audit_event_record
 from tenantguard.crypto import decryption_problem
-from tenantguard.graph import GraphError
+from tenantguard.graph import GraphError, NotFoundError
 from tenantguard.intune import registry
 from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
 from tenantguard.tenants.models import AuthMethod, ConnectionStatus, Tenant
@@ -154,13 +154,21 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
     return tenant
 
 
-def _permission_probes() -> list[tuple[str, str, str]]:
-    """(permission, label, collection path) - one read probe per distinct collection."""
-    probes: dict[str, tuple[str, str, str]] = {}
+def _permission_probes() -> list[tuple[str, str, str, bool]]:
+    """(permission, label, path, is a list) - one read probe per distinct collection: a nested
+    type is probed through its parent collection, a singleton by a plain GET."""
+    probes: dict[str, tuple[str, str, str, bool]] = {}
     for policy_type in registry.POLICY_TYPES.values():
-        path = f"/{policy_type.api_version}/{policy_type.collection}"
-        probes.setdefault(path, (policy_type.required_permission, policy_type.label, path))
-    probes.setdefault("/v1.0/groups", ("Group.Read.All", "Groups", "/v1.0/groups"))
+        collection = policy_type.parent.collection if policy_type.parent else policy_type.collection
+        path = f"/{policy_type.api_version}/{collection}"
+        probe = (
+            policy_type.required_permission,
+            policy_type.label,
+            path,
+            not policy_type.singleton,
+        )
+        probes.setdefault(path, probe)
+    probes.setdefault("/v1.0/groups", ("Group.Read.All", "Groups", "/v1.0/groups", True))
     return list(probes.values())
 
 
@@ -171,11 +179,18 @@ def tenant_test_connection(*, actor: Any, tenant: Tenant) -> dict[str, Any]:
     error = ""
     try:
         client = graph_client_for(tenant)
-        for permission, label, path in _permission_probes():
+        for permission, label, path, is_list in _permission_probes():
             try:
-                client.get(path, params={"$top": "1"})
+                client.get(path, params={"$top": "1"} if is_list else None)
                 checks.append(
                     {"permission": permission, "resource": label, "ok": True, "message": "Readable"}
+                )
+            except NotFoundError:
+                # A singleton the tenant never set up (no APNs certificate yet) is readable.
+                ok = not is_list
+                message = "Readable (not set up in this tenant)" if ok else "Not found"
+                checks.append(
+                    {"permission": permission, "resource": label, "ok": ok, "message": message}
                 )
             except GraphError as exc:
                 checks.append(

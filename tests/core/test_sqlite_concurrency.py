@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.bulk_tenant import generate_bulk_objects
 from tenantguard.emulator import EmulatorConfig, GraphEmulator, ThrottleConfig
-from tenantguard.emulator.demo import generate_bulk_objects
 from tenantguard.emulator.server import serve_app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -312,7 +312,9 @@ def test_settings_catalog_post_fills_what_graph_fills_and_has_no_version(
     """Graph resource page deviceManagementConfigurationPolicy: createdDateTime,
     lastModifiedDateTime, settingCount, creationSource, isAssigned; no `version` (a portal
     export in ../shared/corpus has `creationSource: null` and no version)."""
-    body = {**_settings_policy(2), "creationSource": "forged", "isAssigned": True, "version": 9}
+    forged = client.post(SC, json={**_settings_policy(2), "version": 9})
+    assert forged.status_code == 400  # the type has no version: Graph refuses the property
+    body = {**_settings_policy(2), "creationSource": "forged", "isAssigned": True}
     created = client.post(SC, json=body).json()
     assert created["creationSource"] is None
     assert created["isAssigned"] is False
@@ -422,3 +424,18 @@ def test_server_filled_properties_are_server_maintained_for_tenantguard(
     expand = "?$expand=settings" if collection == SC else ""
     read_back = client.get(f"{collection}/{created['id']}{expand}").json()
     assert normalize_payload(type_key, read_back) == normalize_payload(type_key, body)
+
+
+def test_put_keeps_the_object_kind_and_refuses_to_change_it(client: httpx.Client) -> None:
+    """A PUT replaces a settings catalog policy's properties, not what kind of object it is."""
+    kind = "#microsoft.graph.deviceManagementConfigurationPolicy"
+    created = client.post(SC, json={"@odata.type": kind, **_settings_policy(1)}).json()
+    url = f"{SC}/{created['id']}"
+    assert client.put(url, json=_settings_policy(2)).status_code == 204
+    assert client.get(url).json()["@odata.type"] == kind
+    other = {
+        **_settings_policy(2),
+        "@odata.type": "#microsoft.graph.deviceManagementCompliancePolicy",
+    }
+    refused = client.put(url, json=other)
+    assert refused.status_code == 400 and "cannot change the type" in refused.text

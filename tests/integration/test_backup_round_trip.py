@@ -26,8 +26,11 @@ def _seed_and_back_up(emulated, personas, tenant, objects):
 
 
 def _without_secrets(ptype_key, payload):
-    """The seeded payload with OMA-URI plaintexts blanked (the backup keeps them apart)."""
+    """The seeded payload as a backup holds it: OMA-URI plaintexts blanked (the backup keeps
+    them apart) and the type's ``never_stored_fields`` (e.g. a VPP token's ``token``) gone."""
     payload = copy.deepcopy(payload)
+    for key in registry.get(ptype_key).never_stored_fields:
+        payload.pop(key, None)
     plaintexts = {}
     for setting in payload.get("omaSettings") or []:
         if setting.get("isEncrypted") and setting.get("value") is not None:
@@ -36,19 +39,38 @@ def _without_secrets(ptype_key, payload):
     return payload, plaintexts
 
 
+def _with_nested_children(objects):
+    """``objects`` with each parent split from the objects nested under it: a seed object holds
+    its children expanded (a DEP token's ``enrollmentProfiles``), a backup keeps each child as
+    an item of its own type (``PolicyType.parent``) and the parent without them."""
+    nested = [t for t in registry.all_types() if t.parent is not None]
+    for collection, seeded in objects:
+        child_types = [t for t in nested if t.parent.collection == collection]
+        navigations = {t.parent.navigation for t in child_types}
+        yield collection, {k: v for k, v in seeded.items() if k not in navigations}
+        for child_type in child_types:
+            for child in seeded.get(child_type.parent.navigation) or []:
+                yield child_type.collection, child
+
+
 def _assert_round_trip(backup_set, objects):
     items = {(i.policy_type, i.source_id): i for i in backup_set.items.all()}
     checked = 0
-    for collection, seeded in objects:
+    for collection, seeded in _with_nested_children(objects):
         if collection == "groups":
             continue
         ptype = registry.classify(collection, seeded)
-        item = items.get((ptype.key, str(seeded["id"])))
+        # A singleton (one per tenant, e.g. the APNs certificate) is kept under its fixed id.
+        source_id = ptype.singleton.source_id if ptype.singleton else str(seeded["id"])
+        item = items.get((ptype.key, source_id))
         assert item is not None, (
             f"{ptype.key} {seeded.get('displayName') or seeded.get('name')} was not captured"
         )
         expected, plaintexts = _without_secrets(ptype.key, seeded)
         actual = copy.deepcopy(item.payload)
+        assert not ptype.never_stored_fields & actual.keys(), (
+            f"{ptype.key} '{item.display_name}' stored a never-stored field"
+        )
         for setting in actual.get("omaSettings") or []:
             setting["value"] = None if setting.get("isEncrypted") else setting.get("value")
         assert normalize.normalize_payload(ptype.key, actual) == normalize.normalize_payload(
@@ -64,12 +86,29 @@ def _assert_round_trip(backup_set, objects):
     return checked
 
 
+def _builtins_of_types_not_seeded(emulated, objects):
+    """Intune's own objects (registry built-ins) the tenant holds, of the types ``objects``
+    have none of, as the emulator holds them: e.g. the Windows restore default, in a fresh
+    tenant the only object of the catch-all ``enrollment_restriction`` (kinds TenantGuard does
+    not restore). Built-ins no type claims are left out (never captured)."""
+    seeded = {registry.classify(c, o).key for c, o in _with_nested_children(objects)}
+    held = []
+    for collection in dict.fromkeys(c for c, _ in registry.builtin_objects()):
+        for obj in emulated.list_objects(collection):
+            ptype = registry.classify(collection, obj)
+            if ptype.key not in seeded and not registry.is_unsupported(ptype):
+                held.append((collection, obj))
+    return held
+
+
 def test_every_supported_type_round_trips(personas, tenant, emulated, demo_objects):
     objects = [(collection_of(o, source="demo"), o) for o in demo_objects]
+    builtins = _builtins_of_types_not_seeded(emulated, objects)
     backup_set = _seed_and_back_up(emulated, personas, tenant, objects)
     assert backup_set.status == "completed", backup_set.warnings
+    objects += builtins
     checked = _assert_round_trip(backup_set, objects)
-    covered = {registry.classify(c, o).key for c, o in objects if c != "groups"}
+    covered = {registry.classify(c, o).key for c, o in _with_nested_children(objects)}
     assert set(registry.POLICY_TYPES) <= covered | {"unsupported"}
     assert checked >= 55
 

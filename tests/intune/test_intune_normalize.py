@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenantguard.intune import normalize, registry
+from tenantguard.intune import normalize, reference_kinds, registry
 from tenantguard.intune.normalize import (
     MissingSecretError,
     content_hash,
@@ -420,18 +420,17 @@ def test_foundation_refs_collects_scope_tags_filters_and_templates():
         {"target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget", FILTER: "00000000-0000-0000-0000-000000000000"}},
     ]  # fmt: skip
     refs = foundation_refs("compliance_policy", compliance_policy(), assignments)
+    # Every kind backed by a foundation type is a key (reference_kinds), empty when unused.
+    none = {kind.key: set() for kind in reference_kinds.foundation_kinds()}
     assert refs == {
+        **none,
         "scope_tag": {"12"},
         "assignment_filter": {"filter-1"},
         "notification_template": {"aaaaaaaa-0000-0000-0000-000000000001"},
     }
     filter_refs = foundation_refs("assignment_filter", {"roleScopeTags": ["0", "5"]}, None)
     assert filter_refs["scope_tag"] == {"5"}
-    assert foundation_refs("scope_tag", {"id": "5"}, None) == {
-        "scope_tag": set(),
-        "assignment_filter": set(),
-        "notification_template": set(),
-    }
+    assert foundation_refs("scope_tag", {"id": "5"}, None) == none
 
 
 # ---- strip_for_write ------------------------------------------------------------------------

@@ -26,11 +26,46 @@ EXPECTED_TYPES = {
     "autopilot_profile": "deviceManagement/windowsAutopilotDeploymentProfiles",
     "windows_driver_update_profile": "deviceManagement/windowsDriverUpdateProfiles",
     "windows_feature_update_profile": "deviceManagement/windowsFeatureUpdateProfiles",
+    "windows_quality_update_profile": "deviceManagement/windowsQualityUpdateProfiles",
+    "windows_quality_update_policy": "deviceManagement/windowsQualityUpdatePolicies",
+    "compliance_script": "deviceManagement/deviceComplianceScripts",
+    "macos_shell_script": "deviceManagement/deviceShellScripts",
+    "macos_custom_attribute_script": "deviceManagement/deviceCustomAttributeShellScripts",
     "scope_tag": "deviceManagement/roleScopeTags",
     "assignment_filter": "deviceManagement/assignmentFilters",
     "notification_template": "deviceManagement/notificationMessageTemplates",
     "conditional_access": "identity/conditionalAccess/policies",
     "enrollment_restriction": "deviceManagement/deviceEnrollmentConfigurations",
+    "enrollment_limit": "deviceManagement/deviceEnrollmentConfigurations",
+    "enrollment_platform_restrictions": "deviceManagement/deviceEnrollmentConfigurations",
+    "enrollment_platform_restriction": "deviceManagement/deviceEnrollmentConfigurations",
+    "enrollment_status_page": "deviceManagement/deviceEnrollmentConfigurations",
+    "windows_hello_enrollment": "deviceManagement/deviceEnrollmentConfigurations",
+    "comanagement_authority": "deviceManagement/deviceEnrollmentConfigurations",
+    "dep_onboarding_setting": "deviceManagement/depOnboardingSettings",
+    "apple_enrollment_profile": "deviceManagement/depOnboardingSettings/enrollmentProfiles",
+    "mobile_app": "deviceAppManagement/mobileApps",
+    "app_configuration_device": "deviceAppManagement/mobileAppConfigurations",
+    "app_configuration_managed_app": "deviceAppManagement/targetedManagedAppConfigurations",
+    "windows_app_protection": "deviceAppManagement/windowsManagedAppProtections",
+    "policy_set": "deviceAppManagement/policySets",
+    "device_category": "deviceManagement/deviceCategories",
+    "terms_and_conditions": "deviceManagement/termsAndConditions",
+    "intune_branding_profile": "deviceManagement/intuneBrandingProfiles",
+    "role_definition": "deviceManagement/roleDefinitions",
+    "role_assignment": "deviceManagement/roleAssignments",
+    "device_management_settings": "deviceManagement/settings",
+    "reusable_setting": "deviceManagement/reusablePolicySettings",
+    "endpoint_security_intent": "deviceManagement/intents",
+    "compliance_settings_catalog": "deviceManagement/compliancePolicies",
+    "named_location": "identity/conditionalAccess/namedLocations",
+    "authentication_strength": "policies/authenticationStrengthPolicies",
+    "apns_certificate": "deviceManagement/applePushNotificationCertificate",
+    "vpp_token": "deviceAppManagement/vppTokens",
+    "managed_google_play": "deviceManagement/androidManagedStoreAccountEnterpriseSettings",
+    "management_partner": "deviceManagement/deviceManagementPartners",
+    "remote_assistance_partner": "deviceManagement/remoteAssistancePartners",
+    "compliance_partner": "deviceManagement/complianceManagementPartners",
 }
 
 KNOWN_PERMISSIONS = {
@@ -38,6 +73,8 @@ KNOWN_PERMISSIONS = {
     "DeviceManagementRBAC",
     "DeviceManagementServiceConfig",
     "DeviceManagementApps",
+    # device categories (Graph's deviceCategory pages: DeviceManagementManagedDevices)
+    "DeviceManagementManagedDevices",
 }
 
 
@@ -82,7 +119,7 @@ def test_every_assignable_type_can_read_assignments_per_item():
 
 def test_intune_permissions_follow_the_reference():
     for ptype in registry.POLICY_TYPES.values():
-        if ptype.key == "conditional_access":
+        if ptype.required_permission.startswith("Policy."):  # Entra policies
             continue
         prefix = ptype.required_permission.split(".")[0]
         assert prefix in KNOWN_PERMISSIONS, ptype.key
@@ -170,16 +207,33 @@ def test_foundations_come_first_and_policies_exclude_them():
         "scope_tag",
         "assignment_filter",
         "notification_template",
+        "named_location",
+        "authentication_strength",
+        "reusable_setting",
+        "mobile_app",
+        "role_definition",
+        "compliance_script",
     ]
     assert all(not ptype.is_foundation for ptype in registry.policies())
-    assert registry.all_types()[:3] == registry.foundations()
+    assert registry.all_types()[: len(registry.foundations())] == registry.foundations()
 
 
 def test_conditional_access_and_enrollment_restrictions_are_preview_only():
     assert registry.get("conditional_access").restore_mode == "preview-only"
     assert registry.get("enrollment_restriction").restore_mode == "preview-only"
     enabled = {key for key, ptype in registry.POLICY_TYPES.items() if not ptype.is_preview_only}
-    assert enabled == set(EXPECTED_TYPES) - {"conditional_access", "enrollment_restriction"}
+    assert enabled == set(EXPECTED_TYPES) - {
+        "conditional_access",
+        "enrollment_restriction",
+        "policy_set",
+        "dep_onboarding_setting",
+        "apns_certificate",
+        "vpp_token",
+        "managed_google_play",
+        "management_partner",
+        "remote_assistance_partner",
+        "compliance_partner",
+    }
 
 
 def test_get_unknown_key_names_the_known_types():
@@ -216,7 +270,10 @@ CLASSIFY_CASES = [
     ("deviceManagement/assignmentFilters", {"displayName": "x"}, "assignment_filter"),
     ("deviceManagement/notificationMessageTemplates", {}, "notification_template"),
     ("identity/conditionalAccess/policies", {"displayName": "x"}, "conditional_access"),
-    ("deviceManagement/deviceEnrollmentConfigurations", {"@odata.type": odata("deviceEnrollmentLimitConfiguration")}, "enrollment_restriction"),
+    ("deviceManagement/deviceEnrollmentConfigurations", {"@odata.type": odata("deviceEnrollmentLimitConfiguration")}, "enrollment_limit"),
+    ("deviceManagement/deviceEnrollmentConfigurations", {"@odata.type": odata("deviceEnrollmentPlatformRestrictionConfiguration")}, "enrollment_platform_restriction"),
+    ("deviceManagement/deviceEnrollmentConfigurations", {"@odata.type": odata("deviceComanagementAuthorityConfiguration")}, "comanagement_authority"),
+    ("deviceManagement/deviceEnrollmentConfigurations", {"@odata.type": odata("windowsRestoreDeviceEnrollmentConfiguration")}, "enrollment_restriction"),
 ]  # fmt: skip
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tenantguard.intune import reference_kinds
 from tenantguard.intune.references import Reference, references_of, rewrite
 from tenantguard.intune.registry import EMPTY_GUID
 
 from .conftest import Env
+from .reference_support import StaticResolver
 
 GROUP = "#microsoft.graph.groupAssignmentTarget"
 EXCLUDE = "#microsoft.graph.exclusionGroupAssignmentTarget"
@@ -95,7 +97,7 @@ def test_assignment_filter_scope_tags_use_their_own_property() -> None:
         payload=payload,
         assignments=[],
         scope_tag_ids=None,
-        mapping={"scope_tag": {"7": "70"}},
+        resolver=StaticResolver({"scope_tag": {"7": "70"}}),
     )
     assert result.payload["roleScopeTags"] == ["0", "70"] == result.scope_tag_ids
 
@@ -108,12 +110,14 @@ def test_rewrite_maps_every_kind_and_leaves_the_inputs_alone() -> None:
         payload=payload,
         assignments=assignments,
         scope_tag_ids=tags,
-        mapping={
-            "group": {"g-1": "G-1", "g-2": "G-2"},
-            "assignment_filter": {"f-1": "F-1", "f-2": "F-2"},
-            "scope_tag": {"12": "120"},
-            "notification_template": {"tpl-1": "TPL-1"},
-        },
+        resolver=StaticResolver(
+            {
+                "group": {"g-1": "G-1", "g-2": "G-2"},
+                "assignment_filter": {"f-1": "F-1", "f-2": "F-2"},
+                "scope_tag": {"12": "120"},
+                "notification_template": {"tpl-1": "TPL-1"},
+            }
+        ),
     )
     assert (payload, assignments, tags) == before
     assert result.unresolved == [] and result.skipped_assignments == []
@@ -133,19 +137,22 @@ def test_explicit_mapping_wins_over_foundation_ids_which_win_over_nothing() -> N
         payload=payload,
         assignments=assignments,
         scope_tag_ids=tags,
-        mapping={"scope_tag": {"12": "from-mapping"}},
-        foundation_ids={
-            "scope_tag": {"12": "from-run"},
-            "assignment_filter": {"f-1": "F-1-new"},
-            "notification_template": {"tpl-1": "TPL-new"},
-        },
+        resolver=StaticResolver(
+            {"scope_tag": {"12": "from-mapping"}},
+            {
+                "scope_tag": {"12": "from-run"},
+                "assignment_filter": {"f-1": "F-1-new"},
+                "notification_template": {"tpl-1": "TPL-new"},
+            },
+        ),
     )
     assert result.scope_tag_ids == ["0", "from-mapping"]
     assert result.assignments is not None
     assert result.assignments[0]["target"][FILTER_KEY] == "F-1-new"
     configs = result.payload["scheduledActionsForRule"][0]["scheduledActionConfigurations"]
     assert configs[1]["notificationTemplateId"] == "TPL-new"
-    # Nothing for the groups and f-2: kept as they are and reported.
+    # Nothing for the groups and f-2: unresolved, kept as they are here and reported (a
+    # restore never writes such a result).
     assert [(r.kind, r.source_id) for r in result.unresolved] == [
         ("group", "g-1"),
         ("group", "g-2"),
@@ -161,7 +168,9 @@ def test_none_skips_the_assignments_that_use_a_group_or_filter_and_says_so() -> 
         payload=payload,
         assignments=assignments,
         scope_tag_ids=tags,
-        mapping={"group": {"g-1": None, "g-2": "G-2"}, "assignment_filter": {"f-2": None}},
+        resolver=StaticResolver(
+            {"group": {"g-1": None, "g-2": "G-2"}, "assignment_filter": {"f-2": None}}
+        ),
     )
     assert result.assignments is not None
     assert [a["target"].get("groupId") for a in result.assignments] == ["G-2", None]
@@ -181,7 +190,9 @@ def test_scope_tags_and_templates_mapped_to_none_are_dropped_and_reported() -> N
         payload=payload,
         assignments=assignments,
         scope_tag_ids=tags,
-        mapping={"scope_tag": {"12": None}, "notification_template": {"tpl-1": None}},
+        resolver=StaticResolver(
+            {"scope_tag": {"12": None}, "notification_template": {"tpl-1": None}}
+        ),
     )
     assert result.scope_tag_ids == ["0"] == result.payload["roleScopeTagIds"]
     configs = result.payload["scheduledActionsForRule"][0]["scheduledActionConfigurations"]
@@ -199,7 +210,7 @@ def test_assignments_not_captured_stay_none() -> None:
         payload=payload,
         assignments=None,
         scope_tag_ids=tags,
-        mapping={},
+        resolver=StaticResolver({}),
     )
     assert result.assignments is None and result.skipped_assignments == []
 
@@ -218,22 +229,23 @@ def test_every_demo_reference_is_found(env: Env) -> None:
             scope_tag_ids=item.scope_tag_ids,
         )
         seen_kinds |= {r.kind for r in refs}
+        # Groups in assignments and in payloads (e.g. a role assignment's members).
         assert {r.source_id for r in refs if r.kind == "group"} == item.group_refs
         foundation = normalize.foundation_refs(item.type_key, item.payload, item.assignments)
-        for kind in ("assignment_filter", "notification_template", "scope_tag"):
+        for kind in (k.key for k in reference_kinds.foundation_kinds()):
             assert {r.source_id for r in refs if r.kind == kind} == foundation[kind], (
                 item.display_name
             )
         mapping = {
             kind: {r.source_id: "new-" + r.source_id for r in refs if r.kind == kind}
-            for kind in ("group", "assignment_filter", "scope_tag", "notification_template")
+            for kind in reference_kinds.keys()
         }
         result = rewrite(
             type_key=item.type_key,
             payload=item.payload,
             assignments=item.assignments,
             scope_tag_ids=item.scope_tag_ids,
-            mapping=mapping,
+            resolver=StaticResolver(mapping),
         )
         assert result.unresolved == []
         again = references_of(
@@ -244,7 +256,8 @@ def test_every_demo_reference_is_found(env: Env) -> None:
         )
         assert all(r.source_id.startswith("new-") for r in again)
         assert len(again) == len(refs)
-    assert seen_kinds == {"group", "assignment_filter", "scope_tag", "notification_template"}
+    assert {"group", "assignment_filter", "scope_tag", "notification_template"} <= seen_kinds
+    assert seen_kinds <= set(reference_kinds.keys())
 
 
 def test_rewritten_scope_tags_land_in_the_payload_even_when_it_lacked_them() -> None:
@@ -254,7 +267,7 @@ def test_rewritten_scope_tags_land_in_the_payload_even_when_it_lacked_them() -> 
         payload=payload,
         assignments=[],
         scope_tag_ids=["0", "5"],
-        mapping={"scope_tag": {"5": "50"}},
+        resolver=StaticResolver({"scope_tag": {"5": "50"}}),
     )
     assert result.payload["roleScopeTagIds"] == ["0", "50"]
     bare = rewrite(
@@ -262,6 +275,6 @@ def test_rewritten_scope_tags_land_in_the_payload_even_when_it_lacked_them() -> 
         payload=payload,
         assignments=[],
         scope_tag_ids=[],
-        mapping={},
+        resolver=StaticResolver({}),
     )
     assert "roleScopeTagIds" not in bare.payload

@@ -31,6 +31,7 @@ from tenantguard.intune import normalize, references, registry, target, write
 from tenantguard.intune.capture import CapturedItem, iter_capture
 
 from .conftest import TOKEN, Env, RecordingTransport, make_client
+from .reference_support import StaticResolver
 
 CORPUS_ENV = "TENANTGUARD_CORPUS_DIR"
 
@@ -94,7 +95,20 @@ def test_the_demo_tenant_has_every_writable_type(env: Env) -> None:
 
 @pytest.mark.parametrize("type_key", WRITABLE_TYPES)
 def test_restore_reproduces_every_object_of_the_type(env: Env, type_key: str) -> None:
-    items = [i for i in env.items(type_key) if write.is_writable(type_key, i.payload)]
+    if registry.get(type_key).singleton is not None:  # one per tenant: updated, never created
+        (single,) = env.items(type_key)
+        with pytest.raises(write.NotWritableError, match="never created"):
+            write.create_object(env.client, type_key=type_key, payload=single.payload)
+        return
+    items = [
+        i
+        for i in env.items(type_key)
+        if write.is_writable(type_key, i.payload)
+        # a tenant's default exists in every tenant: updated in place, never created
+        and not registry.get(type_key).is_tenant_default(i.payload)
+        # apps with uploaded content or synced from a store are updated, never created
+        and registry.get(type_key).create_limit_for(i.payload) is None
+    ]
     assert items
     for item in items:
         assert env.tenant.delete_object(env.collection(type_key), item.source_id)
@@ -173,7 +187,14 @@ def _drift(env: Env, item: CapturedItem) -> None:
     """Change the live object the way an admin in the portal would."""
     live = env.live(item.type_key, item.source_id)
     assert live is not None
-    live["description"] = "changed in the portal"
+    if "description" in live:
+        live["description"] = "changed in the portal"
+    else:  # no description (branding profiles, tenant-wide settings): flip a switch
+        read_only = registry.get(item.type_key).all_read_only_fields
+        flag = next(
+            k for k, v in sorted(live.items()) if isinstance(v, bool) and k not in read_only
+        )
+        live[flag] = not live[flag]
     if item.type_key in ("settings_catalog", "endpoint_security"):
         live["settings"] = live["settings"][1:]
     if item.type_key == "compliance_policy":
@@ -696,8 +717,12 @@ def test_every_corpus_object_is_reproduced_by_a_restore() -> None:
     tenant = emu.add_tenant(tenant_id="corpus", token=TOKEN, seed_objects=objects)
     with make_client(emu, TOKEN) as client:
         backup = [e for e in iter_capture(client) if isinstance(e, CapturedItem)]
+        corpus_ids = {str(obj.get("id")) for _, obj in objects}
         restored = 0
         for item in backup:
+            # the corpus's own objects (not what every tenant holds: defaults, settings)
+            if item.source_id not in corpus_ids:
+                continue
             if not write.is_writable(item.type_key, item.payload):
                 continue
             tenant.delete_object(registry.get(item.type_key).collection, item.source_id)
@@ -737,9 +762,23 @@ def test_a_whole_tenant_restore_under_throttling_creates_each_object_once(env: E
     assert [registry.get(i.type_key).is_foundation for i in items] == sorted(
         (registry.get(i.type_key).is_foundation for i in items), reverse=True
     ), "foundations come first"
+    foundation_ids: dict[str, dict[str, str]] = {}
+
+    # Objects TenantGuard never creates (apps with uploaded content or synced from a store)
+    # stay, matched in place as the executor matches them in their own tenant.
+    # A tenant's defaults (every tenant has them) are updated in place, never created.
+    def never_created(item: CapturedItem) -> bool:
+        ptype = registry.get(item.type_key)
+        return ptype.create_limit_for(item.payload) is not None or ptype.is_tenant_default(
+            item.payload
+        )
+
+    for item in items:
+        if never_created(item):
+            foundation_ids.setdefault(item.type_key, {})[item.source_id] = item.source_id
+    items = [i for i in items if not never_created(i)]
     for item in items:
         env.tenant.delete_object(env.collection(item.type_key), item.source_id)
-    foundation_ids: dict[str, dict[str, str]] = {}
     expected: dict[str, CapturedItem] = {}
     with client:
         for item in items:
@@ -748,8 +787,7 @@ def test_a_whole_tenant_restore_under_throttling_creates_each_object_once(env: E
                 payload=item.payload,
                 assignments=item.assignments,
                 scope_tag_ids=item.scope_tag_ids,
-                mapping={},
-                foundation_ids=foundation_ids,
+                resolver=StaticResolver({}, foundation_ids),
             )
             # Only groups stay as they are (same tenant): every foundation was recreated.
             assert {r.kind for r in rewritten.unresolved} <= {"group"}

@@ -9,7 +9,7 @@ import pytest
 
 from tenantguard.backups.models import BackupItem
 from tenantguard.emulator.seed import collection_of
-from tenantguard.intune import normalize
+from tenantguard.intune import normalize, registry
 from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.services import runs
 from tenantguard.restores.services.checks import (
@@ -48,7 +48,8 @@ def test_unchanged_tenant_every_item_is_checked_and_nothing_blocks(
     summary = stored["summary"]
     assert summary["blocking"] == 0
     assert summary["safe"] == len(results(run, "safe")) > 30
-    assert summary["by_code"]["preview_only_type"] == 5
+    # 2 Conditional Access + 3 enrollment restrictions + 2 policy sets + 9 tenant connectors
+    assert summary["by_code"]["preview_only_type"] == 16
     assert summary["items"] == backup.items.count()
     assert set(summary["by_code"]) <= set(CHECK_CODES)
     # every result speaks to an admin: a message naming the object and, if not safe, a way out
@@ -70,6 +71,25 @@ def test_broad_assignment_and_preview_only_are_warnings(backup, tenant, owner, s
     ca = results(run, "preview_only_type", "CA001 - Require MFA for administrators")[0]
     assert ca.severity == "warning"
     assert "never writes" in ca.message
+
+
+def test_a_tenant_default_assigned_to_everyone_is_no_broad_assignment_warning(
+    backup, tenant, owner, start_run
+):
+    """Intune's defaults ("All users and all devices") apply to everyone by design and are
+    never assigned by a restore: warning about their assignments would be noise."""
+    defaults = [
+        item
+        for item in backup.items.all()
+        if registry.POLICY_TYPES.get(item.policy_type)
+        and registry.get(item.policy_type).is_tenant_default(item.source_id)
+        and item.assignments
+    ]
+    assert defaults, "the demo backup holds assigned tenant defaults"
+    run = checked(owner, start_run(tenant, backup))
+    flagged = {(row.item_type, row.item_source_id) for row in results(run, "broad_assignment")}
+    assert flagged, "other broad assignments are still flagged"
+    assert not {(item.policy_type, item.source_id) for item in defaults} & flagged
 
 
 def test_deleted_object_is_target_missing_warning_then_blocking_without_create_missing(
@@ -343,6 +363,10 @@ def test_unreadable_type_limits_the_checks(backup, seeded, tenant, owner, start_
     assert {row.details["type"] for row in tenant_wide} == {
         "ios_app_protection",
         "android_app_protection",
+        "windows_app_protection",
+        "mobile_app",
+        "app_configuration_device",
+        "app_configuration_managed_app",
     }
     assert all(row.severity == "warning" for row in tenant_wide)
     assert "DeviceManagementApps.Read.All" in tenant_wide[0].resolution
@@ -351,7 +375,11 @@ def test_unreadable_type_limits_the_checks(backup, seeded, tenant, owner, start_
     assert not results(run, "target_missing"), "an unreadable type proves nothing is missing"
     assert run.metadata["checks"]["summary"]["unreadable_types"] == [
         "android_app_protection",
+        "app_configuration_device",
+        "app_configuration_managed_app",
         "ios_app_protection",
+        "mobile_app",
+        "windows_app_protection",
     ]
 
 
@@ -391,10 +419,14 @@ def test_checks_read_the_target_in_batches_and_never_delete(
     during = request_log()[before:]
 
     assert run.metadata["checks"]["counts"]["blocking"] == 0
-    # even counting every $batch sub-request, far fewer requests than items
-    assert len(during) < items / 3, len(during)
+    # Even counting every $batch sub-request, far fewer requests than items: each collection
+    # is listed once (paged), per-item reads go 20 to a $batch.
+    assert len(during) < items / 2, len(during)
     http_requests = run.metadata["checks"]["summary"]["graph_requests"]
-    assert http_requests < 40, http_requests
+    assert http_requests < items / 5, http_requests
+    batches = [entry for entry in during if entry.path.endswith("/$batch")]
+    per_item = len(during) - http_requests  # the $batch sub-requests
+    assert len(batches) <= per_item / 20 + len(registry.all_types()), (len(batches), per_item)
     listings = [entry for entry in during if entry.path.endswith("/deviceConfigurations")]
     assert len(listings) == 4, "one listing of the collection (4 pages of 100)"
     assert not [entry for entry in request_log() if entry.method == "DELETE"]

@@ -74,8 +74,12 @@ def test_preview_plans_create_update_no_change_and_skip(backup, seeded, tenant, 
     assert summary["items"] == scoped == RestorePreviewItem.objects.filter(run=run).count()
     assert summary["policies"]["create"] == 1
     assert summary["policies"]["update"] == 1
-    assert summary["policies"]["skip"] == 5  # 2 Conditional Access + 3 enrollment restrictions
-    assert summary["foundations"] == {"create": 0, "update": 0, "no_change": 9, "skip": 1}
+    # 2 Conditional Access + 3 enrollment restrictions + 2 policy sets + 9 tenant connectors
+    assert summary["policies"]["skip"] == 16
+    # 9 tags/filters/templates + 3 reusable settings + 2 custom roles + 6 apps
+    # + 3 compliance scripts + 3 named locations + 1 custom authentication strength; skipped:
+    # the built-in scope tag and Microsoft's 3 built-in authentication strengths
+    assert summary["foundations"] == {"create": 0, "update": 0, "no_change": 27, "skip": 4}
     assert sum(summary["policies"].values()) + sum(summary["foundations"].values()) == scoped
     edge_assignments = len(edge.assignments)
     assert summary["assignments"] == {
@@ -88,7 +92,11 @@ def test_preview_plans_create_update_no_change_and_skip(backup, seeded, tenant, 
         "removals": [],
         "removal_items": 0,
     }
-    assert summary["skipped_by_reason"] == {"builtin_scope_tag": 1, "preview_only_type": 5}
+    assert summary["skipped_by_reason"] == {
+        "builtin_scope_tag": 1,
+        "builtin_object": 3,  # Microsoft's built-in authentication strengths
+        "preview_only_type": 16,
+    }
 
 
 def test_settings_catalog_is_compared_per_setting_definition(

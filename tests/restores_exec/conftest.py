@@ -28,14 +28,19 @@ def seed(emulated, objects):
 
 
 def duplicates(emulated):
-    """(collection, name) -> count for every name that stands more than once in the target."""
+    """(collection, type, name) -> count for every name that stands more than once in the
+    target."""
     names = collections.Counter()
     # Writable types only: preview-only collections hold Intune's own same-name defaults.
     for collection in {
         t.collection for t in registry.POLICY_TYPES.values() if not t.is_preview_only
     }:
         for obj in emulated.list_objects(collection):
-            names[(collection, obj.get("displayName") or obj.get("name"))] += 1
+            # by type: one collection may hold several kinds whose tenant defaults share a
+            # name (Intune's "All users and all devices" enrollment configurations)
+            ptype = registry.classify(collection, obj)
+            # the type's own name property (branding profiles: profileName)
+            names[(collection, ptype.key, registry.display_name_of(ptype, obj))] += 1
     return {key: n for key, n in names.items() if n > 1}
 
 

@@ -34,9 +34,17 @@ def test_test_to_prod_with_group_mapping(personas, tenant, prod_tenant, seeded):
         ],
     )
     source = take_backup(owner, tenant)
+    # Compliance scripts come along: a Windows compliance policy's custom compliance names
+    # its discovery script, a reference that cannot be skipped; the run creates the scripts
+    # in PROD first and the policy points at the new one.
     chosen = list(
         source.items.filter(
-            policy_type__in=["settings_catalog", "compliance_policy", "powershell_script"]
+            policy_type__in=[
+                "settings_catalog",
+                "compliance_policy",
+                "powershell_script",
+                "compliance_script",
+            ]
         ).values_list("pk", flat=True)
     )
     run = restore_run_create(actor=owner, tenant=prod_tenant, backup_set=source)
@@ -66,6 +74,29 @@ def test_test_to_prod_with_group_mapping(personas, tenant, prod_tenant, seeded):
     prod_groups = {g["id"]: g["displayName"] for g in prod.list_objects("groups")}
     assert all(source.group_names[src] == prod_groups[dst] for src, dst in mapping["group"].items())
     restored = take_backup(owner, prod_tenant)
+    # The foundations this run created in PROD stand for their source objects.
+    created = {
+        "compliance_script": {
+            script.source_id: restored.items.get(
+                policy_type="compliance_script", display_name=script.display_name
+            ).source_id
+            for script in source.items.filter(pk__in=chosen, policy_type="compliance_script")
+        }
+    }
+    uses_script = [
+        item
+        for item in source.items.filter(pk__in=chosen, policy_type="compliance_policy")
+        if (item.payload.get("deviceCompliancePolicyScript") or {}).get("deviceComplianceScriptId")
+    ]
+    assert uses_script, "the demo has a compliance policy with a compliance script"
+    for item in uses_script:
+        match = restored.items.get(policy_type="compliance_policy", display_name=item.display_name)
+        script_id = item.payload["deviceCompliancePolicyScript"]["deviceComplianceScriptId"]
+        assert (
+            match.payload["deviceCompliancePolicyScript"]["deviceComplianceScriptId"]
+            == created["compliance_script"][script_id]
+            != script_id
+        ), item.display_name
     for item in source.items.filter(pk__in=chosen):
         match = restored.items.get(policy_type=item.policy_type, display_name=item.display_name)
         assert match.source_id != item.source_id
@@ -74,7 +105,7 @@ def test_test_to_prod_with_group_mapping(personas, tenant, prod_tenant, seeded):
             payload=item.payload,
             assignments=item.assignments,
             scope_tag_ids=item.scope_tag_ids,
-            mapping=mapping,
+            resolver=_MappingResolver({**mapping, **created}),
         )
         assert normalize.normalize_payload(
             item.policy_type, match.payload
@@ -120,3 +151,17 @@ def test_mapping_editor_shows_the_mapped_target_names(personas, tenant, prod_ten
     )
     assert mapped["status"] == "mapped"
     assert mapped["mapped_to_name"] == group["suggestion"]["name"]
+
+
+class _MappingResolver:
+    """What the admin's mapping says (every reference of the chosen items is mapped)."""
+
+    def __init__(self, mapping: dict[str, dict[str, str | None]]) -> None:
+        self.mapping = mapping
+
+    def resolve_for_write(self, kind: str, source_id: str) -> references.Resolution:
+        explicit = self.mapping.get(kind) or {}
+        if source_id not in explicit:
+            return references.Resolution("missing")
+        target = explicit[source_id]
+        return references.Resolution("skipped" if target is None else "mapped", target)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError, connection
 
+from bench.bulk_tenant import generate_bulk_objects
 from tenantguard.emulator import FaultConfig
-from tenantguard.emulator.demo import apply_demo_drift, generate_bulk_objects
+from tenantguard.emulator.demo import apply_demo_drift
 from tenantguard.graph import RequestPacer, RetryPolicy, ServerError, WritePacer
 from tenantguard.intune import registry
 from tenantguard.intune import write as write_module

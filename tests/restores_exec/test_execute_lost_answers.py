@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 
 import pytest
 
+from bench.bulk_tenant import generate_bulk_objects
 from tenantguard.emulator import FaultConfig
-from tenantguard.emulator.demo import apply_demo_drift, generate_bulk_objects
+from tenantguard.emulator.demo import apply_demo_drift
 from tenantguard.graph import OutcomeUnknownError, RequestPacer, RetryPolicy, WritePacer
 from tenantguard.intune import registry
 from tenantguard.intune import write as write_module
@@ -28,16 +30,38 @@ FOUNDATIONS = ("scope_tag", "assignment_filter", "notification_template")
 
 
 def _by_type_and_name(emulated):
-    """(collection, name) -> count over the writable collections (built-in Default excluded)."""
-    names: collections.Counter[tuple[str, str]] = collections.Counter()
+    """(collection, type, name) -> count over the writable collections (built-in Default
+    excluded). By type: one collection may hold several kinds whose tenant defaults share a name
+    (Intune's "All users and all devices" enrollment configurations)."""
+    names: collections.Counter[tuple[str, str, str]] = collections.Counter()
     for collection in {
         t.collection for t in registry.POLICY_TYPES.values() if not t.is_preview_only
     }:
         for obj in emulated.list_objects(collection):
             if obj.get("isBuiltIn"):
                 continue
-            names[(collection, obj.get("displayName") or obj.get("name"))] += 1
+            # the type's own name property (branding profiles: profileName)
+            ptype = registry.classify(collection, obj)
+            names[(collection, ptype.key, registry.display_name_of(ptype, obj))] += 1
     return names
+
+
+def _create_path_patterns() -> list[re.Pattern[str]]:
+    """The paths a create of each type is sent to: ``POST {collection}``, or the type's create
+    action (intents: ``templates/{templateId}/createInstance``), or ``{parent}/{id}/{navigation}``
+    for a nested type."""
+    patterns = []
+    for ptype in registry.POLICY_TYPES.values():
+        if ptype.create_action is not None:
+            template = ptype.create_action.path
+        elif ptype.parent is not None:
+            template = f"{ptype.parent.collection}/{{parentId}}/{ptype.parent.navigation}"
+        else:
+            template = ptype.collection
+        parts = re.split(r"\{[^}]+\}", template)
+        pattern = "[^/]+".join(re.escape(part) for part in parts)
+        patterns.append(re.compile(rf"/{ptype.api_version}/{pattern}"))
+    return patterns
 
 
 def _fast_client(tenant):
@@ -57,10 +81,14 @@ def test_300_item_restore_with_20_percent_lost_create_answers_has_no_duplicate(
     baseline = take_backup(owner, tenant)
     # Everything but groups and the built-in scope tag disappears: the restore creates it all,
     # foundations first (their new ids are then written into the policies).
+    # Apps with uploaded content or synced from a store stay: TenantGuard never creates them.
     doomed = [
         item
         for item in baseline.items.all()
         if write_module.is_writable(item.policy_type, item.payload)
+        and registry.get(item.policy_type).create_limit_for(item.payload) is None
+        # a tenant's own defaults and singletons exist in every tenant: updated, never created
+        and not registry.get(item.policy_type).is_tenant_default(item.payload)
     ]
     for item in doomed:
         emulated.delete_object(registry.get(item.policy_type).collection, item.source_id)
@@ -80,12 +108,13 @@ def test_300_item_restore_with_20_percent_lost_create_answers_has_no_duplicate(
     counts = _by_type_and_name(emulated)
     assert not {key: n for key, n in counts.items() if n > 1}
     for item in doomed:
-        assert counts[(registry.get(item.policy_type).collection, item.display_name)] == 1
+        collection = registry.get(item.policy_type).collection
+        assert counts[(collection, item.policy_type, item.display_name)] == 1
+    create_paths = _create_path_patterns()
     creates = [
         entry
         for entry in embedded_emulator().request_log[log_start:]
-        if entry.method == "POST"
-        and any(entry.path.endswith("/" + t.collection) for t in registry.POLICY_TYPES.values())
+        if entry.method == "POST" and any(p.fullmatch(entry.path) for p in create_paths)
     ]
     assert len(creates) == len(doomed)  # no create was ever sent twice
     # an honest report: all created and verified, the adopted ones say so

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.bulk_tenant import generate_bulk_objects
 from tenantguard.emulator import EmulatorConfig, GraphEmulator, ThrottleConfig
-from tenantguard.emulator.demo import generate_bulk_objects
 from tenantguard.emulator.server import serve_app
 from tenantguard.graph import GraphClient, StaticTokenProvider
 from tenantguard.intune import capture, normalize, registry

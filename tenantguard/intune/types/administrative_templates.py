@@ -12,6 +12,7 @@ from tenantguard.intune.typespec import (
     PERMISSION_SERVICE_CONFIG,
     STANDARD_REFS,
     CollectionRules,
+    MergedList,
     PerItemFetch,
     PlatformRule,
     PolicyType,
@@ -49,6 +50,8 @@ FAMILY = TypeFamily(
             # Definition values are written through the configuration's definitionValues after it
             # exists (definition@odata.bind / presentation@odata.bind), never in its own body.
             write_excluded_fields=frozenset({"definitionValues"}),
+            # updateDefinitionValues is sent with no deletions: the target's others are kept.
+            merged_lists=(MergedList("definitionValues", "definition.id"),),
             child_id_paths=(
                 "definitionValues[].id",
                 "definitionValues[].presentationValues[].id",
@@ -74,6 +77,7 @@ FAMILY = TypeFamily(
             f"{CONFIG}.Read.All",
             f"{CONFIG}.ReadWrite.All",
             entity_type=odata("groupPolicyConfiguration"),
+            has_version=False,
             navigation={
                 "assignments": {},
                 "definitionValues": {"definition": {}, "presentationValues": {"presentation": {}}},

@@ -76,6 +76,21 @@ FAMILY = TypeFamily(
             description="MAM policies for Android apps (with targeted apps).",
             **_APP_PROTECTION_COMMON,
         ),
+        # Graph beta windowsManagedAppProtection (MAM for Edge on unmanaged Windows): apps by
+        # windowsAppIdentifier, targetApps and assign answer 204 (learn.microsoft.com).
+        PolicyType(
+            key="windows_app_protection",
+            label="Windows app protection policies",
+            collection="deviceAppManagement/windowsManagedAppProtections",
+            odata_types=odata_types("windowsManagedAppProtection"),
+            default_odata_type=odata("windowsManagedAppProtection"),
+            platform=PlatformRule(fixed="windows"),
+            description="MAM policies for Windows (Microsoft Edge) with targeted apps.",
+            **{
+                **_APP_PROTECTION_COMMON,
+                "list_identities": ("mobileAppIdentifier.windowsAppId",),
+            },
+        ),
     ),
     collections=(
         CollectionRules(
@@ -84,6 +99,17 @@ FAMILY = TypeFamily(
             f"{PERMISSION_APPS}.Read.All",
             f"{PERMISSION_APPS}.ReadWrite.All",
             entity_type=odata("iosManagedAppProtection"),
+            navigation={"assignments": {}, "apps": {}},
+            assign=AssignContract("assignments", 204),
+            server_filled=(("isAssigned", False),),
+            traits=frozenset({"app_protection"}),
+        ),
+        CollectionRules(
+            "deviceAppManagement/windowsManagedAppProtections",
+            "Windows managed app protection",
+            f"{PERMISSION_APPS}.Read.All",
+            f"{PERMISSION_APPS}.ReadWrite.All",
+            entity_type=odata("windowsManagedAppProtection"),
             navigation={"assignments": {}, "apps": {}},
             assign=AssignContract("assignments", 204),
             server_filled=(("isAssigned", False),),

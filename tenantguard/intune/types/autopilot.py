@@ -67,6 +67,11 @@ FAMILY = TypeFamily(
             assignment_fields=("source", "sourceId"),
             child_posts=frozenset({"assignments"}),
             requires_odata_type=True,
+            # createdDateTime and lastModifiedDateTime, no version (Graph's resource page)
+            has_version=False,
+            # Graph answers "" for a profile without a management service app (IntuneCD
+            # writes "" back for a missing one, and reads no change against Graph).
+            server_filled=(("managementServiceAppId", ""),),
         ),
     ),
 )

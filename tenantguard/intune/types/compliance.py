@@ -82,6 +82,10 @@ FAMILY = TypeFamily(
                     "notification_template",
                     "scheduledActionsForRule[].scheduledActionConfigurations[].notificationTemplateId",
                 ),
+                FoundationRef(
+                    "compliance_script",
+                    "deviceCompliancePolicyScript.deviceComplianceScriptId",
+                ),
             ),
             description="Device compliance policies with their scheduled actions for noncompliance.",
             list_identities=("ruleName", "actionType"),

@@ -14,6 +14,7 @@ from tenantguard.intune.typespec import (
     CollectionRules,
     FoundationRef,
     ListParams,
+    MergedList,
     PerItemFetch,
     PlatformRule,
     PolicyType,
@@ -81,6 +82,8 @@ FAMILY = TypeFamily(
             ),
             # Localized messages are created one by one under the template after it exists.
             write_excluded_fields=frozenset({"localizedNotificationMessages"}),
+            # Written locale by locale (added or changed): the target's other locales are kept.
+            merged_lists=(MergedList("localizedNotificationMessages", "locale"),),
             child_id_paths=("localizedNotificationMessages[].id",),
             unordered_lists=(SortRule("localizedNotificationMessages", ("locale",)),),
             assign=None,
@@ -101,6 +104,9 @@ FAMILY = TypeFamily(
             f"{PERMISSION_RBAC}.ReadWrite.All",
             entity_type=odata("roleScopeTag"),
             navigation=ASSIGNMENTS_NAV,
+            # roleScopeTag has no timestamps and no version (msgraph-beta-sdk model).
+            versioned=False,
+            has_created=False,
             traits=frozenset({"scope_tags"}),
         ),
         CollectionRules(
@@ -109,6 +115,7 @@ FAMILY = TypeFamily(
             f"{CONFIG}.Read.All",
             f"{CONFIG}.ReadWrite.All",
             entity_type=odata("deviceAndAppManagementAssignmentFilter"),
+            has_version=False,
         ),
         CollectionRules(
             dm("notificationMessageTemplates"),
@@ -116,6 +123,9 @@ FAMILY = TypeFamily(
             f"{SERVICE}.Read.All",
             f"{SERVICE}.ReadWrite.All",
             entity_type=odata("notificationMessageTemplate"),
+            # lastModifiedDateTime only: no createdDateTime, no version (msgraph-beta-sdk).
+            has_version=False,
+            has_created=False,
             navigation={"localizedNotificationMessages": {}},
             child_posts=frozenset({"localizedNotificationMessages"}),
         ),

@@ -86,10 +86,12 @@ FAMILY = TypeFamily(
             f"{CONFIG}.Read.All",
             f"{CONFIG}.ReadWrite.All",
             entity_type=odata("deviceManagementScript"),
+            has_version=False,
             navigation=ASSIGNMENTS_NAV,
             assign=AssignContract("deviceManagementScriptAssignments", 204),
             assignment_fields=(),
             list_nulls=("scriptContent",),
+            id_aliases=(dm("deviceShellScripts"), dm("deviceCustomAttributeShellScripts")),
         ),
         CollectionRules(
             dm("deviceHealthScripts"),

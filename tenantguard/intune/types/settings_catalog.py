@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tenantguard.intune.types.reusable_settings import REUSABLE_SETTING_REFS
 from tenantguard.intune.typespec import (
     ASSIGN_200,
     EXPAND_ASSIGNMENTS,
@@ -41,7 +42,8 @@ _SETTINGS_CATALOG_COMMON: dict[str, Any] = {
     "unordered_lists": (SortRule("settings", ("settingInstance.settingDefinitionId",)),),
     "sort_setting_children": True,
     "update_method": "PUT",
-    "foundation_refs": STANDARD_REFS,
+    # Firewall rules and device control name reusable policy settings inside setting values.
+    "foundation_refs": (*STANDARD_REFS, *REUSABLE_SETTING_REFS),
     "platform": PlatformRule(property="platforms", from_odata_type=False),
     "display_name_property": "name",
     "list_identities": ("settingInstance.settingDefinitionId", "settingDefinitionId"),

@@ -1,4 +1,17 @@
-"""Windows Update for Business driver and feature update profiles."""
+"""Windows Update for Business driver, feature and quality update profiles, and quality update
+policies.
+
+Quality updates (Graph beta resource pages ``windowsQualityUpdateProfile`` and
+``windowsQualityUpdatePolicy``, their ``assign`` pages, Microsoft's generated models in
+``msgraph-beta-sdk``): a quality update *profile* is the portal's expedite policy (one quality
+update release installed ahead of the rings, ``expeditedUpdateSettings``); a quality update
+*policy* (``windowsQualityUpdatePolicies``) is the newer monthly / hotpatch policy
+(``hotpatchEnabled``, ``approvalSettings``). Both: POST 201, PATCH, ``POST {id}/assign`` with
+``assignments`` answered 204 (assignments are ``id`` + ``target``), ``roleScopeTagIds``, no
+``version``. A profile's ``releaseDateDisplayName`` and ``deployableContentDisplayName`` are
+display text Intune derives from the chosen release: read-only for TenantGuard (IntuneCD leaves
+them out of its comparisons and writes too).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +24,12 @@ from tenantguard.intune.typespec import (
     PERMISSION_SERVICE_CONFIG,
     STANDARD_REFS,
     UNSET_DATETIME,
+    AssignContract,
+    AssignSpec,
     CollectionRules,
     PlatformRule,
     PolicyType,
+    SortRule,
     TypeFamily,
     dm,
     odata,
@@ -33,6 +49,15 @@ _DRIVER_PROFILE_FILLED: tuple[tuple[str, object], ...] = (
         "inventorySyncStatus",
         {"lastSuccessfulSyncDateTime": UNSET_DATETIME, "driverInventorySyncState": "pending"},
     ),
+)
+
+
+QUALITY_UPDATE_PROFILES = dm("windowsQualityUpdateProfiles")
+QUALITY_UPDATE_POLICIES = dm("windowsQualityUpdatePolicies")
+
+#: Display text Intune derives from a quality update profile's release (never written).
+_QUALITY_PROFILE_DISPLAY_TEXT = frozenset(
+    {"releaseDateDisplayName", "deployableContentDisplayName"}
 )
 
 
@@ -69,6 +94,41 @@ FAMILY = TypeFamily(
             platform=PlatformRule(fixed="windows"),
             description="Windows Update for Business feature update profiles.",
         ),
+        PolicyType(
+            key="windows_quality_update_profile",
+            label="Windows quality update profiles (expedite)",
+            category="Windows updates",
+            collection=QUALITY_UPDATE_PROFILES,
+            odata_types=odata_types("windowsQualityUpdateProfile"),
+            default_odata_type=odata("windowsQualityUpdateProfile"),
+            list_params=EXPAND_ASSIGNMENTS,
+            per_item_fetch=(FETCH_ITEM_ASSIGNMENTS,),
+            read_only_fields=_QUALITY_PROFILE_DISPLAY_TEXT,
+            assign=AssignSpec(expected_status=204),
+            foundation_refs=STANDARD_REFS,
+            platform=PlatformRule(fixed="windows"),
+            description="Expedited Windows quality update profiles (one release, forced reboot).",
+        ),
+        PolicyType(
+            key="windows_quality_update_policy",
+            label="Windows quality update policies",
+            category="Windows updates",
+            collection=QUALITY_UPDATE_POLICIES,
+            odata_types=odata_types("windowsQualityUpdatePolicy"),
+            default_odata_type=odata("windowsQualityUpdatePolicy"),
+            list_params=EXPAND_ASSIGNMENTS,
+            per_item_fetch=(FETCH_ITEM_ASSIGNMENTS,),
+            unordered_lists=(
+                SortRule(
+                    "approvalSettings",
+                    ("windowsQualityUpdateCadence", "windowsQualityUpdateCategory"),
+                ),
+            ),
+            assign=AssignSpec(expected_status=204),
+            foundation_refs=STANDARD_REFS,
+            platform=PlatformRule(fixed="windows"),
+            description="Windows quality update policies (monthly updates, hotpatch, approvals).",
+        ),
     ),
     collections=(
         CollectionRules(
@@ -89,8 +149,34 @@ FAMILY = TypeFamily(
             f"{CONFIG}.Read.All",
             f"{CONFIG}.ReadWrite.All",
             entity_type=odata("windowsFeatureUpdateProfile"),
+            has_version=False,
             navigation=ASSIGNMENTS_NAV,
             assign=ASSIGN_200,
+        ),
+        CollectionRules(
+            QUALITY_UPDATE_PROFILES,
+            "Windows quality update profile",
+            f"{CONFIG}.Read.All",
+            f"{CONFIG}.ReadWrite.All",
+            entity_type=odata("windowsQualityUpdateProfile"),
+            navigation=ASSIGNMENTS_NAV,
+            assign=AssignContract("assignments", 204),
+            assignment_fields=(),
+            has_version=False,
+            # A POST without the display text gets it derived from the release
+            # (tenantguard/emulator/traits_quality_updates.py).
+            traits=frozenset({"quality_update_release"}),
+        ),
+        CollectionRules(
+            QUALITY_UPDATE_POLICIES,
+            "Windows quality update policy",
+            f"{CONFIG}.Read.All",
+            f"{CONFIG}.ReadWrite.All",
+            entity_type=odata("windowsQualityUpdatePolicy"),
+            navigation=ASSIGNMENTS_NAV,
+            assign=AssignContract("assignments", 204),
+            assignment_fields=(),
+            has_version=False,
         ),
     ),
 )

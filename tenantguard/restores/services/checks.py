@@ -22,6 +22,10 @@ Check codes (stable strings; ``CHECK_CODES``):
 ``filter_missing``                 blocking until mapped, in scope or skipped
 ``scope_tag_missing``              blocking until mapped, in scope or skipped
 ``notification_template_missing``  blocking until mapped, in scope or skipped
+``<kind>_missing``                 the same for every other reference kind
+                                   (``reference_kinds``: ``ReferenceKind.missing_code``, e.g.
+                                   ``role_definition_missing``; a kind whose ``on_skip`` is
+                                   ``not_allowed`` cannot be skipped)
 ``preview_only_type``              warning: shown in the preview, never written
 ``unsupported_type``               warning: never written
 ``broad_assignment``               warning: All users / All devices
@@ -41,10 +45,10 @@ Check codes (stable strings; ``CHECK_CODES``):
 ``safe``                           one per item with nothing to report
 =================================  ===========================================================
 
-A reference (group, filter, scope tag, notification template) is fine when the mapping names
-an existing target object or explicitly skips it (``None``), when the foundation is in scope
-(this run matches or creates it), or, restoring into the tenant the backup came from, when the
-same id still exists there. Missing-reference results carry ``details``: ``kind``,
+A reference (group, filter, scope tag, notification template, ...: ``reference_kinds``) is
+fine when the mapping names an existing target object or explicitly skips it (``None``), when
+the foundation is in scope (this run matches or creates it), or, restoring into the tenant the
+backup came from, when the same id still exists there. Missing-reference results carry ``details``: ``kind``,
 ``source_id``, ``source_name``, ``where`` and, when exactly one target object has the same name,
 ``suggested_target_id`` / ``suggested_target_name`` (a proposal: nothing is applied until the
 user maps it).
@@ -58,7 +62,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from tenantguard.accounts.permissions import Capability, has_capability
-from tenantguard.intune import normalize
+from tenantguard.intune import normalize, reference_kinds, references
 from tenantguard.intune.target import TargetState
 from tenantguard.intune.tenant_identity import KIND_LABELS as IDENTIFIER_LABELS
 from tenantguard.intune.tenant_identity import ORGANIZATION_READ_PERMISSION
@@ -72,7 +76,7 @@ from tenantguard.restores.services.runs import (
 )
 from tenantguard.restores.services.source import (
     GROUP_READ_PERMISSION,
-    KIND_LABELS,
+    NEVER_WRITTEN_BUILTIN_OBJECT,
     BackupNames,
     ProgressCallback,
     ReferenceResolver,
@@ -86,6 +90,7 @@ from tenantguard.restores.services.source import (
     intended_item,
     item_references,
     match_of,
+    never_written,
     policy_type_of,
     read_target_for,
     singular,
@@ -99,10 +104,6 @@ SAFE: Final = "safe"
 TARGET_MISSING: Final = "target_missing"
 TARGET_NEWER_THAN_BACKUP: Final = "target_newer_than_backup"
 AMBIGUOUS_MATCH: Final = "ambiguous_match"
-GROUP_MISSING: Final = "group_missing"
-FILTER_MISSING: Final = "filter_missing"
-SCOPE_TAG_MISSING: Final = "scope_tag_missing"
-NOTIFICATION_TEMPLATE_MISSING: Final = "notification_template_missing"
 PREVIEW_ONLY_TYPE: Final = "preview_only_type"
 UNSUPPORTED_TYPE: Final = "unsupported_type"
 BROAD_ASSIGNMENT: Final = "broad_assignment"
@@ -116,22 +117,16 @@ PERMISSION_LIMITED: Final = "permission_limited"
 PAYLOAD_INTEGRITY: Final = "payload_integrity"
 SAFE_CODE: Final = "safe"
 
-#: The code of a missing reference, by reference kind.
+#: The code of a missing reference, by reference kind (``ReferenceKind.missing_code``).
 MISSING_CODES: Final[dict[str, str]] = {
-    "group": GROUP_MISSING,
-    "assignment_filter": FILTER_MISSING,
-    "scope_tag": SCOPE_TAG_MISSING,
-    "notification_template": NOTIFICATION_TEMPLATE_MISSING,
+    kind.key: kind.missing_code for kind in reference_kinds.all_kinds()
 }
 
 CHECK_CODES: Final = (
     TARGET_MISSING,
     TARGET_NEWER_THAN_BACKUP,
     AMBIGUOUS_MATCH,
-    GROUP_MISSING,
-    FILTER_MISSING,
-    SCOPE_TAG_MISSING,
-    NOTIFICATION_TEMPLATE_MISSING,
+    *MISSING_CODES.values(),
     PREVIEW_ONLY_TYPE,
     UNSUPPORTED_TYPE,
     BROAD_ASSIGNMENT,
@@ -197,6 +192,12 @@ class RestoreRiskChecker:
         )
         #: Foundation ids (by kind) present somewhere in the backup set: they could be scoped.
         self._in_backup = {kind: set(names) for kind, names in backup_names.foundations.items()}
+        #: Items in scope the run never writes (``never_written``): never "will be created".
+        self._never_written = {
+            (item.type_key, item.source_id): why
+            for item in self.items
+            if (why := never_written(item))
+        }
         #: The source tenant whose Admin role restoring its captured secret values into another
         #: tenant needs, when the user running the checks lacks it ("" when allowed).
         self.secrets_need_admin_of = secrets_need_admin_of
@@ -263,7 +264,8 @@ class RestoreRiskChecker:
                         f"{self.target_label}, but TenantGuard never writes it."
                     ),
                     resolution=(
-                        "Apply the differences by hand in the admin center if you need them."
+                        item.ptype.preview_only_reason
+                        or "Apply the differences by hand in the admin center if you need them."
                     ),
                 )
             )
@@ -281,6 +283,8 @@ class RestoreRiskChecker:
                 )
             )
             return results
+        if never_written(item) and item.type_key not in self.state.unreadable:
+            return results + self._never_written_results(item, ref)
         if item.type_key in self.state.unreadable:
             results.append(
                 CheckResult(
@@ -391,6 +395,56 @@ class RestoreRiskChecker:
             )
         ]
 
+    def _is_never_written(self, type_key: str, source_id: str) -> bool:
+        """The backup set's foundation is one a run never writes, in scope or not."""
+        return (type_key, source_id) in self._never_written or source_id in (
+            self.names.never_written.get(type_key) or ()
+        )
+
+    def _never_written_words(self, type_key: str, source_id: str) -> str:
+        ptype = policy_type_of(type_key)
+        why = self._never_written.get((type_key, source_id))
+        if why == NEVER_WRITTEN_BUILTIN_OBJECT or (
+            why is None and ptype.builtin_when is not None and not ptype.is_preview_only
+        ):
+            return f"it is one of Microsoft's built-in {ptype.label.lower()}"
+        return f"{ptype.label.lower()} are never written"
+
+    def _never_written_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
+        """An item the run never writes (``never_written``, e.g. one of Microsoft's built-in
+        apps): never "will be created"; what refers to it uses the target's match, if any."""
+        why = self._never_written_words(item.type_key, item.source_id)
+        match = match_of(item, self.state, self.inputs)
+        if match.target is not None:
+            return [
+                CheckResult(
+                    code=SAFE_CODE,
+                    severity=SAFE,
+                    item=ref,
+                    message=(
+                        f"{item.label} is never written ({why}); {self.target_label} has it, "
+                        "and what refers to it is written with the id it has there."
+                    ),
+                    details={"never_written": True, "target_id": match.target.source_id},
+                )
+            ]
+        return [
+            CheckResult(
+                code=TARGET_MISSING,
+                severity=WARNING,
+                item=ref,
+                message=(
+                    f"{item.label} does not exist in {self.target_label}, and TenantGuard never "
+                    f"writes it ({why}): it will be skipped."
+                ),
+                resolution=(
+                    "Items of this run that refer to it are blocked (see their checks) until "
+                    f"you map it to an existing object of {self.target_label} in step 3."
+                ),
+                details={"never_written": True, "never_created": True},
+            )
+        ]
+
     def _match_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
         match = match_of(item, self.state, self.inputs)
         type_label = singular(item.ptype.label).lower()
@@ -414,6 +468,22 @@ class RestoreRiskChecker:
                 )
             ]
         if match.kind == "none":
+            limit = item.ptype.create_limit_for(item.payload)
+            if limit is not None:
+                # Never created (e.g. an app whose content is not in the backup): skipped.
+                return [
+                    CheckResult(
+                        code=TARGET_MISSING,
+                        severity=WARNING,
+                        item=ref,
+                        message=(
+                            f"{item.label} does not exist in {self.target_label}, and "
+                            "TenantGuard never creates it: it will be skipped."
+                        ),
+                        resolution=f"Because {limit.reason}",
+                        details={"never_created": True},
+                    )
+                ]
             if self.inputs.create_missing:
                 return [
                     CheckResult(
@@ -535,8 +605,7 @@ class RestoreRiskChecker:
             payload=item.payload,
             assignments=None,
             scope_tag_ids=None,
-            mapping=self.inputs.mapping,
-            foundation_ids=None,
+            resolver=self.resolver,
             identities=identities,
             source_identifiers="keep",
             secrets=item.secrets,
@@ -678,16 +747,11 @@ class RestoreRiskChecker:
         resolution: Resolution,
         where: list[str],
     ) -> CheckResult:
-        label = KIND_LABELS[kind]
+        spec = reference_kinds.get(kind)
+        label = spec.singular
         name = self.resolver.source_name(kind, source_id)
         named = f"{label} '{name}' (id {source_id})" if name else f"{label} with id {source_id}"
-        in_assignment = kind in ("group", "assignment_filter")
-        uses = {
-            "group": "is assigned to",
-            "assignment_filter": "has an assignment filtered by",
-            "scope_tag": "is tagged with",
-            "notification_template": "notifies with",
-        }[kind]
+        uses = spec.uses
         details: dict[str, Any] = {
             "kind": kind,
             "source_id": source_id,
@@ -695,11 +759,7 @@ class RestoreRiskChecker:
             "where": where,
             "status": resolution.status,
         }
-        skip_words = (
-            "skip this assignment"
-            if in_assignment
-            else ("skip this scope tag" if kind == "scope_tag" else "skip this reference")
-        )
+        skip_words = spec.skip_words
         if resolution.status == "mapped_missing":
             details["mapped_to"] = resolution.target_id
             message = (
@@ -711,18 +771,34 @@ class RestoreRiskChecker:
             )
         else:
             not_there = f"which does not exist in {self.target_label}"
-            unreadable = (
-                bool(self.groups.unreadable) if kind == "group" else kind in self.state.unreadable
-            )
-            if unreadable:
+            if self.resolver.unreadable(kind):
                 not_there = f"which could not be read in {self.target_label}"
             message = f"{item.label} {uses} {named}, {not_there}."
             options = [f"Map it to an existing {label} of {self.target_label} in step 3"]
-            if kind != "group" and source_id in self._in_backup.get(kind, set()):
+            in_backup = spec.is_foundation and source_id in self._in_backup.get(
+                str(spec.foundation_type), set()
+            )
+            if in_backup and self._is_never_written(str(spec.foundation_type), source_id):
+                in_backup = False  # in scope, but never written: including it cannot help
+                options.append(
+                    f"(restoring the {label} from this backup does not help: TenantGuard never "
+                    f"writes it, {self._never_written_words(str(spec.foundation_type), source_id)})"
+                )
+            if in_backup and references.restored_before_referrers(kind):
                 options.insert(
                     0, f"Include the {label} in the scope in step 2 (it will be created)"
                 )
             resolution_text = ", ".join(options) + f", or {skip_words}."
+            if in_backup and not references.restored_before_referrers(kind):
+                backing = policy_type_of(str(spec.foundation_type))
+                why = (
+                    f"TenantGuard never writes {backing.label.lower()}."
+                    if backing.is_preview_only
+                    else f"a run writes {backing.label.lower()} only after "
+                    f"{item.ptype.label.lower()}. Restore the {label} first, then run the "
+                    "restore of this item again."
+                )
+                resolution_text += f" Restoring the {label} from this backup does not help: {why}"
         suggestions = self.resolver.suggestions(kind, source_id)
         if len(suggestions) == 1:
             details["suggested_target_id"] = suggestions[0]["id"]
@@ -745,6 +821,10 @@ class RestoreRiskChecker:
     def _assignment_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
         if not self.inputs.include_assignments or item.ptype.assign is None:
             return []
+        if item.ptype.is_tenant_default(item.source_id) or (
+            isinstance(item.payload, dict) and item.ptype.is_tenant_default(item.payload)
+        ):
+            return []  # a tenant default applies to everyone by design; it is never assigned
         if item.assignments is None:
             return [
                 CheckResult(
@@ -860,8 +940,8 @@ def _secrets_need_admin_of(run: RestoreRun, actor: Any) -> str:
 
 
 def restore_run_mapping_needs(run: RestoreRun) -> dict[str, list[dict[str, Any]]]:
-    """For the mapping editor: per kind (``group``, ``assignment_filter``, ``scope_tag``,
-    ``notification_template``), the references the last checks found missing and those the
+    """For the mapping editor: per reference kind (``reference_kinds``: ``group``,
+    ``assignment_filter``, ...), the references the last checks found missing and those the
     mapping already decides, each once::
 
         {"kind", "source_id", "name", "status": "missing" | "mapped" | "skipped",
@@ -945,9 +1025,11 @@ def restore_run_unreadable_kinds(run: RestoreRun) -> dict[str, str]:
     unreadable: dict[str, str] = {}
     for type_key in types:
         if type_key == "groups":
-            unreadable["group"] = GROUP_READ_PERMISSION
-        elif type_key in MAPPING_KINDS:
-            unreadable[str(type_key)] = policy_type_of(str(type_key)).required_permission
+            for kind in reference_kinds.all_kinds():
+                if not kind.is_foundation:
+                    unreadable[kind.key] = GROUP_READ_PERMISSION
+        elif (kind_of := reference_kinds.kind_of_type(str(type_key))) is not None:
+            unreadable[kind_of.key] = policy_type_of(str(type_key)).required_permission
     return unreadable
 
 
@@ -957,11 +1039,14 @@ def _backup_names_for(run: RestoreRun, mapping: Mapping[str, Any]) -> BackupName
     assert run.backup_set is not None
     wanted = {kind: list((mapping.get(kind) or {}).keys()) for kind in MAPPING_KINDS}
     foundations: dict[str, dict[str, str]] = {}
-    for kind in ("assignment_filter", "scope_tag", "notification_template"):
-        if wanted[kind]:
-            foundations[kind] = dict(
+    for kind in reference_kinds.foundation_kinds():
+        type_key = str(kind.foundation_type)
+        if wanted[kind.key]:
+            foundations[type_key] = dict(
                 BackupItem.objects.filter(
-                    backup_set_id=run.backup_set_id, policy_type=kind, source_id__in=wanted[kind]
+                    backup_set_id=run.backup_set_id,
+                    policy_type=type_key,
+                    source_id__in=wanted[kind.key],
                 ).values_list("source_id", "display_name")
             )
     return BackupNames(groups=dict(run.backup_set.group_names or {}), foundations=foundations)

@@ -31,6 +31,7 @@ the live target::
       "tenant_identifiers": {"choice": str, "count": int,          # places (first 200)
                              "places": [{"path", "kind", "found", "written"}]},
                                                                   # cross-tenant, when found
+      "kept": [{"path": str, "note": str}],   # elements a merge-only child list keeps
       "truncated": {"changes": int, "values": int, "assignments": int},   # only when cut
       "skip_code": str,                                           # only for skipped items
     }
@@ -38,7 +39,12 @@ the live target::
 ``assignments`` / ``scope_tags`` are ``{}`` for types without assignments / scope tags; a
 skipped item without a target has only ``skip_code``. ``skip_code`` is one of
 ``unsupported_type``, ``builtin_scope_tag``, ``target_unreadable``, ``preview_only_type``,
-``ambiguous_match``, ``create_missing_off``, ``blocked_by_check``.
+``ambiguous_match``, ``create_missing_off``, ``blocked_by_check``, ``builtin_object``
+(Microsoft's own objects, ``PolicyType.builtin_when``), ``never_created`` (missing in the target
+and a ``CreateLimit`` of its type forbids creating it: the reason says what to do),
+``no_parent`` (missing in the target, of a type nested under another collection's objects, and
+the target has no such object to create it under: e.g. an Apple enrollment profile in a tenant
+without a DEP token).
 
 - ``changes`` compares ``normalize.normalize_payload`` forms (read-only, server and annotation
   fields ignored) leaf by leaf. A path is dotted (``scheduledActionsForRule[block]...``); list
@@ -59,6 +65,11 @@ skipped item without a target has only ``skip_code``. ``skip_code`` is one of
   is off, assignments are not compared: the section is ``{"left_as_is": true}`` (also, with
   ``not_captured`` / ``target_unreadable``, when either side's assignments are unknown).
 - ``scope_tags`` compares the scope tags by name.
+- ``kept`` (only when there are any): elements of child lists a restore only merges into
+  (``PolicyType.merge_only_lists``: intent settings, administrative template definition
+  values, localized notification messages) the target has and the backup lacks. The write
+  never removes them, so they are not changes: ``note`` says "kept (a restore never
+  deletes)" (``source.with_kept_elements``; verification expects them still there).
 
 The summary (``run.metadata["preview"]["summary"]``)::
 
@@ -91,7 +102,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tenantguard.intune import normalize, references
+from tenantguard.intune import nested, normalize, references, registry
 from tenantguard.intune.capture import CapturedItem
 from tenantguard.intune.normalize import FILTER_ID_KEY, FILTER_TYPE_KEY
 from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID
@@ -104,8 +115,11 @@ from tenantguard.restores.services.runs import (
     restore_run_record_preview,
 )
 from tenantguard.restores.services.source import (
-    FOUNDATION_KINDS,
-    KIND_LABELS,
+    KEPT_NOTE,
+    NEVER_WRITTEN_BUILTIN_OBJECT,
+    NEVER_WRITTEN_BUILTIN_SCOPE_TAG,
+    NEVER_WRITTEN_PREVIEW_ONLY,
+    NEVER_WRITTEN_UNSUPPORTED,
     BackupNames,
     ProgressCallback,
     ReferenceResolver,
@@ -116,9 +130,11 @@ from tenantguard.restores.services.source import (
     build_resolver,
     intended_item,
     match_of,
+    never_written,
     read_target_for,
     target_type,
     with_checked_identities,
+    with_kept_elements,
 )
 
 # Planned actions (``PreviewAction`` values).
@@ -143,20 +159,6 @@ _TARGET_KINDS: Final[dict[str, str]] = {
     "#microsoft.graph.allLicensedUsersAssignmentTarget": "all_users",
 }
 
-#: Properties that identify an element of a list, tried in order (dotted paths).
-_IDENTITY_KEYS: Final = (
-    "settingInstance.settingDefinitionId",
-    "settingDefinitionId",
-    "omaUri",
-    "definition.id",
-    "presentation.id",
-    "ruleName",
-    "mobileAppIdentifier.bundleId",
-    "mobileAppIdentifier.packageId",
-    "locale",
-    "actionType",
-)
-
 # Skip reason codes (kept in the diff as ``skip_code`` for filters and reports).
 SKIP_UNSUPPORTED: Final = "unsupported_type"
 SKIP_PREVIEW_ONLY: Final = "preview_only_type"
@@ -165,6 +167,9 @@ SKIP_UNREADABLE: Final = "target_unreadable"
 SKIP_AMBIGUOUS: Final = "ambiguous_match"
 SKIP_BLOCKED: Final = "blocked_by_check"
 SKIP_NO_CREATE: Final = "create_missing_off"
+SKIP_BUILTIN_OBJECT: Final = "builtin_object"
+SKIP_CREATE_LIMITED: Final = "never_created"
+SKIP_NO_PARENT: Final = "no_parent"
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,12 +185,12 @@ def _dotted(obj: Any, path: str) -> Any:
     return obj
 
 
-def _identities(elements: list[Any]) -> list[str] | None:
-    """Labels for list elements by their identity property, when every element has a distinct
-    one; ``None``: address them by position."""
+def _identities(elements: list[Any], identity_keys: Sequence[str]) -> list[str] | None:
+    """Labels for list elements by their identity property (the type's ``list_identities``),
+    when every element has a distinct one; ``None``: address them by position."""
     if not elements or not all(isinstance(element, Mapping) for element in elements):
         return None
-    for key in _IDENTITY_KEYS:
+    for key in identity_keys:
         values = [_dotted(element, key) for element in elements]
         if all(isinstance(value, str | int) and str(value) for value in values):
             labels = [str(value) for value in values]
@@ -194,34 +199,66 @@ def _identities(elements: list[Any]) -> list[str] | None:
     return None
 
 
-def flatten(value: Any, path: str = "") -> dict[str, Any]:
-    """Leaf values of a normalized payload by path (see the module docstring)."""
+def flatten(
+    value: Any, path: str = "", *, identity_keys: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Leaf values of a normalized payload by path (see the module docstring). List elements
+    are addressed by the first of ``identity_keys`` they all hold distinctly (default: every
+    type's ``list_identities``)."""
     leaves: dict[str, Any] = {}
-    _flatten_into(value, path, leaves)
+    keys = registry.list_identity_keys() if identity_keys is None else identity_keys
+    _flatten_into(value, path, leaves, keys)
     return leaves
 
 
-def _flatten_into(value: Any, path: str, leaves: dict[str, Any]) -> None:
+def _flatten_into(
+    value: Any, path: str, leaves: dict[str, Any], identity_keys: Sequence[str]
+) -> None:
     if isinstance(value, Mapping):
         if not value:
             if path:  # an empty object is a value; an empty payload has no leaves
                 leaves[path] = {}
             return
         for key in sorted(value):
-            _flatten_into(value[key], f"{path}.{key}" if path else str(key), leaves)
+            key_path = f"{path}.{key}" if path else str(key)
+            _flatten_into(value[key], key_path, leaves, identity_keys)
         return
     if isinstance(value, list) and value and any(isinstance(e, Mapping | list) for e in value):
-        labels = _identities(value) or [str(index) for index in range(len(value))]
+        labels = _identities(value, identity_keys) or [str(i) for i in range(len(value))]
         for label, element in zip(labels, value, strict=True):
-            _flatten_into(element, f"{path}[{label}]", leaves)
+            _flatten_into(element, f"{path}[{label}]", leaves, identity_keys)
         return
     leaves[path] = value
 
 
-def payload_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[dict]:
-    """``[{"path", "before", "after"}]`` between two normalized payloads, sorted by path."""
-    old = flatten(before) if before is not None else {}
-    new = flatten(after)
+def _priority_change(
+    item: SourceItem, payload: Mapping[str, Any], target: CapturedItem | None
+) -> list[dict[str, Any]]:
+    """A priority Graph takes only through an action (``PolicyType.priority``: enrollment
+    configurations' setPriority) is not part of the compared payload (Graph renumbers the
+    others when one moves), but the executor writes it when it differs: the preview shows it,
+    with the note that the kind's other objects move."""
+    rule = item.ptype.priority
+    if rule is None or item.ptype.is_tenant_default(item.source_id):
+        return []
+    wanted = payload.get(rule.property)
+    current = target.payload.get(rule.property) if target is not None else None
+    if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1 or wanted == current:
+        return []
+    note = f"Graph renumbers the other {item.ptype.label.lower()} around it"
+    return [{"path": rule.property, "before": current, "after": wanted, "note": note}]
+
+
+def payload_changes(
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    *,
+    identity_keys: Sequence[str] | None = None,
+) -> list[dict]:
+    """``[{"path", "before", "after"}]`` between two normalized payloads, sorted by path
+    (``identity_keys``: the type's ``list_identities``; see ``flatten``)."""
+    old = flatten(before, identity_keys=identity_keys) if before is not None else {}
+    new = flatten(after, identity_keys=identity_keys)
     changes = []
     for path in sorted(set(old) | set(new)):
         previous, current = old.get(path), new.get(path)
@@ -280,19 +317,9 @@ class RestoreDiffGenerator:
             backup_names=backup_names,
             inputs=inputs,
         )
-        # Ids references are rewritten to: matched foundations their target id, foundations
-        # this run creates a readable placeholder (their id exists only after the write).
-        self._foundation_ids: dict[str, dict[str, str]] = {kind: {} for kind in FOUNDATION_KINDS}
-        self._placeholders: dict[str, str] = {}
-        for kind, scoped in self.resolver.scoped_foundations.items():
-            for source_id, matched in scoped.items():
-                if matched is not None:
-                    self._foundation_ids[kind][source_id] = matched.source_id
-                else:
-                    name = backup_names.name(kind, source_id) or source_id
-                    placeholder = f"(new {KIND_LABELS[kind]} '{name}')"
-                    self._foundation_ids[kind][source_id] = placeholder
-                    self._placeholders[placeholder] = name
+        # References are written as the resolver says (the executor's own resolver decides
+        # the same way); foundations this run creates are written as a readable placeholder
+        # (their id exists only after the write: ``resolver.placeholders``).
 
     # ---- public ------------------------------------------------------------------------------
 
@@ -309,12 +336,15 @@ class RestoreDiffGenerator:
         truncated = 0
         removals: list[dict[str, Any]] = []
         identifier_items = identifier_places = 0
+        foundation_types = {ptype.key for ptype in registry.foundations()}
         for item in planned:
             found = item.diff.get("tenant_identifiers") or {}
             if found.get("count") and item.action in (CREATE, UPDATE, NO_CHANGE):
                 identifier_items += 1
                 identifier_places += int(found["count"])
-            is_foundation = item.policy_type in FOUNDATION_KINDS
+            # The type says (device configurations are named by app assignments, yet are
+            # policies, not foundations).
+            is_foundation = item.policy_type in foundation_types
             (foundations if is_foundation else policies)[item.action] += 1
             if item.action == SKIP:
                 skip_codes[str(item.diff.get("skip_code") or "other")] += 1
@@ -418,17 +448,25 @@ class RestoreDiffGenerator:
     # ---- planning ----------------------------------------------------------------------------
 
     def _plan(self, item: SourceItem) -> _Plan:
-        if item.is_unsupported:
+        why = never_written(item)  # the one predicate the checks and the resolver use too
+        if why == NEVER_WRITTEN_UNSUPPORTED:
             return _Plan(
                 SKIP,
                 "TenantGuard cannot restore objects of this type: it is never written.",
                 SKIP_UNSUPPORTED,
             )
-        if item.is_builtin_scope_tag:
+        if why == NEVER_WRITTEN_BUILTIN_SCOPE_TAG:
             return _Plan(
                 SKIP,
                 "The built-in scope tag exists in every tenant and is never written.",
                 SKIP_BUILTIN,
+            )
+        if why == NEVER_WRITTEN_BUILTIN_OBJECT:
+            return _Plan(
+                SKIP,
+                f"One of Microsoft's built-in {item.ptype.label.lower()}: it exists in every "
+                "tenant and is never written.",
+                SKIP_BUILTIN_OBJECT,
             )
         if item.type_key in self.state.unreadable:
             return _Plan(
@@ -438,11 +476,20 @@ class RestoreDiffGenerator:
                 SKIP_UNREADABLE,
             )
         match = match_of(item, self.state, self.inputs)
-        if item.is_preview_only:
+        if why == NEVER_WRITTEN_PREVIEW_ONLY:
             return _Plan(
                 SKIP,
                 f"{item.ptype.label} are preview-only: the differences are shown, "
-                "nothing is written.",
+                "nothing is written."
+                + (f" {item.ptype.preview_only_reason}" if item.ptype.preview_only_reason else ""),
+                SKIP_PREVIEW_ONLY,
+                match.target,
+            )
+        if why:  # otherwise never written (``write.is_writable``)
+            return _Plan(
+                SKIP,
+                f"TenantGuard never writes {item.ptype.label.lower()}: the differences are "
+                "shown, nothing is written.",
                 SKIP_PREVIEW_ONLY,
                 match.target,
             )
@@ -468,6 +515,34 @@ class RestoreDiffGenerator:
                 match.target,
             )
         if match.target is None:
+            limit = item.ptype.create_limit_for(item.payload)
+            if limit is not None:
+                return _Plan(
+                    SKIP,
+                    f"It does not exist in {self.target_label}, and TenantGuard never creates "
+                    f"it: {limit.reason}",
+                    SKIP_CREATE_LIMITED,
+                )
+            if item.ptype.is_tenant_default(item.payload):
+                return _Plan(
+                    SKIP,
+                    f"It is the tenant's own default {item.ptype.label.lower()}, which every "
+                    f"tenant has, but {self.target_label} shows none: TenantGuard updates it, "
+                    "never creates it. Run the checks again once the target can be read whole.",
+                    SKIP_CREATE_LIMITED,
+                )
+            if item.ptype.parent is not None and item.type_key in self.state.parents:
+                try:  # under each object of another collection: the target needs one
+                    nested.choose_parent(
+                        item.ptype, item.payload, self.state.parents[item.type_key]
+                    )
+                except nested.NoParentError as exc:
+                    return _Plan(
+                        SKIP,
+                        f"It does not exist in {self.target_label}, and it cannot be created "
+                        f"there: {exc}",
+                        SKIP_NO_PARENT,
+                    )
             return _Plan(CREATE)
         return _Plan(UPDATE, target=match.target)
 
@@ -491,20 +566,30 @@ class RestoreDiffGenerator:
             payload=item.payload,
             assignments=item.assignments,
             scope_tag_ids=item.scope_tag_ids,
-            mapping=self.inputs.mapping,
-            foundation_ids=self._foundation_ids,
+            resolver=self.resolver,
             identities=self.inputs.identities,
             source_identifiers=self.inputs.source_identifiers,
             secrets=item.secrets,
         )
         rewritten = intended.rewritten
-        after = normalize.normalize_payload(item.type_key, rewritten.payload)
+        # Child lists a write only merges into keep the target's other elements: shown as
+        # kept, never as removals (the executor sends nothing to remove them).
+        merged = with_kept_elements(
+            type_key=item.type_key,
+            intended=rewritten.payload,
+            current=target.payload if target is not None else None,
+        )
+        after = normalize.normalize_payload(item.type_key, merged.payload)
         before = (
             normalize.normalize_payload(item.type_key, target.payload)
             if target is not None
             else None
         )
-        diff: dict[str, Any] = {"changes": payload_changes(before, after)}
+        changes = payload_changes(before, after, identity_keys=item.ptype.list_identities)
+        changes.extend(_priority_change(item, rewritten.payload, target))
+        diff: dict[str, Any] = {"changes": changes}
+        if merged.kept:
+            diff["kept"] = [{"path": path, "note": KEPT_NOTE} for path in merged.kept[:MAX_CHANGES]]
         diff["assignments"] = self._assignment_diff(item, target, rewritten)
         diff["scope_tags"] = self._scope_tag_diff(item, target, rewritten.scope_tag_ids)
         if intended.identifier_places:
@@ -530,6 +615,11 @@ class RestoreDiffGenerator:
     ) -> dict[str, Any]:
         if item.ptype.assign is None:
             return {}
+        if item.ptype.is_tenant_default(item.source_id) or item.ptype.is_tenant_default(
+            item.payload
+        ):
+            # A tenant default applies to everyone: never assigned (the executor agrees).
+            return {"left_as_is": True, "tenant_default": True}
         if not self.inputs.include_assignments:
             return {"left_as_is": True}
         if item.assignments is None:
@@ -563,8 +653,8 @@ class RestoreDiffGenerator:
         }
 
     def _name(self, kind: str, object_id: str, *, source: bool) -> str | None:
-        if object_id in self._placeholders:
-            return self._placeholders[object_id]
+        if object_id in self.resolver.placeholders:
+            return self.resolver.placeholders[object_id]
         if source:
             return self.names.name(kind, object_id)
         if kind == "group":

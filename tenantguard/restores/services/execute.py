@@ -5,8 +5,11 @@
 2. Read the live target once for the in-scope types and capture the pre-restore snapshot of
    every in-scope target object (a ``pre_restore`` backup set linked to the run), once per run.
 3. Foundations first (scope tags, filters, notification templates), recording source id ->
-   target id; then policies with references rewritten through the mapping and those ids; then
-   assignments.
+   target id; then policies with references rewritten by the run's resolver (the one the checks
+   and the preview use: the mapping, the foundations this run created or matched, same-tenant
+   ids that still exist); then assignments. An item with a reference that is unresolved at
+   that point fails (``unresolved_reference``): it is never written with the source tenant's
+   id.
 4. Per item: re-read the target and compare it with the hash the preview saw (else
    ``changed_since_preview``), write, read back, verify, and persist the outcome (a checkpoint)
    before the next item. Cancellation is honoured between items. Nothing is ever deleted.
@@ -54,7 +57,7 @@ from tenantguard.backups.models import BackupItem, BackupKind, BackupSet, Backup
 from tenantguard.backups.services import backup_set_store_captured
 from tenantguard.crypto import decryption_problem
 from tenantguard.graph import GraphClient, GraphError, OutcomeUnknownError
-from tenantguard.intune import normalize, registry, target, write
+from tenantguard.intune import normalize, reference_kinds, references, registry, target, write
 from tenantguard.intune.assignment_plan import AssignmentMode
 from tenantguard.intune.capture import CapturedItem
 from tenantguard.restores.models import (
@@ -78,12 +81,18 @@ from tenantguard.restores.services.runs import (
     restore_run_heartbeat,
 )
 from tenantguard.restores.services.source import (
-    FOUNDATION_KINDS,
+    ReferenceResolver,
     TenantIdentities,
     assignments_plan,
+    build_resolver,
+    foundation_type_keys,
     intended_item,
+    load_source,
+    load_target_groups,
     policy_type_of,
     restore_order,
+    singular,
+    with_kept_elements,
 )
 from tenantguard.tenants.graph_access import TenantConfigurationError, graph_client_for
 
@@ -145,8 +154,16 @@ class _WorkItem:
 
 
 def _kind_of_foundation(type_key: str) -> str | None:
-    """The mapping kind a foundation type's ids belong to (its own key), None for policies."""
-    return type_key if type_key in FOUNDATION_KINDS else None
+    """The reference kind a foundation type's ids belong to (``reference_kinds``), None for
+    types nothing refers to."""
+    kind = reference_kinds.kind_of_type(type_key)
+    return kind.key if kind is not None else None
+
+
+class UnresolvedReferenceError(write.WriteError):
+    """An item refers to something the run's resolver cannot resolve at execution time (the
+    mapped object is gone, a foundation of the run was not restored, ...): it is not written,
+    never with the source tenant's id."""
 
 
 @dataclass
@@ -168,6 +185,9 @@ class RestoreExecutor:
     worker_id: str
     client: GraphClient
     foundation_ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The run's reference resolver (``source.build_resolver``, as the checks and the preview),
+    # told the ids of the foundations this run created or matched (``foundation_ids``).
+    _resolver: ReferenceResolver | None = None
     # Reads saved for later steps of the same item (never persisted: a resumed run reads again).
     # The target's assignments as read before a body write (a PATCH/PUT of the body leaves
     # them as they are), and reads after which nothing was written (they are the read-back).
@@ -236,8 +256,11 @@ class RestoreExecutor:
                 self.foundation_ids.setdefault(kind, {})[outcome.source_id] = outcome.target_id
 
         writable_types = sorted({w.type_key for w in work if write.is_writable(w.type_key)})
-        state = target.read_target(self.client, type_keys=writable_types)
+        # The foundation types too: references are resolved against them like in the preview.
+        read_types = sorted(set(writable_types) | set(foundation_type_keys()))
+        state = target.read_target(self.client, type_keys=read_types)
         self._ensure_snapshot(work, state, writable_types)
+        self._resolver = self._build_resolver(state)
 
         # Work items are in restore order (foundations first), so by the time a policy is
         # written its scope tags, filters and templates exist and their ids are known.
@@ -255,6 +278,21 @@ class RestoreExecutor:
             except Exception as exc:  # one item's failure never stops the others
                 self._fail_item(item, exc)
         return self._finish(cancelled=False)
+
+    def _build_resolver(self, state: target.TargetState) -> ReferenceResolver:
+        """The resolver of the checks and the preview (``source.build_resolver``), from the
+        same persisted run inputs and the target as read now, with the ids of the foundations
+        this run creates or matches (``foundation_ids``, filled as they are written)."""
+        source = load_source(self.run)
+        groups = load_target_groups(self.client, source, state, suggestions=False)
+        return build_resolver(
+            items=source.items,
+            target_state=state,
+            target_groups=groups,
+            backup_names=source.names,
+            inputs=source.inputs,
+            foundation_ids=self.foundation_ids,
+        )
 
     def _restore_item(
         self,
@@ -349,6 +387,9 @@ class RestoreExecutor:
                 source_id=item.source_id,
                 display_name=item.backup_item.display_name,
                 same_tenant=self._same_tenant,
+                # a payload that is not an object fails its item later, never here
+                is_default=isinstance(item.backup_item.payload, dict)
+                and item.ptype.is_tenant_default(item.backup_item.payload),
             )
             target_ids.update(
                 c.source_id
@@ -369,6 +410,7 @@ class RestoreExecutor:
             warnings=[
                 {"type_key": key, "source_id": None, "message": message, "permission": None}
                 for key, message in state.unreadable.items()
+                if key in type_keys
             ],
             group_names=dict(state.group_names),
         )
@@ -381,8 +423,13 @@ class RestoreExecutor:
 
     def _intended(self, item: _WorkItem, mapping: dict[str, Any]) -> _Intended:
         """What is written for ``item``: the preview's own function (``source.intended_item``)
-        with the identities the preview used (persisted with it), so the source tenant's
-        identifiers are replaced or kept exactly as the preview showed."""
+        with the run's resolver and the identities the preview used (persisted with it), so
+        references and the source tenant's identifiers are written exactly as the preview
+        showed. A reference that is unresolved now (``UnresolvedReferenceError``) fails the
+        item: it is never written with the source tenant's id. Assignment references count only
+        when assignments are written."""
+        if self._resolver is None:
+            raise RestoreRunError(f"Restore run #{self.run.pk}: references were not resolved.")
         backup_item = item.backup_item
         options = effective_options(self.run)
         preview_summary = ((self.run.metadata or {}).get("preview") or {}).get("summary") or {}
@@ -398,13 +445,22 @@ class RestoreExecutor:
             payload=backup_item.payload,
             assignments=backup_item.assignments,
             scope_tag_ids=backup_item.scope_tag_ids,
-            mapping=mapping,
-            foundation_ids=self.foundation_ids,
+            resolver=self._resolver,
             identities=identities,
             source_identifiers=options["source_identifiers"],
             secrets=backup_item.secrets,
         )
         rewritten = intended.rewritten
+        blocking = [
+            ref
+            for ref in rewritten.unresolved
+            if options["include_assignments"] or not references.in_assignment(ref)
+        ]
+        if blocking:
+            label = f"{singular(policy_type_of(item.type_key).label)} '{backup_item.display_name}'"
+            raise UnresolvedReferenceError(
+                self._resolver.describe_unresolved(blocking, item_label=label)
+            )
         return _Intended(
             payload=rewritten.payload,
             assignments=rewritten.assignments,
@@ -832,7 +888,15 @@ class RestoreExecutor:
     ) -> None:
         key = (item.type_key, item.source_id)
         intended = self._intended(item, mapping)
-        if intended.assignments is None or not item.ptype.assign:
+        payload = item.backup_item.payload if isinstance(item.backup_item.payload, dict) else None
+        if (
+            intended.assignments is None
+            or not item.ptype.assign
+            # A tenant default applies to everyone: never assigned (the checks and the preview
+            # say so too).
+            or item.ptype.is_tenant_default(payload)
+            or item.ptype.is_tenant_default(item.source_id)
+        ):
             self._record(item, outcome, stage="assigned")
             return
         try:
@@ -888,6 +952,7 @@ class RestoreExecutor:
                     type_key=item.type_key,
                     target_id=outcome.target_id,
                     assignments=plan.written,
+                    payload=payload,
                 )
                 self._unchanged_reads.pop(key, None)
                 self._record(
@@ -1057,6 +1122,8 @@ def _failure_of(exc: BaseException) -> tuple[str, str]:
         return "ambiguous_create", str(exc)
     if isinstance(exc, write.PartialWriteError):
         return "partial_write", str(exc)
+    if isinstance(exc, UnresolvedReferenceError):
+        return "unresolved_reference", str(exc)
     if isinstance(exc, write.WriteError | normalize.MissingSecretError):
         return "invalid_payload", str(exc)
     if isinstance(exc, DatabaseError):
@@ -1080,9 +1147,13 @@ def verification_differences(
 
     Assignments are compared with the list ``source.assignments_plan`` makes of the backup's
     and the read-back ones: in ``replace`` mode the backup's list; in ``merge`` mode the
-    read-back list itself, which it equals only when every backup assignment is there."""
+    read-back list itself, which it equals only when every backup assignment is there.
+    Elements a merge-only child list keeps (``source.with_kept_elements``) are expected."""
     differences: list[str] = []
-    if normalize.normalize_payload(type_key, intended.payload) != normalize.normalize_payload(
+    expected = with_kept_elements(
+        type_key=type_key, intended=intended.payload, current=current.payload
+    ).payload
+    if normalize.normalize_payload(type_key, expected) != normalize.normalize_payload(
         type_key, current.payload
     ):
         differences.append("Settings differ from the backup after writing.")

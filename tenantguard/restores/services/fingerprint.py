@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Final
 
+from tenantguard.intune import reference_kinds
 from tenantguard.intune.normalize import canonical_json
 from tenantguard.restores.models import RestoreRun, ScopeMode
 
@@ -44,9 +45,10 @@ CHOICE_OPTIONS: Final[dict[str, tuple[str, ...]]] = {
 #: Every option a run accepts.
 OPTION_KEYS: Final = (*DEFAULT_OPTIONS, *CHOICE_OPTIONS)
 
-#: Kinds of references the mapping rewrites, as keys of ``RestoreRun.group_mapping``.
-#: Each maps a source id to a target id, or to ``None`` meaning "skip these assignments".
-MAPPING_KINDS: Final = ("group", "assignment_filter", "scope_tag", "notification_template")
+#: Kinds of references the mapping rewrites, as keys of ``RestoreRun.group_mapping``
+#: (``reference_kinds``). Each maps a source id to a target id, or to ``None`` meaning "skip"
+#: (what skipping does is the kind's ``on_skip``).
+MAPPING_KINDS: Final = reference_kinds.keys()
 
 #: Input groups, in the order the policy names them, with the words it uses.
 PART_LABELS: Final[dict[str, str]] = {
@@ -86,7 +88,7 @@ def effective_options(run: RestoreRun) -> dict[str, Any]:
 def normalized_mapping(mapping: dict[str, Any] | None) -> dict[str, dict[str, str | None]]:
     """The mapping without empty kinds, so ``{}`` and ``{"group": {}}`` fingerprint alike."""
     result: dict[str, dict[str, str | None]] = {}
-    for kind in MAPPING_KINDS:
+    for kind in reference_kinds.keys():
         entries = (mapping or {}).get(kind) or {}
         if entries:
             result[kind] = {

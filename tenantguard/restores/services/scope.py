@@ -31,6 +31,8 @@ class TypeInfo:
     is_preview_only: bool
     #: Position in the registry's restore order (foundations first).
     order: int
+    #: Why a preview-only type is never written ("" otherwise).
+    preview_only_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class ScopeGroup:
     count: int
     is_foundation: bool
     is_preview_only: bool
+    #: Why the type is never written (shown under the group's title when it is preview-only).
+    preview_only_reason: str = ""
     #: The group's items on the requested page (may be empty: the group is on another page).
     items: list[ScopeItem] = field(default_factory=list)
 
@@ -80,9 +84,23 @@ def type_info(policy_type: str) -> TypeInfo:
     try:
         ptype = registry.get(policy_type)
     except KeyError:
-        return TypeInfo(policy_type, "Unsupported", False, True, len(ordered) + 1)
+        return TypeInfo(
+            policy_type,
+            "Unsupported",
+            False,
+            True,
+            len(ordered) + 1,
+            registry.UNSUPPORTED.preview_only_why,
+        )
     order = next((i for i, known in enumerate(ordered) if known.key == ptype.key), len(ordered))
-    return TypeInfo(ptype.label, ptype.category, ptype.is_foundation, ptype.is_preview_only, order)
+    return TypeInfo(
+        ptype.label,
+        ptype.category,
+        ptype.is_foundation,
+        ptype.is_preview_only,
+        order,
+        ptype.preview_only_why,
+    )
 
 
 class RestoreScopeBuilder:
@@ -145,6 +163,7 @@ class RestoreScopeBuilder:
                 count=row["count"],
                 is_foundation=info.is_foundation,
                 is_preview_only=info.is_preview_only,
+                preview_only_reason=info.preview_only_reason,
             )
         ordered = sorted(
             groups.values(),

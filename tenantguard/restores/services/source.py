@@ -1,8 +1,10 @@
 """What the checks and the preview work from: the run's scoped backup items, its inputs, and how
 each reference of an item (group, filter, scope tag, notification template) resolves in the target.
 
-The checks (``checks.py``) and the preview (``diff.py``) share this module so they can never
-disagree about what an item refers to, nor about whether a reference is resolved:
+The checks (``checks.py``), the preview (``diff.py``) and the executor (``execute.py``) share
+this module so they can never disagree about what an item refers to, whether a reference is
+resolved, nor what is written for it (``intended_item`` with the run's ``ReferenceResolver``).
+The reference kinds themselves are data in ``intune.reference_kinds``:
 
 - ``load_source(run)`` reads the scoped ``BackupItem`` rows once (foundations first, in the
   registry's restore order) into plain ``SourceItem`` values, plus the names the backup knows
@@ -11,7 +13,10 @@ disagree about what an item refers to, nor about whether a reference is resolved
   an explicit mapping wins (a target id, or ``None`` = skip the assignments that use it), then a
   foundation in scope (it will be matched or created by this run), then, for a restore into the
   tenant the backup came from, the same id if it still exists in the target. Anything else is
-  missing: a blocking check, with a same-name target object proposed (never applied).
+  missing: a blocking check, with a same-name target object proposed (never applied). The
+  executor builds the same resolver from the same run inputs, plus the ids of the foundations
+  it created or matched; what is still unresolved then fails the item (never written with the
+  source tenant's id).
 - ``load_target(client, source)`` reads what both engines need from the live target in a fixed
   number of batched requests (never per item): the needed types through ``target.read_target``,
   referenced and mapped groups by id, same-name groups for the missing ones.
@@ -27,18 +32,30 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 from tenantguard.backups.models import BackupItem
 from tenantguard.crypto import decryption_problem
 from tenantguard.graph import BatchRequest, GraphClient, GraphError, PermissionDeniedError
-from tenantguard.intune import references, registry, target, tenant_identity
+from tenantguard.intune import (
+    reference_kinds,
+    references,
+    registry,
+    target,
+    tenant_identity,
+    write,
+)
 from tenantguard.intune.assignment_plan import AssignmentMode, AssignmentPlan, plan_assignments
-from tenantguard.intune.references import REFERENCE_KINDS, Reference, ReferenceKind, references_of
+from tenantguard.intune.references import (
+    Reference,
+    Resolution,
+    references_of,
+)
 from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, PolicyType
 from tenantguard.intune.target import Match, TargetState, odata_string_literal
 from tenantguard.intune.tenant_identity import Place, TenantIdentity
+from tenantguard.intune.typespec import PARENT_ID_KEY, PARENT_NAME_KEY
 from tenantguard.restores.models import RestoreRun, ScopeMode
 from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
 from tenantguard.restores.services.fingerprint import (
@@ -53,20 +70,28 @@ logger = logging.getLogger("tenantguard.restores")
 #: ``on_progress(objects_read, type_key)`` while the target is read (see ``load_target``).
 ProgressCallback = Callable[[int, str], None]
 
-#: Reference kinds that are foundation types (the mapping's other kind is ``group``).
-FOUNDATION_KINDS: Final[tuple[ReferenceKind, ...]] = (
-    "assignment_filter",
-    "scope_tag",
-    "notification_template",
-)
 
-#: Words for each kind, used in messages ("group", "assignment filter", ...).
-KIND_LABELS: Final[dict[str, str]] = {
-    "group": "group",
-    "assignment_filter": "assignment filter",
-    "scope_tag": "scope tag",
-    "notification_template": "notification template",
-}
+def foundation_type_keys() -> tuple[str, ...]:
+    """Type keys of the foundation types references point at (``reference_kinds``)."""
+    return reference_kinds.foundation_types()
+
+
+def kind_label(kind: str) -> str:
+    """Words for a reference kind in messages ("group", "assignment filter", ...)."""
+    return reference_kinds.label(kind)
+
+
+def _can_skip(kind: str) -> bool:
+    return not reference_kinds.is_kind(kind) or reference_kinds.get(kind).can_skip
+
+
+def _foundation_type(kind: str) -> str | None:
+    """The foundation type of a kind's objects (``None``: directory groups, read through
+    ``TargetGroups``)."""
+    if reference_kinds.is_kind(kind):
+        return reference_kinds.get(kind).foundation_type
+    return kind
+
 
 ALL_DEVICES_TARGET: Final = "#microsoft.graph.allDevicesAssignmentTarget"
 ALL_USERS_TARGET: Final = "#microsoft.graph.allLicensedUsersAssignmentTarget"
@@ -142,6 +167,35 @@ class SourceItem:
     def label(self) -> str:
         """``Settings catalog 'Edge baseline'``: how messages name the item."""
         return f"{singular(self.ptype.label)} '{self.display_name}'"
+
+
+#: Why the restore never writes an item (``never_written``); ``""``: it may be written.
+NEVER_WRITTEN_UNSUPPORTED: Final = "unsupported_type"
+NEVER_WRITTEN_BUILTIN_SCOPE_TAG: Final = "builtin_scope_tag"
+NEVER_WRITTEN_BUILTIN_OBJECT: Final = "builtin_object"
+NEVER_WRITTEN_PREVIEW_ONLY: Final = "preview_only_type"
+NEVER_WRITTEN_NOT_WRITABLE: Final = "not_writable"
+
+
+def never_written(item: SourceItem) -> str:
+    """Why the restore never writes ``item``, whatever the target holds (``""``: it may be
+    written): an unsupported or preview-only type, Intune's built-in scope tag, one of
+    Microsoft's built-in objects (``PolicyType.builtin_when``, e.g. an app available to every
+    tenant), or otherwise not writable (``write.is_writable``). The preview skips such an item
+    (``diff._plan``), the checks never say it "will be created", and a reference to such a
+    foundation resolves to its match in the target, never to an object "of this run"
+    (``build_resolver``): the one predicate all three use."""
+    if item.is_unsupported:
+        return NEVER_WRITTEN_UNSUPPORTED
+    if item.is_builtin_scope_tag:
+        return NEVER_WRITTEN_BUILTIN_SCOPE_TAG
+    if item.ptype.is_builtin(item.payload):
+        return NEVER_WRITTEN_BUILTIN_OBJECT
+    if item.is_preview_only:
+        return NEVER_WRITTEN_PREVIEW_ONLY
+    if not write.is_writable(item.type_key, item.payload):
+        return NEVER_WRITTEN_NOT_WRITABLE
+    return ""
 
 
 def singular(label: str) -> str:
@@ -226,33 +280,83 @@ class ItemRewrite:
         return self.rewritten.payload
 
 
+class _MaskedSlots:
+    """A resolver for ``references.rewrite`` that writes a neutral token (one per distinct
+    target id, so equal ids stay equal) where ``resolver`` would write an id or a placeholder,
+    so the identifier scan of ``intended_item`` cannot see what the references become;
+    ``unmask`` then puts the real values in."""
+
+    _OPEN: Final = "\ue000ref"
+    _CLOSE: Final = "\ue001"
+
+    def __init__(self, resolver: references.Resolver) -> None:
+        self.resolver = resolver
+        self.tokens: dict[str, str] = {}  # written value -> token
+
+    def resolve_for_write(self, kind: str, source_id: str) -> Resolution:
+        resolution = self.resolver.resolve_for_write(kind, source_id)
+        if resolution.status == "skipped" or not resolution.resolved:
+            return resolution
+        if resolution.target_id is None:
+            return resolution
+        token = self.tokens.setdefault(
+            resolution.target_id, f"{self._OPEN}{len(self.tokens)}{self._CLOSE}"
+        )
+        return dataclasses.replace(resolution, target_id=token)
+
+    def unmask(self, rewritten: references.Rewritten) -> None:
+        if not self.tokens:
+            return
+        values = {token: value for value, token in self.tokens.items()}
+
+        def put_back(node: Any) -> Any:
+            if isinstance(node, str):
+                if self._OPEN not in node:
+                    return node
+                for token, value in values.items():
+                    node = node.replace(token, value)
+                return node
+            if isinstance(node, list):
+                return [put_back(element) for element in node]
+            if isinstance(node, dict):
+                return {key: put_back(value) for key, value in node.items()}
+            return node
+
+        rewritten.payload = put_back(rewritten.payload)
+        if rewritten.assignments is not None:
+            rewritten.assignments = put_back(rewritten.assignments)
+        rewritten.scope_tag_ids = put_back(rewritten.scope_tag_ids)
+
+
 def intended_item(
     *,
     type_key: str,
     payload: Mapping[str, Any],
     assignments: Sequence[Mapping[str, Any]] | None,
     scope_tag_ids: Sequence[str] | None,
-    mapping: Mapping[str, Mapping[str, str | None]] | None,
-    foundation_ids: Mapping[str, Mapping[str, str]] | None,
+    resolver: references.Resolver,
     identities: TenantIdentities | None,
     source_identifiers: str,
     secrets: Mapping[str, str] | None = None,
 ) -> ItemRewrite:
     """The one function that decides the payload a restore writes: the preview diffs it and the
-    executor (``execute._intended``) writes it. References go through the mapping
-    (``references.rewrite``); with ``identities`` (a cross-tenant restore) the source tenant's
+    executor (``execute._intended``) writes it. References are rewritten as ``resolver`` (the
+    run's ``ReferenceResolver``) says (``references.rewrite``); ``rewritten.unresolved`` lists
+    what it could not resolve, which must not be written; with ``identities`` (a cross-tenant restore) the source tenant's
     identifiers are replaced by the target's when ``source_identifiers`` is ``replace`` and only
-    located otherwise."""
+    located otherwise. The identifier scan never looks into the reference slots the rewrite
+    filled (``_MaskedSlots``): what is written there is the target's id (or, in the preview, a
+    placeholder naming a foundation the run creates), never a source tenant identifier."""
+    masked = _MaskedSlots(resolver) if identities is not None else None
     rewritten = references.rewrite(
         type_key=type_key,
         payload=payload,
         assignments=assignments,
         scope_tag_ids=scope_tag_ids,
-        mapping=mapping,
-        foundation_ids=foundation_ids,
+        resolver=masked if masked is not None else resolver,
     )
     original_secrets: Mapping[str, str] = secrets if secrets is not None else {}
-    if identities is None:
+    if identities is None or masked is None:
         return ItemRewrite(rewritten=rewritten, secrets=original_secrets)
     replace = source_identifiers == "replace"
     new_secrets, secret_places = tenant_identity.scan_secrets(
@@ -262,10 +366,14 @@ def intended_item(
     # name), after an unclear answer and on resume, so a renamed object would be created again.
     ptype = policy_type_of(type_key)
     name_keys = {ptype.display_name_property, "displayName", "name"}
+    # Properties never written (server-made, e.g. a profile's own endpoint URL naming its
+    # tenant) and a nested object's parent annotations are not looked into either.
+    name_keys |= ptype.all_read_only_fields | {PARENT_ID_KEY, PARENT_NAME_KEY}
     if not replace:
         places = tenant_identity.find_identifiers(
             rewritten.payload, identities.source, identities.target, leave=name_keys
         )
+        masked.unmask(rewritten)
         return ItemRewrite(
             rewritten=rewritten, identifier_places=places + secret_places, secrets=original_secrets
         )
@@ -273,6 +381,7 @@ def intended_item(
         rewritten.payload, identities.source, identities.target, leave=name_keys
     )
     rewritten.payload = scan.payload
+    masked.unmask(rewritten)
     return ItemRewrite(
         rewritten=rewritten,
         identifier_places=scan.places + secret_places,
@@ -301,18 +410,82 @@ def assignments_plan(
 
 
 @dataclass(frozen=True)
+class KeptElements:
+    """``payload``: what the target holds after a write that only merges some child lists
+    (``PolicyType.merge_only_lists``): the intended payload plus, in each such list, the
+    target's elements the backup lacks. ``kept``: ``"<list>[<identity>]"`` of each of them."""
+
+    payload: dict[str, Any]
+    kept: list[str] = field(default_factory=list)
+
+
+#: How the preview and verification name an element a merge-only write keeps.
+KEPT_NOTE: Final = "kept (a restore never deletes)"
+
+
+def with_kept_elements(
+    *, type_key: str, intended: Mapping[str, Any], current: Mapping[str, Any] | None
+) -> KeptElements:
+    """The intended payload as the target will hold it once written: in every child list the
+    restore only merges into (``PolicyType.merge_only_lists``: intent settings, administrative
+    template definition values, localized notification messages), the target's elements whose
+    identity the backup lacks stay (``write`` never removes them). The preview compares this
+    with the target and verification with the object read back, so a kept element is neither
+    a planned change nor a difference after writing. ``current``: the target's payload
+    (``None`` for a create: nothing is kept)."""
+    payload: dict[str, Any] = dict(intended)
+    kept: list[str] = []
+    if current is None:
+        return KeptElements(payload=payload)
+    for merged in policy_type_of(type_key).merge_only_lists:
+        live = current.get(merged.property)
+        if not isinstance(live, list) or not live:
+            continue
+        own = payload.get(merged.property)
+        own_list = list(own) if isinstance(own, list) else []
+        wanted = {_element_identity(element, merged.identity) for element in own_list}
+        extra = [
+            element
+            for element in live
+            if (identity := _element_identity(element, merged.identity)) is not None
+            and identity not in wanted
+        ]
+        if not extra:
+            continue
+        payload[merged.property] = own_list + [dict(element) for element in extra]
+        kept += [
+            f"{merged.property}[{_element_identity(element, merged.identity)}]" for element in extra
+        ]
+    return KeptElements(payload=payload, kept=kept)
+
+
+def _element_identity(element: Any, identity: str) -> str | None:
+    value: Any = element
+    for part in identity.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return str(value) if isinstance(value, str | int) and str(value) else None
+
+
+@dataclass(frozen=True)
 class BackupNames:
     """Names the backup set knows, whether or not the objects are in scope."""
 
     #: Group id -> display name (``BackupSet.group_names``).
     groups: Mapping[str, str] = field(default_factory=dict)
-    #: Foundation kind -> source id -> display name (every foundation item of the backup set).
+    #: Foundation type key -> source id -> display name (every foundation item of the backup
+    #: set whose type a reference kind points at).
     foundations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Foundation type key -> source ids of the backup set's foundations a run never writes
+    #: (``never_written``, in scope or not): including one in the scope creates nothing.
+    never_written: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def name(self, kind: str, source_id: str) -> str | None:
-        if kind == "group":
+        type_key = _foundation_type(kind)
+        if type_key is None:
             return self.groups.get(source_id)
-        return (self.foundations.get(kind) or {}).get(source_id)
+        return (self.foundations.get(type_key) or {}).get(source_id)
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,36 +561,19 @@ def target_type(assignment: Mapping[str, Any]) -> str:
     return odata_type
 
 
-ResolutionStatus = Literal["mapped", "skipped", "in_scope", "exists", "missing", "mapped_missing"]
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """How one reference is written.
-
-    - ``mapped``: the mapping names an existing target object (``target_id``).
-    - ``skipped``: the mapping says ``None``: the assignments using it (or the scope tag /
-      template reference itself) are left out, by the user's explicit choice.
-    - ``in_scope``: a foundation of this run; ``target_id`` is its matched target object, or
-      ``None`` when the run creates it.
-    - ``exists``: same-tenant restore and the id still exists in the target.
-    - ``missing`` / ``mapped_missing``: cannot be written (blocking until resolved); the mapping
-      of ``mapped_missing`` points at something the target does not hold.
-    """
-
-    status: ResolutionStatus
-    target_id: str | None = None
-    #: Name of what the reference becomes in the target (target name, or the backup's name of
-    #: an object this run creates; ``None`` when unknown).
-    target_name: str | None = None
-
-    @property
-    def resolved(self) -> bool:
-        return self.status not in ("missing", "mapped_missing")
-
-
 class ReferenceResolver:
-    """Resolves references of backup items against the target (see module docstring)."""
+    """Resolves references of backup items against the target (see module docstring): the one
+    resolver of the checks, the preview and the executor.
+
+    ``resolve`` answers the checks (cached: it depends only on the inputs and the target as
+    read). ``resolve_for_write`` answers ``references.rewrite`` (``intended_item``): the same
+    decision, with the id to write for a foundation of this run. In the preview
+    (``foundation_ids=None``) a foundation the run creates has no id yet: it is written as a
+    readable placeholder (``placeholders`` maps it back to the name). In the executor
+    ``foundation_ids`` holds the ids of the foundations this run created or matched so far
+    (the executor adds to it as it goes); a foundation in scope that is not there was not
+    restored (``not_restored``), so nothing that refers to it is written.
+    """
 
     def __init__(
         self,
@@ -427,31 +583,55 @@ class ReferenceResolver:
         target_groups: TargetGroups,
         backup_names: BackupNames,
         scoped_foundations: Mapping[str, Mapping[str, Any]],
+        foundation_ids: Mapping[str, Mapping[str, str]] | None = None,
+        unwritten_matches: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """``scoped_foundations``: kind -> source id -> the matched target item of that
-        foundation (``None`` when it will be created), for the foundations in scope."""
+        foundation (``None`` when it will be created), for the foundations in scope.
+        ``unwritten_matches``: kind -> source id -> the matched target item of a foundation in
+        scope the run never writes (``never_written``): references to it are written as that
+        target object's id, in the preview and in the executor alike.
+        ``foundation_ids``: kind -> source id -> target id of the foundations this run created
+        or matched (execution; ``None`` in the checks and the preview)."""
         self.inputs = inputs
         self.state = target_state
         self.groups = target_groups
         self.names = backup_names
         self.scoped_foundations = scoped_foundations
+        self.foundation_ids = foundation_ids
+        self.unwritten_matches = unwritten_matches or {}
+        #: Placeholder written in the preview -> the name of the foundation the run creates.
+        self.placeholders: dict[str, str] = {}
         self._cache: dict[tuple[str, str], Resolution] = {}
 
     def source_name(self, kind: str, source_id: str) -> str | None:
         return self.names.name(kind, source_id)
 
     def target_name(self, kind: str, target_id: str) -> str | None:
-        if kind == "group":
+        type_key = _foundation_type(kind)
+        if type_key is None:
             return self.groups.name_of(target_id)
-        found = self.state.by_id(kind, target_id)
+        found = self.state.by_id(type_key, target_id)
         return found.display_name if found is not None else None
 
     def target_exists(self, kind: str, target_id: str) -> bool:
-        if kind == "group":
+        type_key = _foundation_type(kind)
+        if type_key is None:
             return self.groups.exists(target_id)
-        if kind == "scope_tag" and target_id == BUILTIN_SCOPE_TAG_ID:
-            return True
-        return self.state.by_id(kind, target_id) is not None
+        if (
+            reference_kinds.is_kind(kind)
+            and reference_kinds.get(kind).is_scope_tag
+            and target_id == BUILTIN_SCOPE_TAG_ID
+        ):
+            return True  # the built-in scope tag exists in every tenant
+        return self.state.by_id(type_key, target_id) is not None
+
+    def unreadable(self, kind: str) -> bool:
+        """The target's objects of ``kind`` could not be read."""
+        type_key = _foundation_type(kind)
+        if type_key is None:
+            return bool(self.groups.unreadable)
+        return type_key in self.state.unreadable
 
     def resolve(self, kind: str, source_id: str) -> Resolution:
         key = (kind, source_id)
@@ -461,14 +641,19 @@ class ReferenceResolver:
 
     def _resolve(self, kind: str, source_id: str) -> Resolution:
         is_mapped, mapped_to = self.inputs.mapped(kind, source_id)
+        if is_mapped and mapped_to is None and not _can_skip(kind):
+            is_mapped = False  # the object cannot do without it: a skip is not a decision
         if is_mapped:
             if mapped_to is None:
                 return Resolution("skipped")
             if self.target_exists(kind, mapped_to):
                 return Resolution("mapped", mapped_to, self.target_name(kind, mapped_to))
             return Resolution("mapped_missing", mapped_to)
+        unwritten = (self.unwritten_matches.get(kind) or {}).get(source_id)
+        if unwritten is not None:  # never written by the run, but the target has it
+            return Resolution("exists", unwritten.source_id, unwritten.display_name)
         scoped = self.scoped_foundations.get(kind) or {}
-        if kind != "group" and source_id in scoped:
+        if source_id in scoped:
             matched = scoped[source_id]
             if matched is not None:
                 return Resolution("in_scope", matched.source_id, matched.display_name)
@@ -477,22 +662,94 @@ class ReferenceResolver:
             return Resolution("exists", source_id, self.target_name(kind, source_id))
         return Resolution("missing")
 
+    def resolve_for_write(self, kind: str, source_id: str) -> Resolution:
+        """``resolve``, with the id a foundation of this run is written as (see the class)."""
+        resolution = self.resolve(kind, source_id)
+        if resolution.status != "in_scope":
+            return resolution
+        if self.foundation_ids is not None:
+            written = (self.foundation_ids.get(kind) or {}).get(source_id)
+            if written:
+                return Resolution("in_scope", written, resolution.target_name)
+            return Resolution("not_restored", None, resolution.target_name)
+        if resolution.target_id is not None:
+            return resolution
+        name = resolution.target_name or source_id
+        placeholder = f"(new {kind_label(kind)} '{name}')"
+        self.placeholders[placeholder] = name
+        return Resolution("in_scope", placeholder, name)
+
     def suggestions(self, kind: str, source_id: str) -> list[dict[str, str]]:
         """Target objects with the same name as the source object (a unique one is proposed)."""
         name = self.source_name(kind, source_id)
         if not name:
             return []
-        if kind == "group":
+        type_key = _foundation_type(kind)
+        if type_key is None:
             return [
                 {"id": str(group["id"]), "name": str(group.get("displayName") or "")}
                 for group in self.groups.with_name(name)
             ]
-        if kind in self.state.unreadable:
+        if type_key in self.state.unreadable:
             return []
         return [
             {"id": candidate.source_id, "name": candidate.display_name}
-            for candidate in self.state.by_name(kind, name)
+            for candidate in self.state.by_name(type_key, name)
         ]
+
+    def describe_unresolved(self, refs: Sequence[Reference], *, item_label: str) -> str:
+        """Why ``item_label`` cannot be written: each unresolved reference once, by kind, name
+        and id, with what to do (for the executor's failure message)."""
+        parts: list[str] = []
+        seen: set[tuple[str, str]] = set()
+        for ref in refs:
+            if (ref.kind, ref.source_id) in seen:
+                continue
+            seen.add((ref.kind, ref.source_id))
+            parts.append(self._describe_one(ref))
+        return (
+            f"{item_label} was not written: it refers to "
+            + "; ".join(parts)
+            + ". Nothing was written with the source tenant's ids. Run the checks and the "
+            "preview again, then execute again."
+        )
+
+    def _describe_one(self, ref: Reference) -> str:
+        label = kind_label(ref.kind)
+        name = self.source_name(ref.kind, ref.source_id)
+        named = (
+            f"the {label} '{name}' (id {ref.source_id})"
+            if name
+            else (f"the {label} with id {ref.source_id}")
+        )
+        target = self.inputs.target_label
+        resolution = self.resolve_for_write(ref.kind, ref.source_id)
+        skip = (
+            reference_kinds.get(ref.kind).skip_words
+            if reference_kinds.is_kind(ref.kind)
+            else "skip it"
+        )
+        if resolution.status == "mapped_missing":
+            return (
+                f"{named}, mapped to {label} id {resolution.target_id}, which does not exist "
+                f"in {target} (any more): map it to an existing {label} in step 3, or {skip}"
+            )
+        if resolution.status == "not_restored":
+            return (
+                f"{named}, which this run was to restore but did not (see its own outcome): "
+                f"fix that {label} and execute again, or map it to an existing {label} in step 3"
+            )
+        where = "could not be read in" if self.unreadable(ref.kind) else "does not exist in"
+        include = (
+            f"include the {label} in the scope in step 2, "
+            if references.restored_before_referrers(ref.kind)
+            and self.source_name(ref.kind, ref.source_id)
+            else ""
+        )
+        return (
+            f"{named}, which {where} {target}: {include}map it to an existing {label} in "
+            f"step 3, or {skip}"
+        )
 
 
 def match_of(item: SourceItem, state: TargetState, inputs: RunInputs) -> Match:
@@ -504,6 +761,7 @@ def match_of(item: SourceItem, state: TargetState, inputs: RunInputs) -> Match:
         source_id=item.source_id,
         display_name=item.display_name,
         same_tenant=inputs.same_tenant,
+        is_default=isinstance(item.payload, dict) and item.ptype.is_tenant_default(item.payload),
     )
 
 
@@ -514,24 +772,54 @@ def build_resolver(
     target_groups: TargetGroups,
     backup_names: BackupNames,
     inputs: RunInputs,
+    foundation_ids: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ReferenceResolver:
     """A resolver that knows which foundations are in scope and what they match in the target
     (an ambiguous or absent match counts as "created by this run": the foundation's own checks
     say whether that can happen). A foundation whose type could not be read in the target is
-    never written, so it resolves nothing."""
-    scoped: dict[str, dict[str, Any]] = {kind: {} for kind in FOUNDATION_KINDS}
+    never written, so it resolves nothing; nor is one the run never writes (``never_written``,
+    e.g. Microsoft's built-in apps): it resolves to its match in the target, and without one
+    it is not in scope (what refers to it is missing). ``foundation_ids``: the executor's ids of the
+    foundations this run created or matched (see ``ReferenceResolver``)."""
+    scoped: dict[str, dict[str, Any]] = {
+        kind.key: {} for kind in reference_kinds.foundation_kinds()
+    }
+    unwritten: dict[str, dict[str, Any]] = {}
     for item in items:
         if item.type_key in target_state.unreadable:
             continue
-        if item.type_key in scoped and not item.is_builtin_scope_tag:
+        unwritten_kind = reference_kinds.kind_of_type(item.type_key)
+        if unwritten_kind is not None and never_written(item):
+            # (the built-in scope tag resolves as it is). Only a foundation resolves to its
+            # match by name: an object of another type (a VPP token, bound to its tenant) is
+            # resolved by the mapping, or in the same tenant by its id, never by a name.
+            if not item.is_builtin_scope_tag and item.is_foundation:
+                match = match_of(item, target_state, inputs)
+                if match.target is not None:
+                    unwritten.setdefault(unwritten_kind.key, {})[item.source_id] = match.target
+            continue
+        kind = reference_kinds.kind_of_type(item.type_key)
+        if (
+            kind is not None
+            and not item.is_builtin_scope_tag
+            # Never written, or written after what refers to it: the mapping or the same id
+            # in the same tenant must resolve it, never "created by this run".
+            and references.restored_before_referrers(kind.key)
+        ):
             match = match_of(item, target_state, inputs)
-            scoped[item.type_key][item.source_id] = match.target
+            if match.target is None and item.ptype.create_limit_for(item.payload) is not None:
+                # Never created (e.g. an app whose content is not in the backup): what refers
+                # to it is unresolved, not "created by this run".
+                continue
+            scoped[kind.key][item.source_id] = match.target
     return ReferenceResolver(
         inputs=inputs,
         target_state=target_state,
         target_groups=target_groups,
         backup_names=backup_names,
         scoped_foundations=scoped,
+        foundation_ids=foundation_ids,
+        unwritten_matches=unwritten,
     )
 
 
@@ -565,7 +853,7 @@ class RunSource:
         types (references are resolved against them). Unsupported objects are never read:
         nothing can be written for them."""
         keys = {item.type_key for item in self.items if not item.is_unsupported}
-        keys.update(FOUNDATION_KINDS)
+        keys.update(foundation_type_keys())
         return sorted(keys, key=restore_order)
 
 
@@ -585,6 +873,26 @@ def _source_item(row: BackupItem) -> SourceItem:
     )
 
 
+def _never_written_foundations(backup_set: Any) -> dict[str, frozenset[str]]:
+    """Source ids of the backup set's foundations a run never writes (``never_written``): of
+    preview-only foundation types all, of types with built-in objects (``builtin_when``) those
+    (one query per such type, on the payload's discriminating property)."""
+    found: dict[str, frozenset[str]] = {}
+    for type_key in foundation_type_keys():
+        ptype = policy_type_of(type_key)
+        rows = BackupItem.objects.filter(backup_set=backup_set, policy_type=type_key)
+        if registry.is_unsupported(ptype) or ptype.is_preview_only:
+            found[type_key] = frozenset(rows.values_list("source_id", flat=True))
+        elif ptype.builtin_when is not None:
+            lookup = "payload__" + ptype.builtin_when.path.replace(".", "__") + "__startswith"
+            condition = {lookup: ptype.builtin_when.prefix}
+            rows = (
+                rows.exclude(**condition) if ptype.builtin_when.negate else rows.filter(**condition)
+            )
+            found[type_key] = frozenset(rows.values_list("source_id", flat=True))
+    return {type_key: ids for type_key, ids in found.items() if ids}
+
+
 def load_source(run: RestoreRun) -> RunSource:
     """The run's scoped items (all items of the backup set for scope ``all``, the
     ``requested_items`` for ``selected``), foundations first in restore order, with the names
@@ -597,9 +905,9 @@ def load_source(run: RestoreRun) -> RunSource:
         rows = rows.filter(pk__in=[int(pk) for pk in run.requested_items or []])
     items = [_source_item(row) for row in rows.iterator(chunk_size=500)]
     items.sort(key=lambda item: (restore_order(item.type_key), item.display_name, item.source_id))
-    foundation_names: dict[str, dict[str, str]] = {kind: {} for kind in FOUNDATION_KINDS}
+    foundation_names: dict[str, dict[str, str]] = {key: {} for key in foundation_type_keys()}
     for type_key, source_id, name in BackupItem.objects.filter(
-        backup_set=backup_set, policy_type__in=FOUNDATION_KINDS
+        backup_set=backup_set, policy_type__in=foundation_type_keys()
     ).values_list("policy_type", "source_id", "display_name"):
         foundation_names[type_key][source_id] = name
     options = effective_options(run)
@@ -613,7 +921,11 @@ def load_source(run: RestoreRun) -> RunSource:
         assignment_mode=options["assignment_mode"],
         source_identifiers=options["source_identifiers"],
     )
-    names = BackupNames(groups=dict(backup_set.group_names or {}), foundations=foundation_names)
+    names = BackupNames(
+        groups=dict(backup_set.group_names or {}),
+        foundations=foundation_names,
+        never_written=_never_written_foundations(backup_set),
+    )
     return RunSource(items=items, names=names, inputs=inputs)
 
 
@@ -692,22 +1004,35 @@ def load_target(
     state = target.read_target(
         client, type_keys=source.type_keys_to_read(), on_progress=on_progress
     )
+    return state, load_target_groups(client, source, state)
+
+
+def load_target_groups(
+    client: GraphClient, source: RunSource, state: TargetState, *, suggestions: bool = True
+) -> TargetGroups:
+    """The target's groups the scoped items reference or the mapping names (batched by id),
+    and with ``suggestions`` same-name groups for the missing ones (batched by name). Groups
+    are the references whose kind has no foundation type (``reference_kinds``)."""
+    directory = {kind.key for kind in reference_kinds.all_kinds() if not kind.is_foundation}
     referenced: set[str] = set()
     if source.inputs.include_assignments:
         for item in source.items:
             for ref in item_references(item, include_assignments=True):
-                if ref.kind == "group":
+                if ref.kind in directory:
                     referenced.add(ref.source_id)
     mapped = {
-        target_id for target_id in (source.inputs.mapping.get("group") or {}).values() if target_id
+        target_id
+        for kind in directory
+        for target_id in (source.inputs.mapping.get(kind) or {}).values()
+        if target_id
     }
     if not referenced and not mapped:
-        return state, TargetGroups(existing=dict(state.group_names))
+        return TargetGroups(existing=dict(state.group_names))
     try:
         # One cheap probe: a missing Group.Read.All must not look like "every group is gone".
         client.get("groups", params={"$top": "1", "$select": "id"})
     except PermissionDeniedError as exc:
-        return state, TargetGroups(
+        return TargetGroups(
             unreadable=f"The app cannot read the groups of the tenant (it lacks "
             f"{GROUP_READ_PERMISSION}). Graph said: {exc}"
         )
@@ -722,8 +1047,8 @@ def load_target(
         for group_id in referenced
         if group_id not in existing or not source.inputs.same_tenant
     }
-    named = _groups_named(client, missing_names) if missing_names - {""} else {}
-    return state, TargetGroups(existing=existing, named=named)
+    named = _groups_named(client, missing_names) if suggestions and missing_names - {""} else {}
+    return TargetGroups(existing=existing, named=named)
 
 
 def _source_identity(run: RestoreRun) -> tuple[TenantIdentity, list[str]]:
@@ -835,12 +1160,11 @@ def read_target_for(
 
 
 __all__ = [
-    "FOUNDATION_KINDS",
     "GROUP_READ_PERMISSION",
-    "KIND_LABELS",
-    "REFERENCE_KINDS",
+    "KEPT_NOTE",
     "BackupNames",
     "ItemRewrite",
+    "KeptElements",
     "ProgressCallback",
     "Reference",
     "ReferenceResolver",
@@ -854,16 +1178,21 @@ __all__ = [
     "assignments_plan",
     "broad_targets",
     "build_resolver",
+    "foundation_type_keys",
     "fresh_run",
     "graph_client_for_run",
     "intended_item",
     "item_references",
+    "kind_label",
     "load_identities",
     "load_source",
     "load_target",
+    "load_target_groups",
     "match_of",
+    "never_written",
     "policy_type_of",
     "restore_order",
     "singular",
     "with_checked_identities",
+    "with_kept_elements",
 ]
