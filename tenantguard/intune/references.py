@@ -276,8 +276,12 @@ def references_of(
     """
     ptype = registry.get(type_key)
     refs: list[Reference] = []
+    seen: set[str] = set()  # a place two paths name (a known setting and a generic one) counts once
     for kind, path in _payload_ref_paths(ptype):
         for slot in _slots(payload, path_segments(path), ""):
+            if slot.where in seen:
+                continue
+            seen.add(slot.where)
             if _is_reference(kind, slot.value):
                 refs.append(Reference(kind, str(slot.value), slot.where))
     tag_kind = _scope_tag_key()
@@ -329,8 +333,12 @@ def rewrite(
         why.append(resolution)
 
     removals: list[_Slot] = []
+    seen: set[str] = set()  # each place is rewritten once, whichever paths name it
     for kind, path in _payload_ref_paths(ptype):
         for slot in _slots(result_payload, path_segments(path), ""):
+            if slot.where in seen:
+                continue
+            seen.add(slot.where)
             if not _is_reference(kind, slot.value):
                 continue
             ref = Reference(kind, str(slot.value), slot.where)

@@ -255,3 +255,55 @@ def test_referencing_configuration_policies_lists_the_policies_that_name_it():
         assert none.status_code == 200 and none.json()["value"] == []
         missing = client.get(f"{URL}/not-there/referencingConfigurationPolicies")
         assert missing.status_code == 404
+
+
+def _reference_value(definition: str, value: str) -> dict[str, Any]:
+    return {
+        "settingInstance": {
+            "@odata.type": "#microsoft.graph.deviceManagementConfigurationSimpleSettingInstance",
+            "settingDefinitionId": definition,
+            "simpleSettingValue": {
+                "@odata.type": (
+                    "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue"
+                ),
+                "value": value,
+            },
+        }
+    }
+
+
+def test_any_reference_setting_value_is_a_reusable_setting_reference_counted_once():
+    """Graph marks "the id of a reusable setting" with ReferenceSettingValue under any setting
+    definition: one the known list does not name is still found (never written with the
+    source id), and a place both the list and the type name is one reference, rewritten once."""
+    from tenantguard.intune.references import rewrite
+
+    from ..intune_restore.reference_support import StaticResolver
+
+    payload = {
+        "name": "Linux - compliance",
+        "settings": [
+            _reference_value("some_future_setting_naming_a_reusable_setting", "rs-future"),
+            _reference_value("linux_customcompliance_discoveryscript", "rs-script"),
+        ],
+    }
+    refs = references_of(
+        type_key="compliance_settings_catalog", payload=payload, assignments=None, scope_tag_ids=[]
+    )
+    found = sorted(ref.source_id for ref in refs if ref.kind == "reusable_setting")
+    assert found == ["rs-future", "rs-script"]
+    resolver = StaticResolver(
+        mapping={"reusable_setting": {"rs-future": "tgt-future", "rs-script": "tgt-script"}}
+    )
+    written = rewrite(
+        type_key="compliance_settings_catalog",
+        payload=payload,
+        assignments=None,
+        scope_tag_ids=[],
+        resolver=resolver,
+    )
+    values = [
+        s["settingInstance"]["simpleSettingValue"]["value"] for s in written.payload["settings"]
+    ]
+    assert values == ["tgt-future", "tgt-script"]
+    assert not written.unresolved

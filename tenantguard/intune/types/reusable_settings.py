@@ -76,13 +76,24 @@ _REFERENCING_SETTINGS: tuple[tuple[str, str], ...] = (
     ("linux_customcompliance_discoveryscript", "simpleSettingValue.value"),
 )
 
-#: Where a settings catalog policy (``settings[]``) refers to reusable settings.
-REUSABLE_SETTING_REFS: tuple[FoundationRef, ...] = tuple(
+#: Graph's value type for "the id of a reusable setting" (any setting definition may use it).
+REFERENCE_SETTING_VALUE = "#microsoft.graph.deviceManagementConfigurationReferenceSettingValue"
+
+#: Where a settings catalog policy (``settings[]``) refers to reusable settings: the known
+#: settings (some, like firewall keyword groups, hold the id as a plain string value), then any
+#: reference-typed value wherever it sits (a place both name counts once).
+REUSABLE_SETTING_REFS: tuple[FoundationRef, ...] = (
+    *(
+        FoundationRef(
+            REUSABLE_SETTING,
+            f"settings[].settingInstance.**[settingDefinitionId={definition}].{value_path}",
+        )
+        for definition, value_path in _REFERENCING_SETTINGS
+    ),
     FoundationRef(
         REUSABLE_SETTING,
-        f"settings[].settingInstance.**[settingDefinitionId={definition}].{value_path}",
-    )
-    for definition, value_path in _REFERENCING_SETTINGS
+        f"settings[].settingInstance.**[@odata.type={REFERENCE_SETTING_VALUE}].value",
+    ),
 )
 
 _SELECT = (
