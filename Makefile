@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tenantguard-installed
+# `make run PORT=8080` serves on another port (loopback only, like `tenantguard run --port`).
+PORT ?= 8000
 
-.PHONY: run test lint install schema
+.PHONY: run test lint install schema screenshots
 
 install: $(STAMP)
 
@@ -16,10 +18,17 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/tenantguard run
+	$(BIN)/tenantguard run --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# Retake the README's screenshots (docs/screenshots/) in Chromium: the "Try a restore in the
+# demo" walk and the wizard's user stories.
+screenshots: $(STAMP)
+	TENANTGUARD_UPDATE_SCREENSHOTS=1 TENANTGUARD_SCREENSHOTS=1 $(BIN)/python -m pytest \
+		-p no:cacheprovider -q tests/browser/test_readme_walkthrough.py \
+		tests/browser/test_wizard_browser.py -k "readme_walkthrough or story"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

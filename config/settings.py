@@ -145,6 +145,8 @@ INSTALLED_APPS = [
     "tenantguard.tenants",
     "tenantguard.backups",
     "tenantguard.restores",
+    "tenantguard.catalog",
+    "tenantguard.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -307,17 +309,29 @@ UNFOLD = {
         lambda request: static("django_htmx/htmx-2.min.js"),
         lambda request: static("tenantguard/wizard.js"),
     ],
-    "STYLES": [lambda request: static("tenantguard/wizard.css")],
+    "STYLES": [
+        lambda request: static("tenantguard/wizard.css"),
+        lambda request: static("tenantguard/dashboard.css"),
+    ],
     "SITE_HEADER": "TenantGuard",
     "SITE_SUBHEADER": "Intune backup & safe restore",
     "SHOW_HISTORY": False,
+    # The admin index is the dashboard of the user's tenants (templates/admin/index.html).
+    "DASHBOARD_CALLBACK": "tenantguard.dashboard.views.dashboard_callback",
     "SIDEBAR": {
         "show_search": False,
         "show_all_applications": False,
+        # What an Intune admin uses; Django's own models (users, groups, task results, sign-in
+        # lockouts) only for superusers, under "System" at the end.
         "navigation": [
             {
                 "title": "Tenants",
                 "items": [
+                    {
+                        "title": "Dashboard",
+                        "icon": "dashboard",
+                        "link": reverse_lazy("admin:index"),
+                    },
                     {
                         "title": "Tenants",
                         "icon": "domain",
@@ -327,6 +341,7 @@ UNFOLD = {
                         "title": "Memberships",
                         "icon": "group",
                         "link": reverse_lazy("admin:accounts_membership_changelist"),
+                        "permission": "tenantguard.dashboard.navigation.manages_a_tenant",
                     },
                     {
                         "title": "API tokens",
@@ -368,12 +383,36 @@ UNFOLD = {
                         "icon": "policy",
                         "link": reverse_lazy("admin:audit_auditevent_changelist"),
                     },
+                ],
+            },
+            {
+                "title": "System",
+                "collapsible": True,
+                "items": [
                     {
-                        # django-axes' failed sign-ins and lockouts (superusers only).
+                        "title": "Users",
+                        "icon": "person",
+                        "link": reverse_lazy("admin:auth_user_changelist"),
+                        "permission": "tenantguard.dashboard.navigation.is_superuser",
+                    },
+                    {
+                        "title": "Groups",
+                        "icon": "groups",
+                        "link": reverse_lazy("admin:auth_group_changelist"),
+                        "permission": "tenantguard.dashboard.navigation.is_superuser",
+                    },
+                    {
+                        # django-axes' failed sign-ins and lockouts.
                         "title": "Sign-in lockouts",
                         "icon": "lock_person",
                         "link": reverse_lazy("admin:axes_accessattempt_changelist"),
-                        "permission": lambda request: request.user.is_superuser,
+                        "permission": "tenantguard.dashboard.navigation.is_superuser",
+                    },
+                    {
+                        "title": "Task results",
+                        "icon": "pending_actions",
+                        "link": reverse_lazy("admin:django_tasks_database_dbtaskresult_changelist"),
+                        "permission": "tenantguard.dashboard.navigation.is_superuser",
                     },
                 ],
             },

@@ -78,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # HTTPS-only there. A deployment behind TLS runs config.wsgi and keeps the secure default.
     os.environ.setdefault("TENANTGUARD_HTTPS", "0")
     _setup_django()
+    from django.conf import settings
     from django.core.management import call_command
     from rich.markup import escape
 
@@ -136,6 +137,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             " (also [bold]operator[/bold] and [bold]viewer[/bold], same password)\n"
             f"  Graph emulator: {emulator_url}   Task worker and backup scheduler: "
             f"{'off' if args.no_worker else 'on'}\n"
+            f"  Data directory: {escape(str(settings.DATA_DIR))} (`tenantguard` commands use it too)\n"
+            "  Commands that write to a demo tenant meanwhile need\n"
+            f"  TENANTGUARD_EMULATOR_URL={emulator_url} (this emulator)\n"
             "  Press Ctrl+C to stop."
         )
         if not args.no_worker:
@@ -637,17 +641,40 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
-        "run", help="start TenantGuard with its demo, emulator and task worker"
+        "run",
+        help="start TenantGuard with its demo, emulator and task worker",
+        description=(
+            "Migrate the database, seed the demo (users admin / operator / viewer and the "
+            "emulated Contoso tenants), then serve TenantGuard on http://127.0.0.1:PORT/ with "
+            "its Graph emulator, task worker and backup scheduler until Ctrl+C. Data lives in "
+            "the data directory ($TENANTGUARD_DATA_DIR, default: var/ in the checkout); other "
+            "`tenantguard` commands use the same one."
+        ),
     )
-    run.add_argument("--port", type=int, default=8000)
+    run.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="loopback port of the web server (default: 8000; `make run PORT=8080` passes it)",
+    )
     run.add_argument(
         "--emulator-port",
         type=int,
         default=0,
         help="loopback port of the Graph emulator (0 = any free port)",
     )
-    run.add_argument("--no-worker", action="store_true")
-    run.add_argument("--no-demo", action="store_true")
+    run.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="start neither the task worker nor the backup scheduler: backups, checks, "
+        "previews and restores then wait in the queue until a worker runs "
+        "(`python -m django db_worker`)",
+    )
+    run.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="do not create or refresh the demo users, tenants and baseline backups",
+    )
     run.set_defaults(handler=cmd_run)
 
     commands.add_parser("demo", help="create or refresh the demo data only").set_defaults(
@@ -810,6 +837,12 @@ def _loaded(module: str, name: str) -> type[BaseException] | None:
     return getattr(loaded, name, None) if loaded is not None else None
 
 
+def _sentence(text: str) -> str:
+    """``text`` ending with a full stop, so a message can follow it."""
+    text = text.rstrip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
 def _describe_failure(exc: Exception) -> tuple[str, str, int | None]:
     """(label, message, exit code) for a failure; exit code None = unexpected (a bug)."""
 
@@ -828,7 +861,7 @@ def _describe_failure(exc: Exception) -> tuple[str, str, int | None]:
     if isinstance_of("tenantguard.graph.errors", "GraphError"):
         return (
             "Graph error",
-            f"{exc} Nothing more was done; check the tenant's connection "
+            f"{_sentence(str(exc))} Nothing more was done; check the tenant's connection "
             "(`tenantguard tenant test NAME`) and try again.",
             1,
         )

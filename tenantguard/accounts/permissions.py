@@ -95,5 +95,23 @@ def tenants_visible_to(user: Any) -> QuerySet[Any]:
     return Tenant.objects.filter(memberships__user=user).distinct()
 
 
+def roles_on_tenants(user: Any, tenants: Any) -> dict[int, Role]:
+    """The user's role on each of ``tenants`` (by tenant pk) in one query; absent = no role."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return {}
+    if user.is_superuser:
+        return {tenant.pk: Role.ADMIN for tenant in tenants}
+    pks = [tenant.pk for tenant in tenants]
+    rows = Membership.objects.filter(user=user, tenant_id__in=pks).values_list("tenant_id", "role")
+    return {tenant_id: Role(role) for tenant_id, role in rows}
+
+
 def tenants_with_capability(user: Any, capability: Capability) -> list[Any]:
-    return [t for t in tenants_visible_to(user) if has_capability(user, t, capability)]
+    """Tenants on which ``user`` has ``capability``: two queries whatever the number of tenants."""
+    tenants = list(tenants_visible_to(user))
+    roles = roles_on_tenants(user, tenants)
+    return [
+        t
+        for t in tenants
+        if t.pk in roles and ROLE_RANK[roles[t.pk]] >= ROLE_RANK[minimum_role(capability, t)]
+    ]

@@ -181,8 +181,16 @@ else:
 
 
 class OptionsIn(_StrictIn):
-    create_missing: bool | None = None
-    include_assignments: bool | None = None
+    create_missing: bool | None = Field(
+        None,
+        description="'Create missing objects': create the backup's objects the target lacks "
+        "(false: an item missing in the target is a blocking check). Default: true.",
+    )
+    include_assignments: bool | None = Field(
+        None,
+        description="'Restore assignments': write the backup's assignments with each item "
+        "(false: the target's assignments stay as they are). Default: true.",
+    )
     assignment_mode: Literal["merge", "replace"] | None = Field(
         None,
         description="'replace': write the backup's assignments (the target's others are removed, "
@@ -218,7 +226,9 @@ class StepOut(Schema):
     key: str
     number: int
     title: str
-    state: str = Field(description="done, stale (out of date), todo or locked")
+    state: str = Field(
+        description="done, stale (out of date), blocked (current checks have blocking results), todo or locked"
+    )
 
 
 class ResultStateOut(Schema):

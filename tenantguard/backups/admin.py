@@ -22,6 +22,7 @@ from tenantguard.backups.selectors import (
 )
 from tenantguard.common.admin import CheckedLookupsMixin
 from tenantguard.common.json_view import pretty_json
+from tenantguard.restores.check_words import platform_label, type_label, types_label
 
 STATUS_LABELS = {
     "Running": "info",
@@ -74,7 +75,15 @@ class BackupSetAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
             format_html_join(
                 "",
                 "<li><strong>{}</strong>: {}</li>",
-                ((w.get("type_key"), w.get("message")) for w in obj.warnings),
+                (
+                    (
+                        types_label(str(w.get("type_key") or ""))
+                        if w.get("type_key")
+                        else "Backup",
+                        w.get("message"),
+                    )
+                    for w in obj.warnings
+                ),
             ),
         )
 
@@ -95,8 +104,8 @@ class BackupSetAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
                         obj.pk,
                         r["policy_type"],
                         r["platform"],
-                        r["policy_type"],
-                        r["platform"] or "—",
+                        types_label(r["policy_type"]),
+                        platform_label(r["platform"]) if r["platform"] else "—",
                         r["count"],
                     )
                     for r in rows
@@ -149,9 +158,9 @@ class BackupItemAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
     tenant_path = "backup_set__tenant"
     list_display = (
         "display_name",
-        "policy_type",
+        "type_shown",
         "category",
-        "platform",
+        "platform_shown",
         "backup_set",
         "has_warnings",
     )
@@ -187,6 +196,15 @@ class BackupItemAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
             .select_related("backup_set", "backup_set__tenant")
             .defer("payload", "secrets")
         )
+
+    @admin.display(description="Type", ordering="policy_type")
+    def type_shown(self, obj: BackupItem) -> str:
+        """The type as the Intune admin center names it (``check_words.type_label``)."""
+        return type_label(obj.policy_type)
+
+    @admin.display(description="Platform", ordering="platform")
+    def platform_shown(self, obj: BackupItem) -> str:
+        return platform_label(obj.platform) if obj.platform else "—"
 
     @display(description="Warnings", boolean=True)
     def has_warnings(self, obj: BackupItem) -> bool:

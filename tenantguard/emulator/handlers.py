@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tenantguard.emulator import (
     reads,
+    setting_definitions,
     traits_endpoint,
     traits_identity,
     traits_tenant_admin,
@@ -47,6 +48,8 @@ def handle(req: GraphRequest) -> GraphResponse:
         return reads.get_by_ids(req)
     if lowered[:1] == ["organization"]:
         return reads.organization(req, segments[1:])
+    if lowered[:1] == ["devicemanagement"] and setting_definitions.serves(lowered[1:2]):
+        return setting_definitions.handle(req, lowered[1], segments[2:])  # read-only
     if lowered == ["devicemanagement"]:  # GET / PATCH of the singleton's own properties
         return traits_tenant_admin.device_management(req)
     for spec in _SPECS_BY_DEPTH:
@@ -106,10 +109,11 @@ def _dispatch(req: GraphRequest, spec: ResourceSpec, rest: list[Segment]) -> Gra
     child = reads.find_child(obj, name, rest[2].name, spec)
     if len(rest) == 3:
         if method == "GET":
-            body = project(
-                child, spec.navigation[name], reads.expand_option(req, spec.navigation[name])
-            )
+            expand, definitions = reads.nav_expand(req, spec, name)
+            body = project(child, spec.navigation[name], expand)
             body = apply_select(body, parse_select(req.option("select")), {})
+            if definitions:  # settings/{id}?$expand=settingDefinitions
+                body = setting_definitions.with_definitions(req, body)
             fragment = f"{spec.collection}('{object_id}')/{name}/$entity"
             return GraphResponse(200, {"@odata.context": req.context(fragment), **body})
         if method in ("DELETE", "PATCH") and name in spec.child_posts:

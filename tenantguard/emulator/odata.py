@@ -135,6 +135,8 @@ _STARTSWITH = re.compile(rf"^startswith\(\s*([\w/]+)\s*,\s*({_LITERAL})\s*\)$", 
 _IN = re.compile(r"^([\w/]+)\s+in\s+\((.*)\)$", re.IGNORECASE)
 # isof('microsoft.graph.iosVppApp'): the object is of that type or derived from it.
 _ISOF = re.compile(r"^isof\(\s*'([\w.#]+)'\s*\)$", re.IGNORECASE)
+# p has 'member': a flags enum (Graph serializes it "a,b") holds that member.
+_HAS = re.compile(r"^([\w/]+)\s+has\s+('(?:[^']|'')*')$", re.IGNORECASE)
 
 
 def _literal(text: str) -> Any:
@@ -158,6 +160,12 @@ def _value(obj: dict[str, Any], path: str) -> Any:
             continue
         current = current.get(part) if isinstance(current, dict) else None
     return current
+
+
+def _flags(value: Any) -> set[str]:
+    """The members of a flags enum value: ``"a,b"`` (Graph's JSON form) or a list."""
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    return {str(item).strip().casefold() for item in items}
 
 
 def _same(left: Any, right: Any) -> bool:
@@ -194,8 +202,8 @@ def _split_logical(text: str, word: str) -> list[str]:
 
 def parse_filter(text: str | None) -> Callable[[dict[str, Any]], bool] | None:
     """Supports ``eq``/``ne`` against literals, ``startswith(p,'x')``, ``p in ('a','b')``,
-    ``isof('microsoft.graph.T')``, combined with ``and``/``or``. Anything else is answered
-    400 like an unsupported filter."""
+    ``isof('microsoft.graph.T')``, ``p has 'member'`` (flags enums), combined with
+    ``and``/``or``. Anything else is answered 400 like an unsupported filter."""
     if not text:
         return None
     text = text.strip()
@@ -225,6 +233,9 @@ def parse_filter(text: str | None) -> Callable[[dict[str, Any]], bool] | None:
     if match := _ISOF.match(text):
         cast = match.group(1)
         return lambda obj: traits_apps.cast_matches(obj, cast)
+    if match := _HAS.match(text):
+        prop, member = match.group(1), str(_literal(match.group(2))).casefold()
+        return lambda obj: member in _flags(_value(obj, prop))
     raise EmulatorHTTPError(
         400, "BadRequest", f"Invalid filter clause: unsupported expression '{text}'."
     )

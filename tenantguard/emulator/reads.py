@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from tenantguard.emulator import traits_apps, traits_identity
+from tenantguard.emulator import setting_definitions, traits_apps, traits_identity
 from tenantguard.emulator.errors import EmulatorHTTPError, no_route, not_found
 from tenantguard.emulator.messages import GraphRequest, GraphResponse, Segment
 from tenantguard.emulator.nav_context import annotate_expanded
@@ -54,6 +54,38 @@ def expand_option(req: GraphRequest, navigation: NavTree) -> ExpandTree:
     expand = parse_expand(req.option("expand"))
     check_expand(expand, navigation, "microsoft.graph.entity")
     return expand
+
+
+def nav_expand(req: GraphRequest, spec: ResourceSpec, name: str) -> tuple[ExpandTree, bool]:
+    """The ``$expand`` of a read of ``{id}/{name}``, and whether it asks for
+    ``settingDefinitions`` (a settings catalog's settings: setting_definitions.py)."""
+    expand = parse_expand(req.option("expand"))
+    definitions = False
+    if name == "settings" and "settings_catalog" in spec.traits:
+        expand, definitions = setting_definitions.split_expand(expand)
+    check_expand(expand, spec.navigation[name], "microsoft.graph.entity")
+    return expand, definitions
+
+
+def entity_expand(req: GraphRequest, spec: ResourceSpec) -> tuple[ExpandTree, bool]:
+    """The ``$expand`` of an object read, and whether it asks for
+    ``settings($expand=settingDefinitions)`` (settings catalog policies)."""
+    expand = parse_expand(req.option("expand"))
+    definitions = False
+    if "settings_catalog" in spec.traits:
+        expand, definitions = setting_definitions.strip_nested(expand)
+    check_expand(expand, spec.navigation, "microsoft.graph.entity")
+    return expand, definitions
+
+
+def _with_setting_definitions(req: GraphRequest, body: dict[str, Any]) -> dict[str, Any]:
+    settings = body.get("settings")
+    if isinstance(settings, list):
+        body["settings"] = [
+            setting_definitions.with_definitions(req, s) if isinstance(s, dict) else s
+            for s in settings
+        ]
+    return body
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -119,14 +151,15 @@ def _filtered(req: GraphRequest, objects: list[dict[str, Any]]) -> list[dict[str
 def _list_renderer(
     req: GraphRequest, spec: ResourceSpec
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    expand = expand_option(req, spec.navigation)
+    expand, definitions = entity_expand(req, spec)
     select = parse_select(req.option("select"))
 
     def render(obj: dict[str, Any]) -> dict[str, Any]:
         shown = project(traits_identity.as_shown(req, spec, obj), spec.navigation, expand)
         for name in spec.list_nulls:
             shown[name] = None
-        return apply_select(shown, select, expand, keep_id=spec.intune)
+        shown = apply_select(shown, select, expand, keep_id=spec.intune)
+        return _with_setting_definitions(req, shown) if definitions else shown
 
     return render
 
@@ -142,8 +175,10 @@ def list_collection(req: GraphRequest, spec: ResourceSpec) -> GraphResponse:
 
 def get_entity(req: GraphRequest, spec: ResourceSpec, object_id: str) -> GraphResponse:
     obj = require(req, spec, object_id)
-    expand = expand_option(req, spec.navigation)
+    expand, definitions = entity_expand(req, spec)
     body = annotate_expanded(req, spec, obj, present(req, spec, obj, expand), expand)
+    if definitions:
+        body = _with_setting_definitions(req, body)
     return GraphResponse(200, {"@odata.context": req.context(f"{spec.collection}/$entity"), **body})
 
 
@@ -151,12 +186,13 @@ def nav_list(
     req: GraphRequest, spec: ResourceSpec, obj: dict[str, Any], name: str
 ) -> GraphResponse:
     sub_nav = spec.navigation[name]
-    expand = expand_option(req, sub_nav)
+    expand, definitions = nav_expand(req, spec, name)
     select = parse_select(req.option("select"))
     items = [item for item in obj.get(name) or [] if isinstance(item, dict)]
 
     def render(item: dict[str, Any]) -> dict[str, Any]:
-        return apply_select(project(item, sub_nav, expand), select, expand, keep_id=spec.intune)
+        shown = apply_select(project(item, sub_nav, expand), select, expand, keep_id=spec.intune)
+        return setting_definitions.with_definitions(req, shown) if definitions else shown
 
     size = spec.nav_page_sizes.get(name, 1000)
     maximum = spec.nav_max_page_sizes.get(name, size)

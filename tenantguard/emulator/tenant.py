@@ -11,7 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tenantguard.emulator import traits_apple_enrollment, traits_endpoint, traits_enrollment
+from tenantguard.emulator import (
+    setting_definitions,
+    traits_apple_enrollment,
+    traits_endpoint,
+    traits_enrollment,
+)
 from tenantguard.emulator.config import FaultConfig
 from tenantguard.emulator.credentials import (
     APPLICATIONS,
@@ -160,6 +165,8 @@ class Tenant:
         self._last_stamp: datetime | None = None
         self._oma_secret_placeholder = oma_secret_placeholder
         self.fault_injector = FaultInjector(faults)
+        # The setting definitions its objects name (setting_definitions.py; learnt lazily).
+        self.setting_definitions = setting_definitions.TenantDefinitions()
         seed = self._seed_entries(missing_dir_ok=self._store.initialized)
         # App registrations in the seed: credentials, not Graph objects (read on every start).
         self.app_registrations: list[AppRegistration] = [
@@ -249,6 +256,7 @@ class Tenant:
         """Forget every object and load the built-ins and the seed again."""
         with self._lock, self._store.bulk():
             self._store.clear()
+            self.setting_definitions.forget()
             self._populate(self._seed_entries())
 
     # --- internals used by the request handlers ------------------------------------------
@@ -262,6 +270,9 @@ class Tenant:
     def save(self, spec: ResourceSpec, obj: dict[str, Any]) -> None:
         if spec.collection == GROUP_POLICY_CONFIGURATIONS:
             POLICY_CATALOG.learn(obj)
+        if setting_definitions.TRAITS & spec.traits:
+            usage = setting_definitions.usage_of(spec.collection)
+            self.setting_definitions.learn(obj, usage=usage)
         self._store.save(spec.collection, obj)
 
     def remove(self, spec: ResourceSpec, object_id: str) -> bool:

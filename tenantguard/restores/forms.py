@@ -10,6 +10,7 @@ from typing import Any, cast
 from django import forms
 
 from tenantguard.common.ids import parse_ids
+from tenantguard.restores.check_words import OPTION_NAMES
 from tenantguard.restores.models import RestoreRun, ScopeMode
 from tenantguard.restores.services.fingerprint import (
     CHOICE_OPTIONS,
@@ -120,15 +121,21 @@ class MappingEntryForm(forms.Form):
 
 
 class OptionsForm(forms.Form):
+    # Labels start with the option's one name (``check_words.OPTION_NAMES``): messages, the
+    # API and the CLI help say the same words.
     create_missing = forms.BooleanField(
-        required=False, label="Create objects that are missing in the target tenant"
+        required=False,
+        label=f"{OPTION_NAMES['create_missing']} (off: an item missing in the target blocks)",
+        help_text="Create the objects of the backup that do not exist in the target tenant.",
     )
     include_assignments = forms.BooleanField(
-        required=False, label="Restore assignments (off: the target's assignments stay as they are)"
+        required=False,
+        label=f"{OPTION_NAMES['include_assignments']} (off: the target's assignments stay as they are)",
+        help_text="Write the backup's assignments (groups, filters) with each item.",
     )
     assignment_mode = forms.ChoiceField(
         required=False,
-        label="The target's other assignments",
+        label=f"{OPTION_NAMES['assignment_mode']}: what happens to the target's other assignments",
         choices=[
             ("merge", "Merge: keep the target's other assignments and add the backup's"),
             (
@@ -140,7 +147,10 @@ class OptionsForm(forms.Form):
     )
     source_identifiers = forms.ChoiceField(
         required=False,
-        label="The source tenant's own tenant ID and domains found in payloads",
+        label=(
+            f"{OPTION_NAMES['source_identifiers']}: the source tenant's own tenant ID and "
+            "domains found in payloads"
+        ),
         choices=[
             ("undecided", "Not decided (blocks the restore where they are found)"),
             ("replace", "Replace them with the target tenant's values"),

@@ -6,9 +6,8 @@ what the pages display (runs visible to a user, the stepper's state, outcome cou
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,8 +19,11 @@ from tenantguard.accounts.permissions import (
     tenants_with_capability,
 )
 from tenantguard.audit.models import AuditEvent
-from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
+from tenantguard.backups.models import BackupItem, BackupKind, BackupSet, BackupStatus
 from tenantguard.backups.selectors import backup_sets_visible_to
+from tenantguard.catalog.selectors import setting_labels
+from tenantguard.intune.setting_definitions import SettingLabel, setting_definition_ids
+from tenantguard.restores import check_words
 from tenantguard.restores.models import (
     CheckSeverity,
     ItemOutcome,
@@ -31,6 +33,11 @@ from tenantguard.restores.models import (
     RestorePreviewItem,
     RestoreRun,
     RestoreStatus,
+)
+from tenantguard.restores.presentation import (
+    change_setting_ids,
+    diff_rows_for_page,
+    readable_diff_rows,
 )
 from tenantguard.restores.services.errors import RestoreRunError
 from tenantguard.restores.services.policy import (
@@ -100,6 +107,31 @@ def can_prepare(user: Any, run: RestoreRun) -> Decision:
     return create_decision(user, run.tenant)
 
 
+def execute_needs_admin(user: Any, run: RestoreRun) -> list[str] | None:
+    """When ``user`` prepares ``run`` on a PROD tenant but may not execute it there (Operator):
+    the names of the tenant's admins (memberships, active users) who can (possibly none).
+    ``None`` when ``user`` may execute there, or the tenant is not PROD."""
+    from tenantguard.accounts.models import Membership, Role
+    from tenantguard.accounts.permissions import role_on
+
+    tenant = run.tenant
+    if run.environment != "prod" and not tenant.is_prod:
+        return None
+    if role_on(user, tenant) in (None, Role.ADMIN):
+        return None
+    admins = (
+        Membership.objects.filter(tenant=tenant, role=Role.ADMIN, user__is_active=True)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    names = []
+    for membership in admins:
+        full = membership.user.get_full_name().strip()
+        username = membership.user.get_username()
+        names.append(f"{full} ({username})" if full else username)
+    return names
+
+
 def can_view(user: Any, run: RestoreRun) -> bool:
     return restore_runs_visible_to(user).filter(pk=run.pk).exists()
 
@@ -109,16 +141,23 @@ class StepState:
     key: str
     number: int
     title: str
-    #: "done", "stale" (out of date), "todo" or "locked" (an earlier step is missing).
+    #: "done", "blocked" (current checks found blocking problems), "stale" (out of date),
+    #: "todo" or "locked" (an earlier step is missing).
     state: str
     current: bool
     note: str = ""
 
     @property
     def label(self) -> str:
-        return {"done": "done", "stale": "out of date", "todo": "to do", "locked": "not yet"}[
-            self.state
-        ]
+        if self.note:
+            return self.note
+        return {
+            "done": "done",
+            "blocked": "blocked",
+            "stale": "out of date",
+            "todo": "to do",
+            "locked": "not yet",
+        }[self.state]
 
 
 def wizard_steps(policy: RestoreRunPolicy, *, current: str) -> list[StepState]:
@@ -151,8 +190,19 @@ def wizard_steps(policy: RestoreRunPolicy, *, current: str) -> list[StepState]:
         states["confirm"] = ("todo", "")
     else:
         states["confirm"] = ("locked", "")
+    blocking = policy.blocking_count()
+    if states["checks"][0] == "done" and blocking and not finished:
+        # Current checks with blockers are not a green tick: execution is impossible.
+        states["checks"] = ("blocked", f"{blocking} blocking")
     return [
-        StepState(key=key, number=number, title=title, state=states[key][0], current=key == current)
+        StepState(
+            key=key,
+            number=number,
+            title=title,
+            state=states[key][0],
+            current=key == current,
+            note=states[key][1],
+        )
         for key, number, title in STEPS
     ]
 
@@ -200,6 +250,17 @@ class CheckCodeGroup:
     def truncated(self) -> bool:
         return self.total > len(self.rows)
 
+    @property
+    def title(self) -> str:
+        """The code as a sentence (``check_words.check_title``); the code is shown beside it."""
+        return check_words.check_title(self.code)
+
+    @property
+    def message_groups(self) -> list[check_words.MessageGroup]:
+        """The listed rows grouped by what they say: a message shared by several items is shown
+        once with their names (``check_words.group_results_by_message``)."""
+        return check_words.group_results_by_message(self.rows)
+
 
 def check_result_groups(
     run: RestoreRun, *, show_all_code: str = "", per_code: int = RESULTS_SHOWN_PER_CODE
@@ -220,6 +281,36 @@ def check_result_groups(
             CheckCodeGroup(entry["code"], entry["total"], list(rows[:limit]))
         )
     return grouped
+
+
+def check_warning_groups(run: RestoreRun) -> list[CheckCodeGroup]:
+    """Every warning of the run's checks, per code in the order they were found (step 5
+    repeats them all before the admin confirms)."""
+    by_code: dict[str, list[RestoreCheckResult]] = {}
+    for row in run.check_results.filter(severity=CheckSeverity.WARNING).order_by("position"):
+        by_code.setdefault(row.code, []).append(row)
+    return [CheckCodeGroup(code, len(rows), rows) for code, rows in by_code.items()]
+
+
+def preview_removals(run: RestoreRun) -> list[dict[str, Any]]:
+    """Every item of the preview that loses assignments (created or updated items whose diff
+    removes some), each with its removed assignments: step 5 lists them all, not the summary's
+    first ones."""
+    items = (
+        run.preview_items.filter(action__in=[PreviewAction.CREATE, PreviewAction.UPDATE])
+        .filter(diff__assignments__counts__removed__gt=0)
+        .order_by("position")
+        .only("policy_type", "source_id", "display_name", "diff")
+    )
+    return [
+        {
+            "type": item.policy_type,
+            "source_id": item.source_id,
+            "name": item.display_name,
+            "removed": list(((item.diff or {}).get("assignments") or {}).get("removed") or []),
+        }
+        for item in items
+    ]
 
 
 def check_severity_counts(run: RestoreRun) -> dict[str, int]:
@@ -250,9 +341,20 @@ def _spreadsheet_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+#: The filter the preview and run pages open on: what the restore changes (``unchanged`` and
+#: ``skipped`` are one click away).
+CHANGES_FILTER: Final = "changes"
+QUIET_PREVIEW_ACTIONS: Final = (PreviewAction.NO_CHANGE, PreviewAction.SKIP)
+QUIET_OUTCOMES: Final = (ItemOutcome.UNCHANGED, ItemOutcome.SKIPPED)
+
+
 def preview_items(run: RestoreRun, *, action: str = "") -> QuerySet[RestorePreviewItem]:
+    """The run's preview items: all (``action=""``), those that change something
+    (``CHANGES_FILTER``: create and update) or those of one action."""
     items = run.preview_items.all()
-    if action in PreviewAction.values:
+    if action == CHANGES_FILTER:
+        items = items.exclude(action__in=QUIET_PREVIEW_ACTIONS)
+    elif action in PreviewAction.values:
         items = items.filter(action=action)
     return items
 
@@ -263,8 +365,13 @@ def preview_action_counts(run: RestoreRun) -> dict[str, int]:
 
 
 def item_outcomes(run: RestoreRun, *, outcome: str = "") -> QuerySet[RestoreItemOutcome]:
+    """The run's outcomes: all (``outcome=""``), those that changed or failed or are still to
+    come (``CHANGES_FILTER``; an item skipped because the target changed since the preview
+    counts: it is a failure to write) or those of one outcome."""
     items = run.item_outcomes.all()
-    if outcome in ItemOutcome.values:
+    if outcome == CHANGES_FILTER:
+        items = items.filter(~Q(outcome__in=QUIET_OUTCOMES) | Q(skip_code="changed_since_preview"))
+    elif outcome in ItemOutcome.values:
         items = items.filter(outcome=outcome)
     return items
 
@@ -292,6 +399,20 @@ def restore_run_audit_events(run: RestoreRun) -> list[AuditEvent]:
             "created_at", "id"
         )
     )
+
+
+def last_mapping_change(run: RestoreRun) -> list[dict[str, Any]]:
+    """The entries the run's latest mapping change decided (its audit event's list; empty for
+    a change recorded without one)."""
+    event = (
+        AuditEvent.objects.filter(
+            subject_type=RUN_SUBJECT_TYPE, subject_id=str(run.pk), action="restore.mapping_updated"
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    entries = (event.details or {}).get("entries") if event is not None else None
+    return list(entries) if isinstance(entries, list) else []
 
 
 def mapping_target_options(run: RestoreRun, *, kind: str, text: str = "") -> list[dict[str, str]]:
@@ -348,53 +469,87 @@ def _cannot_list(run: RestoreRun, what: str, permission: str, skip: str) -> str:
 def next_step(steps: list[StepState]) -> str:
     """The step to continue with: the first one to do or out of date."""
     for step in steps:
-        if step.state in ("todo", "stale"):
+        if step.state in ("todo", "stale", "blocked"):
             return step.key
     return steps[-1].key
 
 
-_SETTING_PATH = re.compile(r"^settings\[(?P<setting>[^\]]+)\]\.?(?P<rest>.*)$")
-_NOISE = ("settingInstance.", "choiceSettingValue.", "simpleSettingValue.")
+def diff_rows(
+    diff: dict[str, Any],
+    *,
+    labels: Mapping[str, SettingLabel] | None = None,
+    source_payload: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """A preview diff's changes as rows a person reads (``presentation.readable_diff_rows``):
+    settings by their display name when ``labels`` knows them, else by their raw id."""
+    return readable_diff_rows(diff or {}, labels=labels or {}, source_payload=source_payload)
 
 
-def _short_value(value: Any, setting: str) -> Any:
-    if isinstance(value, str) and setting and value.startswith(setting + "_"):
-        return "option " + value[len(setting) + 1 :]
-    return value
+#: Diff paths whose rows read names from the backup item's payload (administrative template
+#: definitions and presentations, OMA-URI setting names, a reusable setting's own id).
+_PAYLOAD_NAMED_PATHS: Final = ("definitionValues[", "omaSettings[", "settingInstance.")
 
 
-def diff_rows(diff: dict[str, Any]) -> list[dict[str, Any]]:
-    """A preview diff's changes as rows a person reads: settings catalog changes per setting
-    (its definition id, then what changed inside it), other paths as they are."""
-    rows = []
-    for change in diff.get("changes") or []:
-        path = str(change.get("path", ""))
-        match = _SETTING_PATH.match(path)
-        setting, detail = (match["setting"], match["rest"]) if match else ("", path)
-        for noise in _NOISE:
-            detail = detail.replace(noise, "")
-        rows.append(
-            {
-                "setting": setting,
-                "detail": detail,
-                "path": path,
-                "before": _short_value(change.get("before"), setting),
-                "after": _short_value(change.get("after"), setting),
-            }
-        )
-    return rows
+def _diff_paths(diff: Mapping[str, Any]) -> Iterator[str]:
+    for key in ("changes", "kept"):  # (identifier places are read from the payload too)
+        for entry in diff.get(key) or []:
+            if isinstance(entry, Mapping):
+                yield str(entry.get("path", ""))
+
+
+def diff_presentation_context(
+    run: RestoreRun, items: list[Any]
+) -> tuple[dict[str, SettingLabel], dict[tuple[str, str], dict[str, Any]]]:
+    """What the readable rows of ``items`` (preview items of ``run``) need, read once for all
+    of them: the setting labels of every setting their diffs name (from the tenant's cache of
+    setting definitions) and the backup payloads of the items whose rows take names from it
+    (one query each, whatever the number of items)."""
+    wanted = [
+        item
+        for item in items
+        if any(path.startswith(_PAYLOAD_NAMED_PATHS) for path in _diff_paths(item.diff or {}))
+        or ((item.diff or {}).get("tenant_identifiers") or {}).get("places")
+    ]
+    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+    if wanted and run.backup_set_id:
+        found = BackupItem.objects.filter(
+            backup_set_id=run.backup_set_id,
+            policy_type__in={item.policy_type for item in wanted},
+            source_id__in={item.source_id for item in wanted},
+        ).values_list("policy_type", "source_id", "payload")
+        payloads = {(ptype, source_id): payload for ptype, source_id, payload in found}
+    ids: set[str] = set()
+    for item in items:
+        ids |= change_setting_ids(item.diff or {})
+        payload = payloads.get((item.policy_type, item.source_id))
+        if not isinstance(payload, Mapping):
+            continue
+        top = payload.get("settingDefinitionId")
+        if isinstance(top, str) and top:
+            ids.add(top)  # a reusable setting's own setting
+        if ((item.diff or {}).get("tenant_identifiers") or {}).get("places"):
+            ids |= setting_definition_ids(payload)  # identifier places are payload positions
+    labels = setting_labels(tenant=run.tenant, definition_ids=ids) if ids else {}
+    return labels, payloads
 
 
 def with_type_labels(items: Any) -> list[Any]:
-    """Items (preview rows, outcomes) with ``type_label`` from the registry."""
+    """Items (preview rows, outcomes) with ``type_label`` from the registry; preview rows also
+    with ``rows`` (``presentation.DiffRows``: readable changes and kept elements), labels and
+    payloads read once for the page (``diff_presentation_context``)."""
     from tenantguard.restores.services.scope import type_info
 
-    result = []
-    for item in items:
+    result = list(items)
+    previews = [item for item in result if hasattr(item, "diff")]
+    labels: Mapping[str, SettingLabel] = {}
+    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+    if previews:
+        labels, payloads = diff_presentation_context(previews[0].run, previews)
+    for item in result:
         item.type_label = type_info(item.policy_type).label
         if hasattr(item, "diff"):
-            item.rows = diff_rows(item.diff or {})
-        result.append(item)
+            payload = payloads.get((item.policy_type, item.source_id))
+            item.rows = diff_rows_for_page(item.diff or {}, labels=labels, source_payload=payload)
     return result
 
 

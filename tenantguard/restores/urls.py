@@ -32,6 +32,7 @@ urlpatterns = [
     path("<int:run_id>/checks/run/", _page(views.checks_run), name="checks_run"),
     path("<int:run_id>/analysis/", _page(views.analysis_status), name="analysis"),
     path("<int:run_id>/checks/mapping/", _page(views.mapping_update), name="mapping"),
+    path("<int:run_id>/checks/mapping/many/", _page(views.mapping_bulk), name="mapping_bulk"),
     path("<int:run_id>/checks/targets/", _page(views.mapping_targets), name="mapping_targets"),
     path("<int:run_id>/checks/options/", _page(views.options_update), name="options"),
     path("<int:run_id>/preview/", _page(views.step_preview), name="preview"),

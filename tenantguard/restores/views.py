@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -50,6 +50,7 @@ from tenantguard.restores.services.runs import (
     restore_run_set_dry_run,
     restore_run_set_scope,
     restore_run_update_mapping,
+    restore_run_update_mapping_entries,
     restore_run_update_options,
 )
 from tenantguard.restores.services.scope import RestoreScopeBuilder
@@ -137,6 +138,9 @@ def _context(request: HttpRequest, run: RestoreRun, step: str, **extra: Any) -> 
         # Read once here: templates must not reach into a result that may not exist yet.
         "preview_summary": (policy.preview or {}).get("summary"),
         "last_check_counts": _check_counts(policy),
+        "prod_admins": selectors.execute_needs_admin(request.user, run)
+        if step in ("source", "scope")
+        else None,
         **extra,
     }
 
@@ -352,15 +356,54 @@ def _mapping_kind_shown(kind: str) -> tuple[str, str, str, str]:
     return spec.section_title, spec.singular, spec.skip_label, spec.skipped_text
 
 
-def _mapping_sections(needs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The mapping editor's sections, each entry with the target preselected in its list (the
-    current mapping, else the same-name suggestion)."""
+def _mapping_sections(
+    run: RestoreRun, needs: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The mapping editor's sections, each entry with its target choices once each (the
+    same-name suggestion, the other candidates, the current mapping) and the current mapping's
+    name (from the last checks, else from when it was mapped)."""
+    known_names: dict[str, dict[str, str]] = (run.metadata or {}).get("mapping_names") or {}
     sections = []
     for kind, entries in needs.items():
         title, noun, skip_label, skipped_text = _mapping_kind_shown(kind)
+        kind_names = known_names.get(kind) or {}
+        bulk_choices: dict[str, str] = {}
         for position, entry in enumerate(entries, start=1):
-            entry["selected"] = entry["mapped_to"] or (entry["suggestion"] or {}).get("id") or ""
+            suggestion = entry.get("suggestion") or {}
+            entry["selected"] = entry["mapped_to"] or suggestion.get("id") or ""
             entry["dom_id"] = f"{kind}-{position}"
+            choices: dict[str, dict[str, str]] = {}
+            if suggestion.get("id"):
+                choices[suggestion["id"]] = {
+                    "id": suggestion["id"],
+                    "name": suggestion.get("name") or suggestion["id"],
+                    "note": "suggested: same name",
+                }
+            for candidate in entry.get("candidates") or []:
+                if candidate.get("id") and candidate["id"] not in choices:
+                    choices[candidate["id"]] = {
+                        "id": candidate["id"],
+                        "name": candidate.get("name") or candidate["id"],
+                        "note": "",
+                    }
+            mapped_to = entry.get("mapped_to")
+            if mapped_to and not entry.get("mapped_to_name"):
+                entry["mapped_to_name"] = kind_names.get(mapped_to) or (
+                    choices[mapped_to]["name"] if mapped_to in choices else None
+                )
+            if mapped_to and entry["status"] == "mapped":
+                if mapped_to in choices:
+                    choices[mapped_to]["note"] = "current"
+                else:
+                    choices[mapped_to] = {
+                        "id": mapped_to,
+                        "name": entry.get("mapped_to_name") or mapped_to,
+                        "note": "current",
+                    }
+            entry["choices"] = list(choices.values())
+            entry["can_accept"] = entry["status"] == "missing" and bool(suggestion.get("id"))
+            for choice in entry["choices"]:
+                bulk_choices.setdefault(choice["id"], choice["name"])
         sections.append(
             {
                 "kind": kind,
@@ -369,6 +412,8 @@ def _mapping_sections(needs: dict[str, list[dict[str, Any]]]) -> list[dict[str, 
                 "skip_label": skip_label,
                 "skipped_text": skipped_text,
                 "entries": entries,
+                "unreadable": any(e.get("unreadable_permission") for e in entries),
+                "bulk_choices": sorted(bulk_choices.items(), key=lambda item: item[1].lower()),
             }
         )
     return sections
@@ -381,10 +426,19 @@ SEVERITY_SECTIONS = (
 )
 
 
-def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
+def _checks_context(
+    request: HttpRequest, run: RestoreRun, *, results: bool = True
+) -> dict[str, Any]:
+    """Step 3's page; without ``results`` only what the mapping section and the notices show
+    (a mapping change redraws those, not the results)."""
     needs = restore_run_mapping_needs(run) if run.backup_set_id else {}
-    groups = selectors.check_result_groups(run, show_all_code=request.GET.get("all", ""))
+    groups = (
+        selectors.check_result_groups(run, show_all_code=request.GET.get("all", ""))
+        if results
+        else {}
+    )
     checks_state = RestoreRunPolicy(run, request.user).checks_state()
+    sections = _mapping_sections(run, needs)
     return {
         "result_sections": [
             (
@@ -396,7 +450,10 @@ def _checks_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
             )
             for severity, icon, heading in SEVERITY_SECTIONS
         ],
-        "mapping_sections": _mapping_sections(needs),
+        "mapping_sections": sections,
+        "accept_count": sum(
+            1 for section in sections for entry in section["entries"] if entry["can_accept"]
+        ),
         "stale_text": checks_state.out_of_date_because,
         "analysis": selectors.analysis_state(run, step="checks"),
         "needs_count": sum(len(entries) for entries in needs.values()),
@@ -421,22 +478,118 @@ def checks_run(request: HttpRequest, run_id: int) -> HttpResponse:
     return _request_analysis(request, run_id, "checks")
 
 
+def _mapping_saved(
+    request: HttpRequest, run: RestoreRun, *, notice: str = "", error: str = ""
+) -> HttpResponse:
+    """After a mapping change: htmx gets the mapping section, the stepper and the checks'
+    out-of-date notice redrawn (no page reload); a plain form post goes back to the page."""
+    if not _htmx(request):
+        if error:
+            messages.error(request, error)
+        elif notice:
+            messages.success(request, notice)
+        return HttpResponseRedirect(_step_url(run, "checks") + "#mapping")
+    run = _visible_run(request, run.pk)
+    context = _context(
+        request,
+        run,
+        "checks",
+        oob=True,
+        mapping_notice=notice,
+        mapping_error=error,
+        **_checks_context(request, run, results=False),
+    )
+    return render(request, "restores/_mapping_saved.html", context)
+
+
+def _mapping_change(
+    request: HttpRequest,
+    run: RestoreRun,
+    *,
+    decision: str,
+    entries: list[tuple[str, str]],
+    target_id: str = "",
+) -> HttpResponse:
+    try:
+        run = restore_run_update_mapping_entries(
+            actor=request.user, run=run, decision=decision, entries=entries, target_id=target_id
+        )
+    except RestoreRunRefused as exc:
+        if not _htmx(request):
+            return _refused(request, exc.reasons, run=run)
+        return _mapping_saved(request, run, error=" ".join(exc.reasons))
+    except RestoreRunError as exc:
+        return _mapping_saved(request, run, error=str(exc))
+    return _mapping_saved(request, run, notice=_mapping_notice(run, decision, entries))
+
+
+def _mapping_notice(run: RestoreRun, decision: str, entries: list[tuple[str, str]]) -> str:
+    """What the last mapping change did, from its audit event (the service's own list)."""
+    changed = selectors.last_mapping_change(run)
+    count = len(changed) or len(entries)
+    noun = "reference" if count == 1 else "references"
+    if decision == "accept_suggestions":
+        their = "its" if count == 1 else "their"
+        done = f"{count} {noun} mapped to {their} same-name object in {run.tenant_label}"
+    elif decision == "skip":
+        done = f"{count} {noun} skipped"
+    else:
+        name = (changed[0].get("target_name") if changed else "") or ""
+        done = f"{count} {noun} mapped to {name or 'the chosen object'}"
+    return f"{done}. Run the checks again to see whether anything is still missing."
+
+
 @require_POST
 @_refusals_shown
 def mapping_update(request: HttpRequest, run_id: int) -> HttpResponse:
+    """One entry: map it, skip it or clear its decision."""
     run = _wizard_run(request, run_id)
     form = MappingEntryForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick a target object to map to, or skip the assignments.")
-        return HttpResponseRedirect(_step_url(run, "checks") + "#mapping")
+        return _mapping_saved(
+            request, run, error="Pick a target object to map to, or skip the assignments."
+        )
+    data = form.cleaned_data
+    if data["decision"] in ("map", "skip"):
+        return _mapping_change(
+            request,
+            run,
+            decision=data["decision"],
+            entries=[(data["kind"], data["source_id"])],
+            target_id=data["target_id"],
+        )
     try:
         run = restore_run_update_mapping(actor=request.user, run=run, mapping=form.mapping_for(run))
+    except RestoreRunRefused as exc:
+        return _refused(request, exc.reasons, run=run)
     except RestoreRunError as exc:
-        return _after_error(request, run, "checks", exc)
-    messages.success(
-        request, "Mapping saved. Run the checks again to see whether anything is still missing."
+        return _mapping_saved(request, run, error=str(exc))
+    return _mapping_saved(
+        request,
+        run,
+        notice="Decision cleared. Run the checks again to see whether anything is still missing.",
     )
-    return HttpResponseRedirect(_step_url(run, "checks") + "#mapping")
+
+
+@require_POST
+@_refusals_shown
+def mapping_bulk(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Many entries at once: accept every same-name suggestion, or map the ticked entries (of
+    one kind) to one target, or skip them. ``entry`` values are ``kind:source_id``."""
+    run = _wizard_run(request, run_id)
+    decision = request.POST.get("op", "")
+    entries = []
+    for value in request.POST.getlist("entry"):
+        kind, _, source_id = str(value).partition(":")
+        if kind and source_id:
+            entries.append((kind, source_id))
+    return _mapping_change(
+        request,
+        run,
+        decision=decision,
+        entries=entries,
+        target_id=request.POST.get("target_id", ""),
+    )
 
 
 @require_POST
@@ -489,17 +642,25 @@ def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
         return redirect
-    action = request.GET.get("action", "")
+    action = _filter_choice(request.GET.get("action"), PreviewAction.values)
     policy = RestoreRunPolicy(run, request.user)
     counts = selectors.preview_action_counts(run)
     paginator = Paginator(selectors.preview_items(run, action=action), PREVIEW_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    changes = sum(
+        count for value, count in counts.items() if value not in selectors.QUIET_PREVIEW_ACTIONS
+    )
     context = _context(
         request,
         run,
         "preview",
-        action=action if action in PreviewAction.values else "",
-        action_filters=[(value, label, counts[value]) for value, label in PreviewAction.choices],
+        action=action,
+        action_filters=_filter_chips(
+            PreviewAction.choices, counts, changes=changes, quiet=selectors.QUIET_PREVIEW_ACTIONS
+        ),
+        changes_count=changes,
+        quiet_count=sum(counts.values()) - changes,
+        nothing_to_restore=policy.preview_state().current and policy.preview_writes_nothing(),
         page_obj=page,
         preview_rows=selectors.with_type_labels(page),
         can_preview=policy.can(Action.RUN_PREVIEW),
@@ -507,6 +668,43 @@ def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
         analysis=selectors.analysis_state(run, step="preview"),
     )
     return render(request, "restores/step_preview.html", context)
+
+
+def _filter_choice(value: str | None, values: list[str]) -> str:
+    """The list filter a page shows: what changes by default (``selectors.CHANGES_FILTER``),
+    ``all`` (shown as "") or one value."""
+    if value is None or value == "":
+        return selectors.CHANGES_FILTER
+    if value == "all":
+        return ""
+    return value if value in values else selectors.CHANGES_FILTER
+
+
+#: The quiet values as their chips name them (one word per state on both pages).
+_QUIET_LABELS: Final = {
+    PreviewAction.NO_CHANGE.value: "Unchanged",
+    PreviewAction.SKIP.value: "Skipped",
+}
+
+
+def _filter_chips(
+    choices: list[tuple[str, str]], counts: dict[str, int], *, changes: int, quiet: Any
+) -> list[dict[str, Any]]:
+    """The filter chips of a signal-first list: "Changes" first, each value with its count,
+    then "All"; the quiet values (unchanged, skipped) come last."""
+    chips = [{"value": selectors.CHANGES_FILTER, "label": "Changes", "count": changes}]
+    choices = [(value, _QUIET_LABELS.get(value, label)) for value, label in choices]
+    loud = [(value, label) for value, label in choices if value not in quiet]
+    calm = [(value, label) for value, label in choices if value in quiet]
+    chips += [
+        {"value": value, "label": label, "count": counts.get(value, 0)} for value, label in loud
+    ]
+    chips += [
+        {"value": value, "label": label, "count": counts.get(value, 0), "quiet": True}
+        for value, label in calm
+    ]
+    chips.append({"value": "all", "label": "All", "count": sum(counts.values())})
+    return chips
 
 
 @require_POST
@@ -573,12 +771,18 @@ def _panel_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
     decision = policy.execute_decision_if_confirmed(
         acknowledged=acknowledged, typed_label=typed_label
     )
+    preview = policy.preview_state()
     return {
         "policy": policy,
         "acknowledged": acknowledged,
         "typed_label": typed_label,
         "execute": decision,
         "finish_dry_run": policy.can(Action.FINISH_DRY_RUN),
+        # A current preview that writes nothing: Execute is not offered at all (the policy
+        # refuses it too); a dry run can still be finished.
+        "nothing_to_restore": preview.present
+        and preview.current
+        and policy.preview_writes_nothing(),
     }
 
 
@@ -588,7 +792,16 @@ def step_confirm(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     if redirect := _not_editable(run):
         return redirect
-    context = _context(request, run, "confirm", **_panel_context(request, run))
+    warnings = selectors.check_warning_groups(run)
+    context = _context(
+        request,
+        run,
+        "confirm",
+        warning_groups=warnings,
+        warning_total=sum(group.total for group in warnings),
+        removal_rows=selectors.preview_removals(run),
+        **_panel_context(request, run),
+    )
     return render(request, "restores/step_confirm.html", context)
 
 
@@ -653,17 +866,25 @@ def finish_dry_run(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 def _run_page_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
-    outcome = request.GET.get("outcome", "")
+    outcome = _filter_choice(request.GET.get("outcome"), ItemOutcome.values)
     paginator = Paginator(selectors.item_outcomes(run, outcome=outcome), OUTCOME_PAGE_SIZE)
     policy = RestoreRunPolicy(run, request.user)
     outcome_page = paginator.get_page(request.GET.get("page"))
+    counts = selectors.outcome_counts(run)
     snapshot = selectors.pre_restore_snapshot(run)
     can_cancel, can_resume = policy.can(Action.CANCEL), policy.can(Action.RESUME)
     return {
-        "outcome": outcome if outcome in ItemOutcome.values else "",
+        "outcome": outcome,
         "outcome_rows": selectors.with_type_labels(outcome_page),
-        "outcomes": ItemOutcome.choices,
-        "outcome_counts": selectors.outcome_counts(run),
+        "outcome_filters": _filter_chips(
+            ItemOutcome.choices,
+            counts,
+            changes=selectors.item_outcomes(run, outcome=selectors.CHANGES_FILTER).count(),
+            quiet=selectors.QUIET_OUTCOMES,
+        ),
+        "outcome_counts": counts,
+        "outcome_total": sum(counts.values()),
+        "outcome_quiet": sum(counts[value] for value in selectors.QUIET_OUTCOMES),
         "outcome_page": outcome_page,
         "progress": selectors.restore_run_progress(run),
         "snapshot": snapshot,
@@ -796,9 +1017,16 @@ def run_undo(request: HttpRequest, run_id: int) -> HttpResponse:
     except RestoreRunError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(_run_url(run))
+    if undo.analysis:
+        ready = "being checked and previewed"
+    elif (undo.metadata or {}).get("preview"):
+        ready = "checked and previewed"
+    else:
+        ready = "ready for its checks"
     messages.success(
         request,
-        f"Undo of restore #{run.pk} started as restore #{undo.pk} from the pre-restore snapshot: "
-        "walk it through the steps like any restore.",
+        f"Undo of restore #{run.pk} opened as restore #{undo.pk} from the pre-restore snapshot, "
+        f"with the same scope, mapping and options, {ready}. Nothing is written until you "
+        "confirm it at step 5 (dry-run off, the acknowledgement and the tenant's name).",
     )
-    return HttpResponseRedirect(_step_url(undo, "scope"))
+    return HttpResponseRedirect(_step_url(undo, "preview"))

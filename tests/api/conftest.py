@@ -67,9 +67,12 @@ def prod_baseline(personas, prod_tenant, demo_objects):
     emulated = emulated_tenant(prod_tenant)
     for obj in demo_objects:
         emulated.put_object(collection_of(obj, source="test"), obj)
-    return backup_set_capture(
+    backup_set = backup_set_capture(
         backup_set=backup_set_start(actor=personas["owner"], tenant=prod_tenant, enqueue=False)
     )
+    # PROD drifted after the backup: something to write (an empty plan is not executable).
+    apply_demo_drift(emulated, seed=1)
+    return backup_set
 
 
 @pytest.fixture

@@ -67,7 +67,10 @@ def test_full_restore_on_the_test_tenant(
 
     undo = api.post(f"/restore-runs/{run_id}/undo")
     assert undo.status_code == 201
-    assert undo.json()["undo_of"] == run_id and undo.json()["status"] == "draft"
+    # Undo opens ready: scope, mapping and options carried over, checks and preview run (the
+    # immediate task backend), dry-run on until an admin confirms it.
+    assert undo.json()["undo_of"] == run_id and undo.json()["status"] == "previewed"
+    assert undo.json()["dry_run"] is True
 
 
 @pytest.mark.parametrize("situation", ["dry_run_on", "no_preview", "wrong_case_label", "unticked"])

@@ -25,8 +25,8 @@ def test_back_up_now_then_browse_the_backup(personas, tenant, emulated, demo_obj
     # The worker (inline in tests) has finished by the time the backup set page shows.
     expect(page.locator("#backup-progress")).to_contain_text(re.compile(r"Backup completed: \d+"))
     contents = page.locator("table", has_text="Category")
-    expect(contents).to_contain_text("settings_catalog")
-    contents.get_by_role("link", name="compliance_policy").first.click()
+    expect(contents).to_contain_text("Settings catalog")
+    contents.get_by_role("link", name="Compliance policies").first.click()
 
     expect(page.locator("#result_list")).to_be_visible()
     page.locator("#result_list tbody tr th a, #result_list tbody tr td a").first.click()

@@ -174,7 +174,7 @@ def test_the_backup_page_agrees_with_the_backup_when_it_completes(
     expect(status).to_contain_text("Completed")
     expect(status).not_to_contain_text("Running")
     expect(item_count).to_contain_text(str(done.item_count))
-    expect(_readonly_field(page, re.compile("^Contents"))).to_contain_text("settings_catalog")
+    expect(_readonly_field(page, re.compile("^Contents"))).to_contain_text("Settings catalog")
     expect(page.get_by_role("link", name="Restore…")).to_be_visible()
 
 

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from tenantguard.backups.models import BackupItem, BackupSet
 from tenantguard.backups.services import backup_set_capture, backup_set_start
+from tenantguard.emulator.demo import apply_demo_drift
 from tenantguard.restores.models import (
     ItemOutcome,
     RestoreItemOutcome,
@@ -227,7 +228,7 @@ def test_story_3_the_preview_summary_survives_a_reload_and_a_second_tab(
         ".tg-preview-item summary", has_text="WIN - SC - Microsoft Edge - Security"
     ).click()
     pilot = page.locator(".tg-preview-item", has_text="WIN - Update Ring - Pilot")
-    pilot.locator("summary").click()
+    pilot.locator("summary").first.click()
     expect(pilot).to_contain_text("SG-Update-Ring-Fast")
     screenshot(page, "step4-preview", at=page.locator("#items-title"))
     page.reload()
@@ -313,6 +314,8 @@ def test_operator_cannot_execute_on_prod(personas, prod_tenant, demo_objects, op
     backup = backup_set_capture(
         backup_set=backup_set_start(actor=personas["owner"], tenant=prod_tenant, enqueue=False)
     )
+    # PROD drifted after the backup: something to write (else "Nothing to restore", no Execute).
+    apply_demo_drift(emulated, seed=1)
     run = walk(personas["operator"], prod_tenant, backup, dry_run=False)
     page = open_as(personas["operator"])
     page.goto(url("restores:confirm", run.pk))
@@ -548,9 +551,9 @@ def test_steps_1_3_and_4_work_from_the_keyboard(personas, tenant, baseline, open
     page.keyboard.press("Enter")
     expect(page.locator("#preview-summary")).to_contain_text("policies to create")
     item = page.locator(".tg-preview-item", has_text="WIN - Compliance - Baseline")
-    item.locator("summary").focus()
+    item.locator("summary").first.focus()
     page.keyboard.press("Enter")
-    expect(item.locator("table")).to_contain_text("osMinimumVersion")
+    expect(item.locator("table.tg-diff")).to_contain_text("Minimum OS version")
 
 
 def test_long_work_says_what_it_is_doing_and_cannot_be_sent_twice(

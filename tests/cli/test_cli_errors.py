@@ -207,3 +207,13 @@ def test_run_on_a_busy_port_is_one_line_before_touching_anything(capsys):
     assert exit_code == 2
     line = _one_line_error(capsys.readouterr())
     assert f"Port {port} on 127.0.0.1 is already in use" in line and "--port" in line
+
+
+@pytest.mark.parametrize("description", ["the answer is not JSON", "the answer is not JSON."])
+def test_a_graph_error_reads_as_sentences(description):
+    from tenantguard.cli import _describe_failure
+    from tenantguard.graph.errors import GraphError
+
+    label, message, code = _describe_failure(GraphError(description))
+    assert (label, code) == ("Graph error", 1)
+    assert message.startswith("the answer is not JSON. Nothing more was done;")

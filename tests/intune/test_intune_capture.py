@@ -406,7 +406,7 @@ def test_permission_denied_on_one_type_warns_and_captures_the_rest(fake_graph, g
     assert [(w.type_key, w.source_id, w.permission) for w in warnings] == [
         ("ios_app_protection", None, "DeviceManagementApps.Read.All")
     ]
-    assert "iOS app protection policies" in warnings[0].message
+    assert "App protection policies (iOS/iPadOS)" in warnings[0].message
     assert "DeviceManagementApps.Read.All" in warnings[0].message
     assert "T_ios" not in items
     assert items["T_and"].type_key == "android_app_protection"

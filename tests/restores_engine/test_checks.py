@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tenantguard.backups.models import BackupItem
+from tenantguard.catalog.services import setting_definitions_ensure_for_payloads
 from tenantguard.emulator.seed import collection_of
 from tenantguard.intune import normalize, registry
 from tenantguard.restores.models import RestoreRun
@@ -18,6 +19,7 @@ from tenantguard.restores.services.checks import (
     restore_run_run_checks,
 )
 from tenantguard.restores.services.errors import RestoreRunRefused
+from tenantguard.tenants.graph_access import graph_client_for
 
 from .helpers import codes_of, collection, group_id, item_named, live, results
 
@@ -413,12 +415,19 @@ def test_checks_read_the_target_in_batches_and_never_delete(
     items = backup.items.count()
     assert items > 400
     run = start_run(tenant, backup)
+    # setting names are read once per tenant (tests/catalog counts them): here only the target
+    setting_definitions_ensure_for_payloads(
+        tenant=tenant,
+        payloads=[(item.policy_type, item.payload) for item in backup.items.all()],
+        client_factory=lambda: graph_client_for(tenant),
+    )
 
     before = len(request_log())
     run = checked(owner, run)
     during = request_log()[before:]
 
     assert run.metadata["checks"]["counts"]["blocking"] == 0
+    assert run.metadata["checks"]["summary"]["setting_definitions"]["graph_requests"] == 0
     # Even counting every $batch sub-request, far fewer requests than items: each collection
     # is listed once (paged), per-item reads go 20 to a $batch.
     assert len(during) < items / 2, len(during)

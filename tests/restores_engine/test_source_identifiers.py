@@ -20,6 +20,7 @@ from django.urls import reverse
 from tenantguard.audit.models import AuditEvent
 from tenantguard.emulator.seed import collection_of
 from tenantguard.restores.models import RestoreRun
+from tenantguard.restores.presentation import SEPARATOR
 from tenantguard.restores.services import runs
 from tenantguard.restores.services.checks import restore_run_run_checks
 from tenantguard.restores.services.diff import restore_run_run_preview
@@ -182,11 +183,20 @@ def test_cross_tenant_checks_list_each_place_and_block_until_decided(
         ("omaSettings[1].omaUri", "tenant_id"),
         (f"omaSettings[{HOMEPAGE_URI}] (encrypted value)", "sharepoint"),
     ]
-    assert f"contoso.sharepoint.com at omaSettings[{HOMEPAGE_URI}] (encrypted" in oma[0].message
+    # Each place by the setting's name, the raw path beside it.
+    assert (
+        f"contoso.sharepoint.com in Edge home page (OMA-URI {HOMEPAGE_URI}){SEPARATOR}Encrypted value "
+        f"[omaSettings[{HOMEPAGE_URI}] (encrypted value)]"
+    ) in oma[0].message
     assert "sites/intranet" not in oma[0].message, "never the secret value itself"
-    assert f"tenant ID {SOURCE_ID} at omaSettings[1].omaUri" in oma[0].message
+    assert f"tenant ID {SOURCE_ID} in Use Windows Hello (OMA-URI " in oma[0].message
+    assert "[omaSettings[1].omaUri]" in oma[0].message
     assert "(would become fabrikamcorp.sharepoint.com)" in oma[0].message
     assert "step 3 options" in oma[0].resolution
+    # A settings catalog place by the setting's name from Graph's definitions (read before the
+    # checks judge, so the message uses them), the raw path beside it.
+    assert f"tenant ID {SOURCE_ID} in Tenant Id" in whfb[0].message
+    assert f"[{WHFB_VALUE_PATH}]" in whfb[0].message
 
     run = restore_run_run_preview(actor=owner, run=run)
     assert preview_of(run, WHFB_NAME).action == "skip", "blocked items are never planned"

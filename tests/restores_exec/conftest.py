@@ -9,8 +9,11 @@ import pytest
 from tenantguard.backups.services import backup_set_capture, backup_set_start
 from tenantguard.emulator.seed import collection_of
 from tenantguard.intune import registry
+from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.services.checks import restore_run_run_checks
 from tenantguard.restores.services.diff import restore_run_run_preview
+from tenantguard.restores.services.errors import RestoreRunRefused
+from tenantguard.restores.services.policy import NOTHING_TO_RESTORE
 from tenantguard.restores.services.runs import (
     restore_run_confirm,
     restore_run_create,
@@ -51,7 +54,11 @@ def take_backup(actor, tenant):
 
 
 def prepare_run(actor, tenant, backup_set, *, item_ids=None, mapping=None, options=None):
-    """Walk the wizard up to a queued run: scope, checks, preview, dry-run off, confirmation."""
+    """Walk the wizard up to a queued run: scope, checks, preview, dry-run off, confirmation.
+
+    A preview that plans no create or update is not executable ("Nothing to restore"): that
+    run is returned previewed, not queued (executing it anyway is refused by the claim, so a
+    test of what is never written still sees nothing written)."""
     run = restore_run_create(actor=actor, tenant=tenant, backup_set=backup_set)
     run = restore_run_set_scope(
         actor=actor, run=run, mode="selected" if item_ids else "all", item_ids=item_ids or ()
@@ -66,7 +73,12 @@ def prepare_run(actor, tenant, backup_set, *, item_ids=None, mapping=None, optio
     run = restore_run_confirm(
         actor=actor, run=run, acknowledged=True, typed_label=tenant.display_name
     )
-    return restore_run_queue_execution(actor=actor, run=run)
+    try:
+        return restore_run_queue_execution(actor=actor, run=run)
+    except RestoreRunRefused as refused:
+        if refused.reasons != [NOTHING_TO_RESTORE]:
+            raise
+        return RestoreRun.objects.select_related("tenant", "backup_set").get(pk=run.pk)
 
 
 @pytest.fixture

@@ -88,7 +88,15 @@ def test_unselected_objects_are_left_untouched(personas, tenant, seeded):
     baseline = take_backup(owner, tenant)
     apply_demo_drift(seeded, seed=1)
     drifted = take_backup(owner, tenant)
-    chosen = baseline.items.filter(policy_type="settings_catalog").first()
+    # A settings catalog policy the drift changed: a run whose preview writes nothing is not
+    # executable ("Nothing to restore").
+    drifted_state, baseline_state = _normalized_state(drifted), _normalized_state(baseline)
+    chosen = next(
+        item
+        for item in baseline.items.filter(policy_type="settings_catalog").order_by("pk")
+        if drifted_state.get((item.policy_type, item.display_name))
+        != baseline_state[(item.policy_type, item.display_name)]
+    )
     run = prepare_run(owner, tenant, baseline, item_ids=[chosen.pk])
     run = restore_run_execute(run_id=run.pk)
     assert run.status == "completed", run.results
@@ -132,7 +140,9 @@ def test_undo_restores_the_pre_restore_state(personas, tenant, seeded):
     run = restore_run_execute(run_id=prepare_run(owner, tenant, baseline).pk)
     assert run.status == "completed"
     undo = restore_run_undo(actor=owner, run=run)
-    assert undo.dry_run and undo.status == "draft" and undo.metadata["undo_of"] == run.pk
+    # Undo opens ready (scope, mapping and options carried over; checks and preview run by the
+    # immediate task backend) and still dry-run: nothing is written without a confirmation.
+    assert undo.dry_run and undo.status == "previewed" and undo.metadata["undo_of"] == run.pk
     undo = restore_run_execute(run_id=prepare_run(owner, tenant, undo.backup_set).pk)
     assert undo.status in ("completed", "partial"), undo.results
     after = _normalized_state(take_backup(owner, tenant))
@@ -229,6 +239,7 @@ def test_random_429_and_503_faults_on_500_items(personas, tenant, emulated):
 def test_a_second_run_of_the_same_tenant_waits_for_the_lock(personas, tenant, seeded):
     owner = personas["owner"]
     baseline = take_backup(owner, tenant)
+    apply_demo_drift(seeded, seed=1)  # something to write: an empty plan is not executable
     first = prepare_run(owner, tenant, baseline)
     second = prepare_run(owner, tenant, baseline)
     RestoreRun.objects.filter(pk=first.pk).update(status="running", worker_id="other-worker")
@@ -269,6 +280,7 @@ def test_live_execute_conditions_save_nothing_and_one_service_confirms_and_queue
 
     owner = personas["owner"]
     baseline = take_backup(owner, tenant)
+    apply_demo_drift(seeded, seed=1)  # something to write: an empty plan is not executable
     run = restore_run_create(actor=owner, tenant=tenant, backup_set=baseline)
     run = restore_run_set_scope(actor=owner, run=run, mode="all")
     run = restore_run_run_preview(actor=owner, run=restore_run_run_checks(actor=owner, run=run))
@@ -294,6 +306,7 @@ def test_preview_only_types_are_never_written_even_if_the_plan_says_so(personas,
 
     owner = personas["owner"]
     baseline = take_backup(owner, tenant)
+    apply_demo_drift(seeded, seed=1)  # something to write: an empty plan is not executable
     run = prepare_run(owner, tenant, baseline)
     preview_only = [k for k, t in registry.POLICY_TYPES.items() if t.is_preview_only]
     forged = RestorePreviewItem.objects.filter(run=run, policy_type__in=preview_only)

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tenantguard.audit.models import AuditEvent
 from tenantguard.backups.services import backup_set_capture, backup_set_start
+from tenantguard.emulator.demo import apply_demo_drift
 from tenantguard.emulator.seed import collection_of
 from tenantguard.restores.models import RestoreRun, RestoreStatus
 from tenantguard.restores.services.runs import restore_run_set_dry_run
@@ -150,7 +151,7 @@ def test_source_step_shows_the_backup_sets_facts(personas, tenant, baseline, log
     run = walk(personas["operator"], tenant, baseline, upto="draft")
     page = login(personas["operator"]).get(_url("source", run)).content.decode()
     assert "Snapshot time" in page and f"{baseline.item_count} (" in page
-    assert "Settings catalog policies" in page and "preview only" in page
+    assert "Settings catalog" in page and "preview only" in page
 
 
 def test_changing_the_source_warns_then_resets_later_steps(personas, tenant, baseline, login, walk):
@@ -476,8 +477,10 @@ def test_undo_starts_a_new_run_from_the_snapshot(
         client.post(_url("execute", run), {"acknowledged": "on", "typed_label": "Contoso Test"})
     response = client.post(_url("undo", run))
     undo = RestoreRun.objects.exclude(pk=run.pk).get()
-    assert response["Location"] == _url("scope", undo)
+    # Undo opens ready: checked and previewed (the immediate task backend ran both), on step 4.
+    assert response["Location"] == _url("preview", undo)
     assert undo.backup_set.kind == "pre_restore" and undo.metadata["undo_of"] == run.pk
+    assert undo.status == RestoreStatus.PREVIEWED and undo.dry_run
 
 
 @pytest.fixture
@@ -485,9 +488,13 @@ def prod_baseline(personas, prod_tenant, demo_objects):
     emulated = emulated_tenant(prod_tenant)
     for obj in demo_objects:
         emulated.put_object(collection_of(obj, source="test"), obj)
-    return backup_set_capture(
+    backup_set = backup_set_capture(
         backup_set=backup_set_start(actor=personas["owner"], tenant=prod_tenant, enqueue=False)
     )
+    # PROD drifted after the backup: the restore has something to write (a preview with
+    # nothing to write is not executable).
+    apply_demo_drift(emulated, seed=1)
+    return backup_set
 
 
 def test_operator_prepares_but_cannot_execute_on_prod(

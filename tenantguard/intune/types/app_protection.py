@@ -58,7 +58,7 @@ FAMILY = TypeFamily(
     types=(
         PolicyType(
             key="ios_app_protection",
-            label="iOS app protection policies",
+            label="App protection policies (iOS/iPadOS)",
             collection="deviceAppManagement/iosManagedAppProtections",
             odata_types=odata_types("iosManagedAppProtection"),
             default_odata_type=odata("iosManagedAppProtection"),
@@ -68,7 +68,7 @@ FAMILY = TypeFamily(
         ),
         PolicyType(
             key="android_app_protection",
-            label="Android app protection policies",
+            label="App protection policies (Android)",
             collection="deviceAppManagement/androidManagedAppProtections",
             odata_types=odata_types("androidManagedAppProtection"),
             default_odata_type=odata("androidManagedAppProtection"),
@@ -80,7 +80,7 @@ FAMILY = TypeFamily(
         # windowsAppIdentifier, targetApps and assign answer 204 (learn.microsoft.com).
         PolicyType(
             key="windows_app_protection",
-            label="Windows app protection policies",
+            label="App protection policies (Windows)",
             collection="deviceAppManagement/windowsManagedAppProtections",
             odata_types=odata_types("windowsManagedAppProtection"),
             default_odata_type=odata("windowsManagedAppProtection"),

@@ -28,7 +28,7 @@ FAMILY = TypeFamily(
     types=(
         PolicyType(
             key="autopilot_profile",
-            label="Autopilot deployment profiles",
+            label="Windows Autopilot deployment profiles",
             category="Enrollment",
             collection="deviceManagement/windowsAutopilotDeploymentProfiles",
             odata_types=odata_types(

@@ -137,7 +137,7 @@ FAMILY = TypeFamily(
     types=(
         PolicyType(
             key="device_configuration",
-            label="Device configurations",
+            label="Device configuration profiles",
             category="Device configuration",
             collection="deviceManagement/deviceConfigurations",
             odata_types=_GENERIC_DEVICE_CONFIGURATION_TYPES,
@@ -148,7 +148,7 @@ FAMILY = TypeFamily(
         ),
         PolicyType(
             key="custom_oma_uri",
-            label="Custom OMA-URI profiles",
+            label="Custom profiles (OMA-URI)",
             category="Device configuration",
             collection="deviceManagement/deviceConfigurations",
             odata_types=_OMA_URI_TYPES,
@@ -173,7 +173,7 @@ FAMILY = TypeFamily(
         ),
         PolicyType(
             key="windows_update_ring",
-            label="Windows update rings",
+            label="Update rings for Windows 10 and later",
             category="Windows updates",
             collection="deviceManagement/deviceConfigurations",
             odata_types=_UPDATE_RING_TYPES,

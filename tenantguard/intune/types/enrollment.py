@@ -157,7 +157,7 @@ _TYPES: Final = (
     ),
     _kind(
         key="enrollment_status_page",
-        label="Enrollment status pages",
+        label="Enrollment Status Page profiles",
         odata_name="windows10EnrollmentCompletionPageConfiguration",
         description="Windows enrollment status page (ESP) settings and the apps it waits for.",
         platform=PlatformRule(fixed="windows"),

@@ -204,7 +204,7 @@ FAMILY = TypeFamily(
     types=(
         PolicyType(
             key="endpoint_security_intent",
-            label="Endpoint security intents",
+            label="Endpoint security and security baselines (templates)",
             category="Endpoint security",
             collection=INTENTS,
             odata_types=odata_types("deviceManagementIntent"),

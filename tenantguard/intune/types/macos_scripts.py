@@ -75,7 +75,7 @@ FAMILY = TypeFamily(
         ),
         PolicyType(
             key="macos_custom_attribute_script",
-            label="macOS custom attribute scripts",
+            label="Custom attributes for macOS",
             category="Scripts",
             collection=CUSTOM_ATTRIBUTE_SCRIPTS,
             odata_types=odata_types("deviceCustomAttributeShellScript"),

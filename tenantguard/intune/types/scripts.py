@@ -55,7 +55,7 @@ FAMILY = TypeFamily(
         ),
         PolicyType(
             key="remediation_script",
-            label="Remediation scripts",
+            label="Remediations",
             category="Scripts",
             collection="deviceManagement/deviceHealthScripts",
             odata_types=odata_types("deviceHealthScript"),

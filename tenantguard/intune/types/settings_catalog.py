@@ -55,7 +55,7 @@ FAMILY = TypeFamily(
     types=(
         PolicyType(
             key="settings_catalog",
-            label="Settings catalog policies",
+            label="Settings catalog",
             discriminator=PropertyPrefix(
                 "templateReference.templateFamily", "endpointSecurity", negate=True
             ),

@@ -66,7 +66,7 @@ FAMILY = TypeFamily(
     types=(
         PolicyType(
             key="windows_driver_update_profile",
-            label="Windows driver update profiles",
+            label="Driver updates for Windows 10 and later",
             category="Windows updates",
             collection="deviceManagement/windowsDriverUpdateProfiles",
             odata_types=odata_types("windowsDriverUpdateProfile"),
@@ -82,7 +82,7 @@ FAMILY = TypeFamily(
         ),
         PolicyType(
             key="windows_feature_update_profile",
-            label="Windows feature update profiles",
+            label="Feature updates for Windows 10 and later",
             category="Windows updates",
             collection="deviceManagement/windowsFeatureUpdateProfiles",
             odata_types=odata_types("windowsFeatureUpdateProfile"),
@@ -96,7 +96,7 @@ FAMILY = TypeFamily(
         ),
         PolicyType(
             key="windows_quality_update_profile",
-            label="Windows quality update profiles (expedite)",
+            label="Expedited quality updates for Windows 10 and later",
             category="Windows updates",
             collection=QUALITY_UPDATE_PROFILES,
             odata_types=odata_types("windowsQualityUpdateProfile"),
@@ -111,7 +111,7 @@ FAMILY = TypeFamily(
         ),
         PolicyType(
             key="windows_quality_update_policy",
-            label="Windows quality update policies",
+            label="Quality updates for Windows 10 and later (hotpatch)",
             category="Windows updates",
             collection=QUALITY_UPDATE_POLICIES,
             odata_types=odata_types("windowsQualityUpdatePolicy"),

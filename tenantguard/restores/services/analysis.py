@@ -46,13 +46,19 @@ STEPS: Final = {"checks": Action.RUN_CHECKS, "preview": Action.RUN_PREVIEW}
 
 
 @audits_refusal
-def restore_run_request_analysis(*, actor: Any, run: RestoreRun, step: str) -> RestoreRun:
+def restore_run_request_analysis(
+    *, actor: Any, run: RestoreRun, step: str, then: str = ""
+) -> RestoreRun:
     """Queue the checks (``step="checks"``) or the preview of ``run`` for the worker.
 
     The policy is asked now (and again by the worker before it reads anything). A second
-    request while one is pending is refused with who asked and what to do."""
+    request while one is pending is refused with who asked and what to do. ``then="preview"``
+    (with the checks): once the checks are recorded, the preview is requested for the same
+    person (an undo run is prepared that way)."""
     if step not in STEPS:
         raise RestoreRunError(f"Unknown step '{step}': choose 'checks' or 'preview'.")
+    if then and (step, then) != ("checks", "preview"):
+        raise RestoreRunError("Only the preview can follow the checks.")
     now = timezone.now()
     job_id = uuid.uuid4().hex
     with transaction.atomic():
@@ -77,6 +83,7 @@ def restore_run_request_analysis(*, actor: Any, run: RestoreRun, step: str) -> R
             "requested_at": stamp,
             "updated_at": stamp,
             "progress": {},
+            **({"then": then} if then else {}),
         }
         RestoreRun.objects.filter(pk=locked.pk).update(analysis=locked.analysis)
         audit_event_record(
@@ -155,7 +162,21 @@ def restore_run_analysis_run(*, run_id: int, job_id: str) -> str:
         )
         raise
     RestoreRun.objects.filter(pk=run_id, analysis__job=job_id).update(analysis={})
+    if job.get("then"):
+        _request_next(run_id, actor, str(job["then"]))
     return "done"
+
+
+def _request_next(run_id: int, actor: Any, step: str) -> None:
+    """Request the step that follows a finished job (the preview after an undo run's checks).
+    A refusal is recorded by the request itself; the page then offers the button."""
+    run = RestoreRun.objects.select_related("tenant", "backup_set").get(pk=run_id)
+    try:
+        restore_run_request_analysis(actor=actor, run=run, step=step)
+    except RestoreRunError as exc:  # includes RestoreRunRefused
+        logger.info(
+            "restore run %s: the %s was not requested after the checks: %s", run_id, step, exc
+        )
 
 
 def _update(run_id: int, job_id: str, *, expected_state: str = "", **changes: Any) -> bool:

@@ -62,7 +62,9 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from tenantguard.accounts.permissions import Capability, has_capability
+from tenantguard.catalog.selectors import setting_labels
 from tenantguard.intune import normalize, reference_kinds, references
+from tenantguard.intune.setting_definitions import SettingLabel
 from tenantguard.intune.target import TargetState
 from tenantguard.intune.tenant_identity import KIND_LABELS as IDENTIFIER_LABELS
 from tenantguard.intune.tenant_identity import ORGANIZATION_READ_PERMISSION
@@ -74,6 +76,7 @@ from tenantguard.restores.services.refusals import audits_refusal
 from tenantguard.restores.services.runs import (
     restore_run_record_checks,
 )
+from tenantguard.restores.services.setting_labels import restore_run_setting_definitions_ensure
 from tenantguard.restores.services.source import (
     GROUP_READ_PERMISSION,
     NEVER_WRITTEN_BUILTIN_OBJECT,
@@ -176,8 +179,11 @@ class RestoreRiskChecker:
         backup_names: BackupNames,
         target_groups: TargetGroups,
         secrets_need_admin_of: str = "",
+        setting_labels: Mapping[str, SettingLabel] | None = None,
     ) -> None:
         self.items = list(items)
+        #: Settings catalog names (``catalog.selectors.setting_labels``) for places in messages.
+        self.setting_labels: Mapping[str, SettingLabel] = setting_labels or {}
         self.state = target_state
         self.inputs = inputs
         self.names = backup_names
@@ -506,8 +512,8 @@ class RestoreRiskChecker:
                     severity=BLOCKING,
                     item=ref,
                     message=(
-                        f"{item.label} does not exist in {self.target_label}, and creating "
-                        "missing objects is turned off for this run."
+                        f"{item.label} does not exist in {self.target_label}, and "
+                        "'Create missing objects' is turned off for this run."
                     ),
                     resolution=(
                         "Turn on 'Create missing objects', or remove the item from the scope "
@@ -615,8 +621,11 @@ class RestoreRiskChecker:
             return []
         choice = self.inputs.source_identifiers
         source_name = identities.source.display_name or "the source tenant"
+        from tenantguard.restores.presentation import payload_place_label
+
         listed = "; ".join(
-            f"{IDENTIFIER_LABELS.get(p.kind, p.kind)} {p.found} at {p.path}"
+            f"{IDENTIFIER_LABELS.get(p.kind, p.kind)} {p.found} in "
+            f"{payload_place_label(item.payload, p.path, labels=self.setting_labels)} [{p.path}]"
             + (
                 f" ({'becomes' if choice == 'replace' else 'would become'} {p.replacement})"
                 if p.replacement and choice != "keep"
@@ -857,7 +866,7 @@ class RestoreRiskChecker:
                     f"{self.target_label}."
                 ),
                 resolution=(
-                    "Check in the preview that this is intended; turn off 'Include assignments' "
+                    "Check in the preview that this is intended; turn off 'Restore assignments' "
                     "to leave the target's assignments as they are."
                 ),
                 details={"targets": broad},
@@ -897,6 +906,9 @@ def restore_run_run_checks(
     """
     read = read_target_for(run, actor=actor, action=Action.RUN_CHECKS, on_progress=on_progress)
     run, source = read.run, read.source
+    # Setting names first (never fails the checks; ``problem`` says why names are missing), so
+    # messages that name a settings catalog place use the admin center's words.
+    labels = restore_run_setting_definitions_ensure(read=read)
     checker = RestoreRiskChecker(
         items=source.items,
         target_state=read.state,
@@ -904,12 +916,14 @@ def restore_run_run_checks(
         backup_names=source.names,
         target_groups=read.groups,
         secrets_need_admin_of=_secrets_need_admin_of(run, actor),
+        setting_labels=setting_labels(tenant=run.tenant, definition_ids=labels.definition_ids),
     )
     results = checker.run()
     summary = checker.summarize(results)
     summary.update(
         items=len(source.items),
-        graph_requests=read.graph_requests,
+        graph_requests=read.graph_requests + labels.graph_requests,
+        setting_definitions=labels.to_json(),
         unreadable_types=sorted(read.state.unreadable),
         # Cross-tenant: the identities these results judged; the preview replaces with them.
         tenant_identities=source.inputs.identities.to_json() if source.inputs.identities else None,

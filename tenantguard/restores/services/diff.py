@@ -83,7 +83,8 @@ The summary (``run.metadata["preview"]["summary"]``)::
       "tenant_identifiers": {} | {"choice", "items", "places", "identities"},  # cross-tenant
       "scope_tags":  {"added", "removed", "items_changed"},
       "skipped_by_reason": {skip_code: count}, "items": int, "truncated_diffs": int,
-      "graph_requests": int,
+      "graph_requests": int,          # the setting definitions' requests included
+      "setting_definitions": {"graph_requests", "definitions", "problem"},  # setting names
     }
 
 Assignment and scope-tag counts are over the items that will be created or updated.
@@ -114,6 +115,7 @@ from tenantguard.restores.services.refusals import audits_refusal
 from tenantguard.restores.services.runs import (
     restore_run_record_preview,
 )
+from tenantguard.restores.services.setting_labels import restore_run_setting_definitions_ensure
 from tenantguard.restores.services.source import (
     KEPT_NOTE,
     NEVER_WRITTEN_BUILTIN_OBJECT,
@@ -794,7 +796,10 @@ def restore_run_run_preview(
     )
     planned = generator.run()
     summary = generator.summarize(planned)
-    summary["graph_requests"] = read.graph_requests
+    # setting names for the diff (never fails the preview; ``problem`` says why names are missing)
+    labels = restore_run_setting_definitions_ensure(read=read)
+    summary["setting_definitions"] = labels.to_json()
+    summary["graph_requests"] = read.graph_requests + labels.graph_requests
     return restore_run_record_preview(
         actor=actor, run=run, summary=summary, items=planned, inputs_fingerprint=read.fingerprint
     )

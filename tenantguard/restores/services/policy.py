@@ -125,6 +125,12 @@ def analysis_pending_reason(run: RestoreRun) -> str | None:
     )
 
 
+#: Why a run whose preview plans no create or update is not executed.
+NOTHING_TO_RESTORE: Final = (
+    "Nothing to restore: every item is unchanged or skipped in the preview. Finish it as a dry "
+    "run, or change the scope or options and run the checks and the preview again."
+)
+
 #: A running run whose worker has not sent a heartbeat for this long is presumed dead.
 DEFAULT_HEARTBEAT_STALE_AFTER: Final = timedelta(minutes=5)
 
@@ -347,6 +353,19 @@ class RestoreRunPolicy:
             return ResultState(present=True, current=False, changes=["checks"])
         return state
 
+    def preview_writes_nothing(self) -> bool:
+        """Whether the recorded preview plans no create and no update (of policies or
+        foundations): executing it would write nothing, so it is not offered (a dry run can
+        still be finished)."""
+        summary = (self.preview or {}).get("summary") or {}
+        planned = [summary.get("policies"), summary.get("foundations")]
+        counted = [counts for counts in planned if isinstance(counts, dict)]
+        if len(counted) != len(planned):
+            return False  # no summary to judge by: the other gates decide
+        return not any(
+            int(counts.get(action) or 0) for counts in counted for action in ("create", "update")
+        )
+
     def blocking_count(self) -> int:
         return int(((self.checks or {}).get("counts") or {}).get("blocking", 0))
 
@@ -552,6 +571,8 @@ class RestoreRunPolicy:
             noun = "problem" if count == 1 else "problems"
             reasons.append(f"Checks found {count} blocking {noun}: resolve them in step 3.")
         preview_reasons = self._preview_reasons()
+        if not preview_reasons and self.preview_writes_nothing():
+            preview_reasons = [NOTHING_TO_RESTORE]
         reasons += preview_reasons
         if not preview_reasons:
             reasons += self._confirmation_reasons(confirmer_id=confirmer_id)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -92,6 +92,7 @@ __all__ = [
     "restore_run_set_dry_run",
     "restore_run_set_scope",
     "restore_run_update_mapping",
+    "restore_run_update_mapping_entries",
     "restore_run_update_options",
 ]
 
@@ -387,6 +388,214 @@ def restore_run_update_mapping(
             },
         )
     return locked
+
+
+#: Decisions ``restore_run_update_mapping_entries`` takes for many entries at once.
+MAPPING_DECISIONS: Final = ("map", "skip", "accept_suggestions")
+
+
+@dataclass(frozen=True)
+class MappingEntryChange:
+    """One entry a bulk mapping decided: the reference in the backup and what it now maps to
+    (``target_id`` None: skipped)."""
+
+    kind: str
+    source_id: str
+    source_name: str
+    target_id: str | None
+    target_name: str
+
+
+@audits_refusal
+def restore_run_update_mapping_entries(
+    *,
+    actor: Any,
+    run: RestoreRun,
+    decision: str,
+    entries: Sequence[tuple[str, str]] = (),
+    target_id: str = "",
+) -> RestoreRun:
+    """Step 3, many entries in one change (one mapping write, one audit event listing them,
+    checks and preview out of date once).
+
+    ``decision``:
+    - ``accept_suggestions``: every missing reference the last checks found a single same-name
+      object for (``restore_run_mapping_needs``: ``suggestion``) is mapped to it; ``entries``
+      and ``target_id`` are ignored.
+    - ``map``: the ``entries`` (``(kind, source_id)``, all of one kind) are mapped to
+      ``target_id``, an object of that kind that must exist in the target (a same-name
+      suggestion or candidate the checks read, else looked up in the target now).
+    - ``skip``: the ``entries`` are skipped explicitly (the kind's skip, never a silent drop).
+
+    Only references the checks found missing (or the mapping already decides) can be changed.
+    """
+    from tenantguard.restores.services.checks import restore_run_mapping_needs
+
+    if decision not in MAPPING_DECISIONS:
+        raise RestoreRunError(
+            f"Unknown mapping decision '{decision}': use {', '.join(MAPPING_DECISIONS)}."
+        )
+    # Ask the policy before anything is read (a refusal must not wait for Graph).
+    _require(run, actor, Action.EDIT_MAPPING)
+    needs = restore_run_mapping_needs(run)
+    if decision == "accept_suggestions":
+        changes = [
+            MappingEntryChange(
+                kind=kind,
+                source_id=need["source_id"],
+                source_name=str(need["name"] or ""),
+                target_id=str(need["suggestion"]["id"]),
+                target_name=str(need["suggestion"].get("name") or ""),
+            )
+            for kind, kind_needs in needs.items()
+            for need in kind_needs
+            if need["status"] == "missing" and need["suggestion"]
+        ]
+        if not changes:
+            raise RestoreRunError(
+                "No missing reference has a same-name suggestion: map or skip them one by one, "
+                "or run the checks again."
+            )
+    else:
+        changes = _entry_changes(run, needs, decision, entries, target_id)
+    with transaction.atomic():
+        locked = _lock(run.pk)
+        _require(locked, actor, Action.EDIT_MAPPING)
+        mapping = {
+            kind: dict(kind_entries) for kind, kind_entries in (locked.group_mapping or {}).items()
+        }
+        for change in changes:
+            mapping.setdefault(change.kind, {})[change.source_id] = change.target_id
+        new_mapping = _validated_mapping(mapping)
+        before_parts = restore_run_fingerprint_parts(locked)
+        previous_status = locked.status
+        names = dict((locked.metadata or {}).get("mapping_names") or {})
+        for change in changes:
+            if change.target_id is not None and change.target_name:
+                names[change.kind] = {
+                    **names.get(change.kind, {}),
+                    change.target_id: change.target_name,
+                }
+        locked.group_mapping = new_mapping
+        locked.metadata = {**(locked.metadata or {}), "mapping_names": names}
+        locked.status = _input_change_status(locked, before_parts)
+        _save(
+            locked, expected_status=previous_status, fields=("group_mapping", "metadata", "status")
+        )
+        _audit(
+            actor,
+            "restore.mapping_updated",
+            locked,
+            {
+                "decision": decision,
+                "entries": [
+                    {
+                        "kind": change.kind,
+                        "source_id": change.source_id,
+                        "source_name": change.source_name,
+                        "target_id": change.target_id,
+                        "target_name": change.target_name,
+                    }
+                    for change in changes
+                ],
+                "from_status": previous_status,
+                "status": locked.status,
+            },
+        )
+    return locked
+
+
+def _entry_changes(
+    run: RestoreRun,
+    needs: Mapping[str, list[dict[str, Any]]],
+    decision: str,
+    entries: Sequence[tuple[str, str]],
+    target_id: str,
+) -> list[MappingEntryChange]:
+    """The changes ``map``/``skip`` make to ``entries``, validated against the checks' needs."""
+    if not entries:
+        raise RestoreRunError("Select at least one entry to map or skip.")
+    kinds = sorted({kind for kind, _ in entries})
+    if len(kinds) > 1:
+        raise RestoreRunError(
+            f"Entries of several kinds were selected ({', '.join(kinds)}): map or skip the "
+            "entries of one kind at a time."
+        )
+    kind = kinds[0]
+    if kind not in MAPPING_KINDS:
+        raise RestoreRunError(f"Unknown mapping kind '{kind}': use {', '.join(MAPPING_KINDS)}.")
+    known = {need["source_id"]: need for need in needs.get(kind) or []}
+    unknown = sorted({source_id for _, source_id in entries if source_id not in known})
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (
+            f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        )
+        raise RestoreRunError(
+            f"The checks found no missing {kind.replace('_', ' ')} with id {shown}: run the "
+            "checks again and pick among the entries they list."
+        )
+    chosen = [known[source_id] for source_id in dict.fromkeys(s for _, s in entries)]
+    if decision == "skip":
+        from tenantguard.intune import reference_kinds
+
+        if not reference_kinds.get(kind).can_skip:
+            raise RestoreRunError(
+                f"A {reference_kinds.get(kind).singular} cannot be skipped: map it to an "
+                "existing one of the target, or restore it."
+            )
+        return [
+            MappingEntryChange(kind, need["source_id"], str(need["name"] or ""), None, "")
+            for need in chosen
+        ]
+    target_id = (target_id or "").strip()
+    if not target_id:
+        raise RestoreRunError("Pick the target object to map the selected entries to.")
+    target_name = _known_target_name(chosen, target_id)
+    if target_name is None:
+        target_name = _target_object_name(run, kind, target_id)
+    return [
+        MappingEntryChange(kind, need["source_id"], str(need["name"] or ""), target_id, target_name)
+        for need in chosen
+    ]
+
+
+def _known_target_name(needs: Sequence[Mapping[str, Any]], target_id: str) -> str | None:
+    """The name of ``target_id`` when the checks read it as a suggestion or candidate of one of
+    ``needs`` (it existed in the target then; the next checks confirm it still does)."""
+    for need in needs:
+        for option in [need.get("suggestion") or {}, *(need.get("candidates") or [])]:
+            if option.get("id") == target_id:
+                return str(option.get("name") or "")
+    return None
+
+
+def _target_object_name(run: RestoreRun, kind: str, target_id: str) -> str:
+    """Look ``target_id`` up in the run's target: its display name, or ``RestoreRunError`` when
+    no such object of ``kind`` exists there (or it cannot be read)."""
+    from tenantguard.graph import GraphError
+    from tenantguard.intune import reference_kinds, target
+    from tenantguard.restores.services.source import graph_client_for_run
+
+    spec = reference_kinds.get(kind)
+    client = graph_client_for_run(run)
+    try:
+        if spec.foundation_type is None:
+            found = target.find_groups(client, ids=[target_id])
+            name = found[0]["displayName"] if found else None
+        else:
+            item = target.read_one(client, type_key=spec.foundation_type, object_id=target_id)
+            name = (item.display_name or "") if item is not None else None
+    except GraphError as exc:
+        raise RestoreRunError(
+            f"The {spec.singular} '{target_id}' could not be looked up in {run.tenant_label} "
+            f"({exc}): try again, or pick it from the list."
+        ) from exc
+    if name is None:
+        raise RestoreRunError(
+            f"No {spec.singular} with id '{target_id}' exists in {run.tenant_label}: pick one "
+            "from the list."
+        )
+    return name
 
 
 @audits_refusal

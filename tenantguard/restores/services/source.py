@@ -56,6 +56,7 @@ from tenantguard.intune.registry import BUILTIN_SCOPE_TAG_ID, PolicyType
 from tenantguard.intune.target import Match, TargetState, odata_string_literal
 from tenantguard.intune.tenant_identity import Place, TenantIdentity
 from tenantguard.intune.typespec import PARENT_ID_KEY, PARENT_NAME_KEY
+from tenantguard.restores.check_words import item_type_label, singular_label
 from tenantguard.restores.models import RestoreRun, ScopeMode
 from tenantguard.restores.services.errors import RestoreRunError, RestoreRunRefused
 from tenantguard.restores.services.fingerprint import (
@@ -165,8 +166,9 @@ class SourceItem:
 
     @property
     def label(self) -> str:
-        """``Settings catalog 'Edge baseline'``: how messages name the item."""
-        return f"{singular(self.ptype.label)} '{self.display_name}'"
+        """``Settings catalog 'Edge baseline'``, ``Endpoint security: Antivirus 'AV'``: how
+        messages name the item (``check_words.item_type_label``)."""
+        return f"{item_type_label(self.type_key, self.payload)} '{self.display_name}'"
 
 
 #: Why the restore never writes an item (``never_written``); ``""``: it may be written.
@@ -199,12 +201,9 @@ def never_written(item: SourceItem) -> str:
 
 
 def singular(label: str) -> str:
-    """``"Scope tags"`` -> ``"Scope tag"``; ``"Compliance policies"`` -> ``"Compliance policy"``."""
-    if label.endswith("ies"):
-        return label[:-3] + "y"
-    if label.endswith("s") and not label.endswith("ss"):
-        return label[:-1]
-    return label
+    """``"Scope tags"`` -> ``"Scope tag"``; ``"Remediations"`` -> ``"Remediation"``
+    (``check_words.singular_label``: one item's type as the admin center names it)."""
+    return singular_label(label)
 
 
 @dataclass(frozen=True)

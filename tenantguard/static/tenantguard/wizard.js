@@ -29,3 +29,20 @@ document.addEventListener("focusin", (event) => {
     field.select();
   }
 });
+
+// Step 3's mapping: <input data-select-all="group"> ticks or clears every entry of that kind
+// (the entries' checkboxes belong to the kind's bulk form). Hidden without JavaScript, where
+// entries are ticked one by one.
+function showSelectAll(root) {
+  root.querySelectorAll("[data-select-all-label]").forEach((label) => { label.hidden = false; });
+}
+document.addEventListener("DOMContentLoaded", () => showSelectAll(document));
+document.addEventListener("htmx:afterSettle", (event) => showSelectAll(event.target.ownerDocument || document));
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || !box.dataset.selectAll) return;
+  const kind = box.dataset.selectAll;
+  document.querySelectorAll(`input[name="entry"][data-entry-kind="${CSS.escape(kind)}"]`).forEach((entry) => {
+    entry.checked = box.checked;
+  });
+});
