@@ -16,6 +16,20 @@ the share that read setting definitions (``setting_definitions.graph_requests``;
 log gives the definition reads one by one). A second run of the same backup into the same
 tenant shows what the cache saves: 0 definition requests.
 
+Unknown ids: ``--unknown-definitions`` synthetic "retired" definitions, one of which about one
+clone in ten also uses. The emulator serves a definition for every id its tenant's stored
+objects name (404 otherwise), so after the backup the retired settings are removed from the
+tenant's stored policies (an admin dropped them; Microsoft no longer defines them): the backup
+names them, Graph answers 404 in all three definition collections.
+
+The acceptance measurement: a third run's preview alone on an EMPTY cache (its checks run
+first, then the tenant's ``SettingDefinition`` rows are deleted), reporting the distinct ids
+it labels, the unknown ones among them and its definition requests. The limit: the first round
+asks every id in its first collection, 20 a ``$batch`` (at most ceil(distinct/20) + 2 with the
+rounding of three collections); each of the two further rounds asks only the unknown ids, in
+the next collection (at most ceil(unknown/20) + 2 each):
+``ceil(distinct/20) + 2*ceil(unknown/20) + 6``. Exits 1 when the preview sends more.
+
 Target (issue 9): a preview of 5,000 settings catalog items adds at most a few dozen requests
 for definitions; a second preview adds none.
 """
@@ -25,6 +39,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import random
 import tempfile
 import time
@@ -67,8 +82,22 @@ def _extra_setting(definition_id: str, rng: random.Random) -> dict[str, Any]:
     }
 
 
+def retired_ids(count: int) -> list[str]:
+    """Synthetic definitions Graph no longer has (404 once dropped from the tenant)."""
+    return [
+        f"device_vendor_msft_policy_config_bench~policy~bench_retired_setting{n:04d}"
+        for n in range(count)
+    ]
+
+
 def generate_objects(
-    *, count: int, seed: int, tenant_label: str, extra_definitions: int, max_extra: int
+    *,
+    count: int,
+    seed: int,
+    tenant_label: str,
+    extra_definitions: int,
+    max_extra: int,
+    unknown_definitions: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """The demo tenant plus clones of its settings catalog-like objects, ``count`` such objects
     in all; returns the objects and how many settings catalog-like objects they hold."""
@@ -101,6 +130,11 @@ def generate_objects(
         title = "name" if "name" in clone else "displayName"
         clone[title] = f"{clone[title]} #{index:05d}"
         extra = rng.sample(pool, min(len(pool), rng.randint(0, max_extra)))
+        retired = retired_ids(unknown_definitions)
+        if retired and index < len(retired):
+            extra.append(retired[index])  # every retired id is used at least once
+        elif retired and rng.random() < 0.1:
+            extra.append(rng.choice(retired))
         settings = [copy.deepcopy(s) for s in clone["settings"]]
         settings += [_extra_setting(definition_id, rng) for definition_id in extra]
         for number, setting in enumerate(settings):
@@ -110,6 +144,37 @@ def generate_objects(
             clone["settingCount"] = len(settings)
         clones.append(clone)
     return [*objects, *clones], len(templates) + len(clones)
+
+
+def drop_retired(emulated: Any, retired: set[str]) -> int:
+    """Remove the settings naming ``retired`` ids from the tenant's stored policies and make the
+    emulator learn the tenant's definitions again: those ids then answer 404. Returns the
+    number of policies changed."""
+    changed = 0
+    for collection in _CLONED:
+        for obj in emulated.list_objects(collection):
+            settings = obj.get("settings")
+            if not isinstance(settings, list):
+                continue
+            kept = [
+                s
+                for s in settings
+                if (s.get("settingInstance") or {}).get("settingDefinitionId") not in retired
+            ]
+            if len(kept) == len(settings):
+                continue
+            obj["settings"] = kept
+            if "settingCount" in obj:
+                obj["settingCount"] = len(kept)
+            emulated.put_object(collection, obj)
+            changed += 1
+    emulated.setting_definitions.forget()
+    return changed
+
+
+def definition_request_limit(distinct: int, unknown: int) -> int:
+    """The most definition requests a preview on an empty cache may send (module docstring)."""
+    return math.ceil(distinct / 20) + 2 * math.ceil(unknown / 20) + 6
 
 
 def _definition_reads(entries: list[Any]) -> int:
@@ -154,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-extra", type=int, default=5, help="extra settings per clone, at most"
     )
+    parser.add_argument(
+        "--unknown-definitions",
+        type=int,
+        default=40,
+        help="retired definitions (404) the backup names and Graph no longer has",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="tg-bench-defs-") as scratch:
@@ -178,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             tenant_label=label,
             extra_definitions=args.extra_definitions,
             max_extra=args.max_extra,
+            unknown_definitions=args.unknown_definitions,
         )
         emulator = new_emulator()
         emulator.add_tenant(
@@ -189,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             backup_set = take_backup(actor=admin, tenant=tenant)
             backup_wall = time.perf_counter() - started
+            retired = set(retired_ids(args.unknown_definitions))
+            dropped = drop_retired(emulator.tenants[tenant_id], retired)
             scoped = backup_set.items.filter(policy_type__in=SETTINGS_CATALOG_TYPE_KEYS)
             by_type = Counter(scoped.values_list("policy_type", flat=True))
             ids: set[str] = set()
@@ -205,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 ("settings in them / distinct definitions", f"{settings:,} / {len(ids):,}"),
                 ("backup wall time (setup)", f"{backup_wall:,.1f} s"),
+                (
+                    "retired (404) definitions / policies that lost them after the backup",
+                    f"{len(retired & ids):,} / {dropped:,}",
+                ),
             ]
 
             def checked(run: Any) -> Any:
@@ -241,19 +319,59 @@ def main(argv: list[str] | None = None) -> int:
                     if definitions.get("problem"):
                         rows.append((f"{attempt}, {step}: problem", definitions["problem"]))
             cached = SettingDefinition.objects.filter(tenant=tenant)
-            rows += [
+            rows.append(
                 (
                     "cache rows (known / unknown)",
                     f"{cached.filter(known=True).count():,} / {cached.filter(known=False).count():,}",
+                )
+            )
+
+            # the acceptance criterion: the preview alone, on an empty cache
+            attempt = "third run, preview alone on an EMPTY cache"
+            run = restore_run_create(actor=admin, tenant=tenant, backup_set=backup_set)
+            run = restore_run_set_scope(actor=admin, run=run, mode="all")
+            print(f"{attempt}: checks (not measured) ...", flush=True)
+            run = checked(run)
+            cleared, _ = SettingDefinition.objects.filter(tenant=tenant).delete()
+            print(f"{attempt}: {cleared:,} cache rows deleted; preview ...", flush=True)
+            run, preview_wall, preview_log = _step(emulator, tenant_id, previewed, run)
+            definitions = run.metadata["preview"]["summary"].get("setting_definitions") or {}
+            timings.pop(0) if timings else None  # the unmeasured checks' cache step
+            spent = timings.pop(0) if timings else 0.0
+            distinct = int(definitions.get("definitions", 0))
+            unknown = cached.filter(known=False).count()
+            requests = int(definitions.get("graph_requests", 0))
+            limit = definition_request_limit(distinct, unknown)
+            rows += [
+                (
+                    f"{attempt}: distinct ids / of which unknown (404)",
+                    f"{distinct:,} / {unknown:,}",
+                ),
+                (
+                    f"{attempt}: definition requests / limit",
+                    f"{requests:,} / {limit:,} "
+                    f"({_definition_reads(preview_log):,} definition reads in $batch)",
+                ),
+                (
+                    f"{attempt}: preview wall / of which the cache step",
+                    f"{preview_wall:,.2f} s / {spent:,.2f} s",
                 ),
                 ("peak RSS", mib(max_rss_bytes())),
             ]
+            if definitions.get("problem"):
+                rows.append((f"{attempt}: problem", definitions["problem"]))
         emulator.close()
         print_table(
             f"Setting definitions for {catalog_items:,} settings catalog items "
             "(loopback emulator, throttling off)",
             rows,
         )
+    if requests > limit or not distinct:
+        print(
+            f"FAILED: the preview on an empty cache sent {requests} definition requests for "
+            f"{distinct} distinct ids ({unknown} unknown); the limit is {limit}"
+        )
+        return 1
     return 0
 
 

@@ -50,14 +50,25 @@ def _cli_user(args: argparse.Namespace) -> Any:
     return user
 
 
-def _tenant_by_name(name: str) -> Any:
+def _tenant_by_name(name: str, *, user: Any = None) -> Any:
+    """The tenant named ``name`` among those ``user`` has a role on (``tenants_visible_to``):
+    any other tenant is answered as not found, and only the user's own tenants are named.
+    Without ``user``, the tenant of that name, and no tenant's name in the error."""
+    from tenantguard.accounts.permissions import tenants_visible_to
     from tenantguard.tenants.models import Tenant
 
-    tenant = Tenant.objects.filter(display_name=name).first()
+    tenants = Tenant.objects.all() if user is None else tenants_visible_to(user)
+    tenant = tenants.filter(display_name=name).first()
     if tenant is None:
-        known = ", ".join(Tenant.objects.values_list("display_name", flat=True)) or "none yet"
+        if user is None:
+            raise CommandError(
+                f"No tenant named '{name}'. Names are case-sensitive; `tenantguard tenant list` "
+                "shows the tenants you have a role on."
+            )
+        known = ", ".join(tenants.values_list("display_name", flat=True)) or "none"
         raise CommandError(
-            f"No tenant named '{name}' (known tenants: {known}). Names are case-sensitive."
+            f"No tenant named '{name}' that you have a role on (yours: {known}). Names are "
+            "case-sensitive."
         )
     return tenant
 

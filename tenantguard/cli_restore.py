@@ -53,12 +53,14 @@ from tenantguard.cli_restore_output import (
     TERMINAL_STATUSES,
     Verdict,
     badge,
+    check_groups,
     cli_words,
     outcome_rows,
     render_assignment_summary,
     render_outcomes,
     render_removals,
     render_run,
+    render_warnings,
     run_document,
     say,
 )
@@ -83,6 +85,9 @@ ANALYSIS_WAIT_SECONDS: Final = 600.0
 
 #: How waiting sleeps (tests bound it).
 _sleep = time.sleep
+
+#: The policy's refusal of an Operator executing on a PROD tenant (``RestoreRunPolicy``).
+_PROD_NEEDS_ADMIN: Final = "Only tenant admins can execute restores on PROD tenants."
 
 #: Short names accepted for the reference kinds on the command line.
 KIND_ALIASES: Final = {"filter": "assignment_filter", "template": "notification_template"}
@@ -116,6 +121,29 @@ def _run_for(args: argparse.Namespace) -> Any:
         raise CommandError(
             f"No restore run #{args.run} that you can see. `tenantguard restore list` shows them."
         )
+    return run
+
+
+def _errors_exit_1(handler: Any) -> Any:
+    """A `restore` command whose errors (no such run, a wrong --kind, a service's error) print
+    one line and exit 1, as `plan`'s do: 2 means "changes planned" (plan) or "partial" (apply)
+    to a script, never "error"."""
+    from functools import wraps
+
+    @wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        _setup_django()
+        from tenantguard.accounts.permissions import AccessDenied
+        from tenantguard.restores.services.errors import RestoreRunError
+
+        try:
+            return int(handler(args))
+        except (CommandError, RestoreRunError) as exc:
+            return _error(str(exc))
+        except AccessDenied as exc:
+            _refusal_lines([str(exc)])
+            return EXIT_REFUSED
+
     return run
 
 
@@ -166,7 +194,50 @@ def execution_reasons(run: Any, user: Any) -> list[str]:
     decision = RestoreRunPolicy(candidate, user).execute_decision_if_confirmed(
         acknowledged=True, typed_label=run.tenant_label
     )
-    return [cli_words(reason) for reason in decision.reasons]
+    return [
+        _with_admins(cli_words(reason, run_id=run.pk), run, user) for reason in decision.reasons
+    ]
+
+
+def _with_admins(reason: str, run: Any, user: Any) -> str:
+    """The PROD refusal of an Operator, with the tenant's admins named (as the wizard's steps 1
+    and 2 name them) and the command one of them runs."""
+    from tenantguard.restores.selectors import execute_needs_admin
+
+    if reason != _PROD_NEEDS_ADMIN:
+        return reason
+    admins = execute_needs_admin(user, run)
+    if admins is None:
+        return reason
+    if not admins:
+        return (
+            f"{reason} {run.tenant_label} has no admin yet: ask whoever manages TenantGuard to "
+            f"make someone Admin of {run.tenant_label}, then have them run "
+            f"`tenantguard restore apply {run.pk}`."
+        )
+    who = "Its admin is" if len(admins) == 1 else "Its admins are"
+    return (
+        f"{reason} {who} {', '.join(admins)}: ask one of them to run "
+        f"`tenantguard restore apply {run.pk}`."
+    )
+
+
+def blocking_reasons(run: Any) -> list[str]:
+    """One reason per blocking check code, in the order found: how many, its sentence and code,
+    and that code's own remedy in this command line's flags (``check_hint``), then "plan
+    again"."""
+    reasons = []
+    for group in check_groups(run):
+        if group["severity"] != "blocking":
+            continue
+        advice = group["hint"] or group["resolution"] or "See the check results above."
+        title = group["title"]
+        code = "" if title == group["code"] else f" [{group['code']}]"
+        reasons.append(
+            f"{plural(group['count'], 'blocking result')} of {title}{code}: {advice} "
+            "Then plan again."
+        )
+    return reasons
 
 
 def plan_verdict(run: Any, user: Any) -> Verdict:
@@ -175,17 +246,8 @@ def plan_verdict(run: Any, user: Any) -> Verdict:
     policy = RestoreRunPolicy(run, user)
     actions = (policy.preview or {}).get("actions") or {}
     changes = int(actions.get("create", 0)) + int(actions.get("update", 0))
-    blocking = policy.blocking_count()
-    if blocking:
-        return Verdict(
-            "blocked",
-            EXIT_BLOCKED,
-            [
-                f"{plural(blocking, 'blocking check')}: decide every missing reference with "
-                "--map KIND:SRC=DST|skip (or --accept-suggestions), or leave the items out "
-                "(--item/--type), then plan again."
-            ],
-        )
+    if policy.blocking_count():
+        return Verdict("blocked", EXIT_BLOCKED, blocking_reasons(run))
     if not changes:
         return Verdict("no_changes", EXIT_NO_CHANGES)
     reasons = execution_reasons(run, user)
@@ -247,7 +309,7 @@ def _prepare(args: argparse.Namespace, user: Any) -> tuple[Any, list[dict[str, A
         restore_run_update_options,
     )
 
-    tenant = _tenant_by_name(args.tenant)
+    tenant = _tenant_by_name(args.tenant, user=user)
     backup_set = backup_sets_visible_to(user).filter(pk=args.backup_set).first()
     if backup_set is None:
         raise CommandError(
@@ -360,7 +422,10 @@ def cmd_restore_prepare(args: argparse.Namespace) -> int:
 
 
 def _impact(console: Console, run: Any) -> None:
-    """What applying ``run`` writes: counts and every assignment it removes."""
+    """What applying ``run`` writes, as the wizard's step 5 shows it before the confirmation:
+    counts, every warning of the checks and every assignment it removes."""
+    from tenantguard.restores.selectors import preview_removals
+
     preview = (run.metadata or {}).get("preview") or {}
     actions = preview.get("actions") or {}
     console.print(
@@ -371,7 +436,8 @@ def _impact(console: Console, run: Any) -> None:
     )
     summary = preview.get("summary") or {}
     render_assignment_summary(console, summary)
-    render_removals(console, summary)
+    render_warnings(console, check_groups(run))
+    render_removals(console, preview_removals(run))
 
 
 def _typed_confirmation(run: Any) -> str | None:
@@ -531,8 +597,8 @@ def cmd_restore_apply(args: argparse.Namespace) -> int:
             f"Restore #{run.pk} writes to {run.tenant_label} ({run.environment.upper()}) and "
             f"standard input is not a terminal, so nobody can type its name: pass {missing} "
             "to apply it without a prompt (`tenantguard restore show "
-            f"{run.pk}` shows what it writes).",
-            label="refused",
+            f"{run.pk}` shows what it writes). Nothing was written.",
+            label="not confirmed",
         )
     try:
         run = restore_run_request_execution(
@@ -650,12 +716,18 @@ def cmd_restore_list(args: argparse.Namespace) -> int:
 
 
 def cmd_restore_targets(args: argparse.Namespace) -> int:
-    """The target's objects a missing reference of ``--kind`` can be mapped to."""
+    """The target's objects a missing reference of ``--kind`` can be mapped to: searching the
+    target's directory through TenantGuard needs the prepare capability, as the wizard's
+    mapping step does (a Viewer may see the run, not search the tenant)."""
     _setup_django()
-    from tenantguard.restores.selectors import mapping_target_options
+    from tenantguard.restores.selectors import can_prepare, mapping_target_options
     from tenantguard.restores.services.errors import RestoreRunError
 
     run = _run_for(args)
+    decision = can_prepare(_cli_user(args), run)
+    if not decision.allowed:
+        _refusal_lines(decision.reasons)
+        return EXIT_REFUSED
     kind = _kind(args.kind)
     try:
         options = mapping_target_options(run, kind=kind, text=args.search or "")
@@ -887,7 +959,9 @@ def add_restore_commands(commands: Any) -> None:
         "restore",
         help="the Restore Run Wizard: plan, then apply",
         description="Restore from a backup like `terraform plan` / `apply`: `plan` shows what "
-        "would change and writes nothing; `apply RUN` writes it after you type the tenant's name.",
+        "would change and writes nothing; `apply RUN` writes it after you type the tenant's name. "
+        "An error (no such run, a wrong argument) exits 1 in every restore command but the "
+        "earlier forms `prepare` and `execute`; 3 is a refusal of the policy.",
     ).add_subparsers(dest="restore_command", required=True, parser_class=_RestoreParser)
 
     plan = restore.add_parser(
@@ -912,7 +986,9 @@ def add_restore_commands(commands: Any) -> None:
         help="step 5: turn dry-run off, confirm and execute a planned run, following it to the end",
         description="Execute a planned run: on a terminal you type the tenant's name; "
         "otherwise pass --confirm-tenant NAME --reviewed. Exit 0 only when the run completed "
-        "and every written item was verified; 2 partial, 3 refused, 1 otherwise.",
+        "and every written item was verified; 2 partial; 3 refused by the policy (your role, "
+        "blocking checks, a wrong tenant name); 1 otherwise (an error, not confirmed, failed "
+        "or cancelled).",
     )
     apply.add_argument("run", type=int, help="the run's id (`plan` printed it)")
     apply.add_argument(
@@ -960,13 +1036,13 @@ def add_restore_commands(commands: Any) -> None:
         "--search", metavar="TEXT", help="names starting with (groups) or containing TEXT"
     )
     targets.add_argument("--json", action="store_true")
-    targets.set_defaults(handler=_quiet_logs(cmd_restore_targets))
+    targets.set_defaults(handler=_quiet_logs(_errors_exit_1(cmd_restore_targets)))
 
     show = restore.add_parser("show", help="a run: checks, plan and per-item outcomes")
     show.add_argument("run", type=int)
     show.add_argument("--json", action="store_true", help="the whole run as one JSON document")
     show.add_argument("--all-checks", action="store_true", help="list every check result")
-    show.set_defaults(handler=_quiet_logs(cmd_restore_show))
+    show.set_defaults(handler=_quiet_logs(_errors_exit_1(cmd_restore_show)))
 
     listing = restore.add_parser("list", help="restore runs")
     listing.add_argument("--limit", type=int, default=50)
@@ -978,7 +1054,7 @@ def add_restore_commands(commands: Any) -> None:
     )
     undo.add_argument("run", type=int)
     undo.add_argument("--json", action="store_true")
-    undo.set_defaults(handler=_quiet_logs(cmd_restore_undo))
+    undo.set_defaults(handler=_quiet_logs(_errors_exit_1(cmd_restore_undo)))
 
     for name, service, done, text in (
         (
@@ -1002,4 +1078,4 @@ def add_restore_commands(commands: Any) -> None:
     ):
         command = restore.add_parser(name, help=text)
         command.add_argument("run", type=int)
-        command.set_defaults(handler=_quiet_logs(_simple(service, done)))
+        command.set_defaults(handler=_quiet_logs(_errors_exit_1(_simple(service, done))))

@@ -9,9 +9,10 @@ Plain and 80 columns when piped, coloured on a terminal (``cli_output``).
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Final
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from tenantguard.cli_output import cut, fitted_table, plural, short_value
+from tenantguard.cli_output import cut, fitted_table, plural
 from tenantguard.intune import reference_kinds
 
 #: Results listed per check code unless ``--all-checks`` (blocking ones are decisions to make:
@@ -49,6 +50,11 @@ _ACTION_MARKS: Final = {
 TERMINAL_STATUSES: Final = ("completed", "partial", "failed", "cancelled")
 
 
+#: The preview's reason for an item blocked by checks (``restores.services.diff``).
+_BLOCKED_BY: Final = re.compile(
+    r"Blocked by (?:the checks?|check\(s\)) ([^:]+): resolve (?:it|them) in step 3\."
+)
+
 #: The wizard's words for its controls, as the command line says them.
 _CLI_PHRASES: Final = (
     ("remove the item from the scope in step 2", "leave the item out of the plan (--item/--type)"),
@@ -58,10 +64,6 @@ _CLI_PHRASES: Final = (
     ("choose 'replace' in step 3 options", "pass --source-identifiers replace"),
     ("Choose 'keep' in step 3 options", "Pass --source-identifiers keep"),
     ("In step 3 options, choose 'replace'", "Pass --source-identifiers replace"),
-    (
-        "resolve them in step 3.",
-        "decide them with --map KIND:SRC=DST|skip or --accept-suggestions and plan again.",
-    ),
     ("Run them again in step 3.", "Plan again."),
     ("Run the preview again in step 4.", "Plan again."),
     ("run the preview in step 4.", "plan again."),
@@ -74,9 +76,46 @@ _CLI_PHRASES: Final = (
 )
 
 
-def cli_words(text: str) -> str:
-    """``text`` (a check's resolution, a policy reason) naming flags instead of web controls."""
+def _blocked_by(codes_text: str, run: str) -> str:
+    """An item blocked by checks: each code with its own remedy in flags (the Checks of the
+    plan say more)."""
+    codes = [code.strip() for code in codes_text.split(",") if code.strip()]
+    fixes = []
+    for code in codes:
+        kind = _missing_kind(code)
+        if kind is not None:
+            fixes.append(
+                f"map or skip the missing {reference_kinds.label(kind)} with "
+                f"--map {kind}:SOURCE_ID=TARGET_ID|skip"
+            )
+        elif code == "source_tenant_identifier":
+            fixes.append("pass --source-identifiers replace or keep")
+        else:
+            fixes.append(f"see {code} under Checks (`tenantguard restore show {run}`)")
+    noun = "check" if len(codes) == 1 else "checks"
+    return f"Blocked by the {noun} {', '.join(codes)}: {'; '.join(fixes)}."
+
+
+def cli_words(text: str, *, run_id: int | None = None) -> str:
+    """``text`` (a check's resolution, a policy reason) naming flags and commands instead of web
+    controls (``run_id``: the run the commands name; RUN when not known). Applying it twice
+    changes nothing more."""
     from tenantguard.restores.check_words import OPTION_NAMES
+
+    run = str(run_id) if run_id is not None else "RUN"
+    # Blocking checks each have their own remedy: never one catch-all ("decide them with
+    # --map") whatever the codes.
+    text = _BLOCKED_BY.sub(lambda match: _blocked_by(match[1], run), text)
+    text = text.replace(
+        "resolve them in step 3.",
+        f"each one's remedy is under Checks (`tenantguard restore show {run}`); then plan again.",
+    )
+    text = text.replace(
+        "Finish it as a dry run, or change the scope or options and run the checks and the "
+        "preview again.",
+        f"Record it as a finished dry run with `tenantguard restore dry-run {run}`, or plan "
+        "again with another scope (--item/--type) or options.",
+    )
 
     options = (
         (f"turn off '{OPTION_NAMES['include_assignments']}'", "pass --no-assignments"),
@@ -220,7 +259,8 @@ def check_groups(run: Any) -> list[dict[str, Any]]:
             group["code"], group["severity"], run_id=run.pk, suggestions=len(suggestions)
         )
         group["resolution"] = cli_words(
-            next((r["resolution"] for r in group["results"] if r["resolution"]), "")
+            next((r["resolution"] for r in group["results"] if r["resolution"]), ""),
+            run_id=run.pk,
         )
     return ordered
 
@@ -234,13 +274,20 @@ def _diff_rows(
     return readable_diff_rows(diff, labels=labels, source_payload=payload)
 
 
-def _setting_labels(run: Any, payloads: Iterable[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """Labels of the settings the payloads name, from the tenant's definition cache (filled by
-    the checks and the preview; unknown ids are absent and shown raw)."""
+def _setting_labels(
+    run: Any, payloads: Iterable[Mapping[str, Any]], diffs: Iterable[Mapping[str, Any]] = ()
+) -> Mapping[str, Any]:
+    """Labels of the settings the diffs' changes and the payloads name (a setting only the
+    target has is in a diff, not in a backup payload), from the tenant's definition cache
+    (filled by the checks and the preview; unknown ids are absent and shown raw), as
+    ``restores.selectors.diff_presentation_context`` gathers them for the pages."""
     from tenantguard.catalog.selectors import setting_labels
     from tenantguard.intune.setting_definitions import setting_definition_ids
+    from tenantguard.restores.presentation import change_setting_ids
 
     ids: set[str] = set()
+    for diff in diffs:
+        ids |= change_setting_ids(diff)
     for payload in payloads:
         ids |= setting_definition_ids(payload)
     if not ids:
@@ -261,7 +308,7 @@ def preview_rows(run: Any) -> list[dict[str, Any]]:
             backup_set_id=run.backup_set_id, source_id__in=wanted
         ).values_list("policy_type", "source_id", "payload"):
             payloads[(policy_type, source_id)] = payload or {}
-    labels = _setting_labels(run, payloads.values())
+    labels = _setting_labels(run, payloads.values(), [item.diff or {} for item in items])
     rows = []
     for item in items:
         diff = item.diff or {}
@@ -285,7 +332,10 @@ def preview_rows(run: Any) -> list[dict[str, Any]]:
 
 
 def outcome_rows(run: Any) -> list[dict[str, Any]]:
-    return list(
+    """Every item's outcome, with ``written``: what the restore wrote to it ("settings",
+    "assignments", "scope tags"; empty when nothing). An item whose object was already right
+    but whose assignments were written is ``updated`` here: the restore changed it."""
+    rows = list(
         run.item_outcomes.order_by("position").values(
             "policy_type",
             "source_id",
@@ -298,8 +348,32 @@ def outcome_rows(run: Any) -> list[dict[str, Any]]:
             "error_message",
             "verified",
             "differences",
+            "object_written",
+            "assignments_written",
+            "skipped_assignments",
         )
     )
+    tags_planned = {
+        (policy_type, source_id)
+        for policy_type, source_id, diff in run.preview_items.filter(
+            action__in=("create", "update")
+        ).values_list("policy_type", "source_id", "diff")
+        if ((diff or {}).get("scope_tags") or {}).get("added")
+        or ((diff or {}).get("scope_tags") or {}).get("removed")
+    }
+    for row in rows:
+        written = []
+        if row["object_written"]:
+            written.append("settings")
+            if (row["policy_type"], row["source_id"]) in tags_planned:
+                written.append("scope tags")  # written with the object
+        if row["assignments_written"]:
+            written.append("assignments")
+        row["written"] = written
+        row["recorded_outcome"] = row["outcome"]
+        if row["outcome"] == "unchanged" and written:
+            row["outcome"] = "updated"
+    return rows
 
 
 def run_document(run: Any) -> dict[str, Any]:
@@ -411,31 +485,49 @@ def render_checks(
     for group in groups:
         if group["severity"] == "safe":
             continue
-        mark, colour = _SEVERITY_MARKS.get(group["severity"], ("?", "white"))
-        title = group["title"]
-        code = "" if title == group["code"] else f" [{group['code']}]"
-        say(console, f"{mark} {title}{code}: {group['count']}", style=f"bold {colour}")
-        advice = group["hint"] or group["resolution"]
-        if advice:
-            say(console, f"To do: {advice}", indent=2)
-        shown = 0
-        lines = _result_lines(group)
-        for text, is_item in lines:
-            if not all_checks and shown >= CHECK_ROWS_SHOWN.get(group["severity"], 5):
-                continue
-            shown += is_item
-            say(
-                console,
-                text.strip(),
-                indent=2 + (len(text) - len(text.lstrip())),
-                bullet="- " if is_item else "",
-            )
-        hidden = sum(is_item for _, is_item in lines) - shown
-        if hidden > 0:
-            cut_any = True
-            say(console, f"… and {hidden} more: --all-checks lists them", indent=2, style="dim")
+        cut_any |= render_check_group(console, group, all_checks=all_checks)
     if cut_any:
         say(console, "(--json prints every result with its details)", style="dim")
+
+
+def render_check_group(console: Console, group: Mapping[str, Any], *, all_checks: bool) -> bool:
+    """One check code: its sentence, code and count, what to do, and its results (the first
+    ones unless ``all_checks``). True when some were left out."""
+    mark, colour = _SEVERITY_MARKS.get(group["severity"], ("?", "white"))
+    title = group["title"]
+    code = "" if title == group["code"] else f" [{group['code']}]"
+    say(console, f"{mark} {title}{code}: {group['count']}", style=f"bold {colour}")
+    advice = group["hint"] or group["resolution"]
+    if advice:
+        say(console, f"To do: {advice}", indent=2)
+    shown = 0
+    lines = _result_lines(group)
+    for text, is_item in lines:
+        if not all_checks and shown >= CHECK_ROWS_SHOWN.get(group["severity"], 5):
+            continue
+        shown += is_item
+        say(
+            console,
+            text.strip(),
+            indent=2 + (len(text) - len(text.lstrip())),
+            bullet="- " if is_item else "",
+        )
+    hidden = sum(is_item for _, is_item in lines) - shown
+    if hidden > 0:
+        say(console, f"… and {hidden} more: --all-checks lists them", indent=2, style="dim")
+    return hidden > 0
+
+
+def render_warnings(console: Console, groups: list[dict[str, Any]]) -> None:
+    """Every warning of the checks, each code with all its results (what the wizard's step 5
+    repeats before the admin confirms)."""
+    warnings = [g for g in groups if g["severity"] == "warning"]
+    if not warnings:
+        return
+    total = sum(int(g["count"]) for g in warnings)
+    console.print(f"[yellow]Warnings of the checks ({total}):[/yellow]")
+    for group in warnings:
+        render_check_group(console, group, all_checks=True)
 
 
 def _missing_reference_lines(results: list[Mapping[str, Any]]) -> list[str]:
@@ -469,7 +561,9 @@ def _missing_reference_lines(results: list[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def render_plan_items(console: Console, items: list[dict[str, Any]]) -> None:
+def render_plan_items(
+    console: Console, items: list[dict[str, Any]], *, run_id: int | None = None
+) -> None:
     width = console.width
     counts = {action: 0 for action in _ACTION_MARKS}
     for item in items:
@@ -483,11 +577,12 @@ def render_plan_items(console: Console, items: list[dict[str, Any]]) -> None:
             continue
         mark, colour, word = _ACTION_MARKS[item["action"]]
         head = f"{mark} {word:<7} {item['type_label']}: {item['display_name']}"
-        console.print(f"[{colour}]{escape(cut(head, width))}[/{colour}]")
+        _wrapped(console, head, indent=0, hanging=len(f"{mark} {word:<7} "), style=colour)
         changes = [row for row in item["changes"] if not row.get("technical")]
         technical = len(item["changes"]) - len(changes)
         for row in changes[:DIFF_ROWS_SHOWN]:
-            console.print("      " + escape(_change_text(row, item["action"], width - 6)))
+            label, values = _change_parts(row, item["action"], width - 10)
+            _wrapped(console, label, indent=6, hanging=4, unbroken=values)
         more = max(len(changes) - DIFF_ROWS_SHOWN, 0)
         if more or technical:
             words = [plural(more, "more change")] if more else []
@@ -521,7 +616,7 @@ def render_plan_items(console: Console, items: list[dict[str, Any]]) -> None:
             console.print("      [red]" + escape(cut(f"- scope tag {name}", width - 6)) + "[/]")
     skipped = [i for i in items if i["action"] == "skip"]
     if skipped:
-        render_skipped(console, skipped)
+        render_skipped(console, skipped, run_id=run_id)
 
 
 def _first_sentence(text: str) -> str:
@@ -530,14 +625,16 @@ def _first_sentence(text: str) -> str:
     return head + "." if dot and rest else text
 
 
-def render_skipped(console: Console, skipped: list[dict[str, Any]]) -> None:
+def render_skipped(
+    console: Console, skipped: list[dict[str, Any]], *, run_id: int | None = None
+) -> None:
     """Skipped items under their reason (one reason shared by several items said once)."""
     from tenantguard.restores.check_words import group_results_by_message
 
     console.print(f"[dim]Skipped ({len(skipped)}):[/dim]")
     rows = [
         SimpleNamespace(
-            message=_first_sentence(cli_words(item["reason"])),
+            message=_first_sentence(cli_words(item["reason"], run_id=run_id)),
             resolution="",
             item_name=f"{item['display_name']} ({item['type_label']})",
         )
@@ -561,50 +658,161 @@ def render_skipped(console: Console, skipped: list[dict[str, Any]]) -> None:
         )
 
 
-def _change_text(row: Mapping[str, Any], action: str, width: int) -> str:
-    """One change on one line: ``Setting: detail: before → after`` (``= value`` for a new one)."""
+#: A value longer than this is not printed whole in the plan (``--json`` has it).
+LONG_VALUE: Final = 60
+#: Characters shown before the first difference of two long values, and in all.
+_DIFF_LEAD: Final = 12
+_DIFF_SHOWN: Final = 40
+
+
+def _value_text(value: Any) -> str:
+    """A diff value as a person reads it (whole: the caller decides what to show of it)."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return " ".join(value.split()) if value.strip() else '""'
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _where_they_differ(before: str, after: str, room: int) -> tuple[str, str]:
+    """Two long values shown around their first difference (the same start left out), so two
+    scripts never look identical; when even that is wider than ``room``, "(changed; see
+    --json)"."""
+    same = next(
+        (i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a),
+        min(len(before), len(after)),
+    )
+    start = max(same - _DIFF_LEAD, 0)
+
+    def around(text: str) -> str:
+        shown = text[start : start + _DIFF_SHOWN]
+        return ("…" if start else "") + shown + ("…" if start + _DIFF_SHOWN < len(text) else "")
+
+    b, a = around(before), around(after)
+    if max(len(b), len(a)) > room:  # either side wider than a line: no use showing it
+        return "(changed; see --json)", f"({len(before)} → {len(after)} characters)"
+    where = f"from character {same + 1}: " if start else ""
+    return where + b, a
+
+
+def _change_parts(row: Mapping[str, Any], action: str, room: int) -> tuple[str, str]:
+    """(the setting's whole label, its values): ``before → after``, ``= value`` for a new one.
+    Short values whole; long ones where they differ (``_where_they_differ``)."""
     setting = str(row.get("setting") or "")
     detail = str(row.get("detail") or "")
     label = f"{setting}: {detail}" if setting and detail else (setting or detail or row["path"])
-    label = cut(label, min(len(label), width * 3 // 5))
-    room = width - len(label)
+    after = _value_text(row.get("after"))
     if action == "create" or row.get("before") is None:
-        return cut(f"{label} = {short_value(row.get('after'), room - 3)}", width)
-    half = max((room - 5) // 2, 8)
-    return cut(
-        f"{label}: {short_value(row.get('before'), half)} → {short_value(row.get('after'), half)}",
-        width,
+        if len(after) > LONG_VALUE:
+            after = f"{after[:_DIFF_SHOWN]}… ({len(after)} characters; see --json)"
+        return label, f"= {after}"
+    before = _value_text(row.get("before"))
+    if len(before) > LONG_VALUE or len(after) > LONG_VALUE:
+        before, after = _where_they_differ(before, after, room)
+    return label + ":", f"{before} → {after}"
+
+
+def _wrapped(
+    console: Console,
+    text: str,
+    *,
+    indent: int,
+    hanging: int,
+    unbroken: str = "",
+    style: str = "",
+) -> None:
+    """``text`` (then ``unbroken``, kept on one line when it fits) wrapped to the console's
+    width, never cut; continuation lines ``hanging`` further in."""
+    width = max(console.width, 40)
+    text = " ".join(text.split())
+    if unbroken:
+        room = width - indent - hanging
+        glue = "\N{NO-BREAK SPACE}" if len(unbroken) <= room else " "
+        text += " " + glue.join(unbroken.split(" "))
+    filled = textwrap.fill(
+        text,
+        width=width,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * (indent + hanging),
+        break_on_hyphens=False,
+        break_long_words=True,
     )
+    console.print(Text(filled.replace("\N{NO-BREAK SPACE}", " "), style=style), soft_wrap=True)
+
+
+#: The order outcomes are listed in: failures first, then what was written.
+_OUTCOME_ORDER: Final = {"failed": 0, "not written": 1, "created": 2, "updated": 3}
+
+
+def _outcome_signal(outcome: Mapping[str, Any]) -> str | None:
+    """How an outcome is listed among what happened ("failed", "not written" for an item the
+    target changed under, "created", "updated", or a written item that failed its
+    verification), or None for the quiet ones (unchanged and verified, skipped)."""
+    if outcome["outcome"] == "skipped":
+        return "not written" if outcome["skip_code"] == "changed_since_preview" else None
+    if outcome["outcome"] == "unchanged":
+        return "unchanged" if outcome["verified"] is False else None
+    return str(outcome["outcome"])
 
 
 def render_outcomes(console: Console, outcomes: list[dict[str, Any]]) -> None:
+    """What happened, signal first: failures, then created and updated items with what was
+    written to each; then the skipped ones grouped by reason with counts; then how many were
+    already as in the backup."""
     if not outcomes:
         return
-    unchanged = [o for o in outcomes if o["outcome"] == "unchanged" and o["verified"] is not False]
-    listed = [o for o in outcomes if o not in unchanged]
+    listed = [o for o in outcomes if _outcome_signal(o) is not None]
+    listed.sort(key=lambda o: _OUTCOME_ORDER.get(str(_outcome_signal(o)), 4))
     rows = []
     for outcome in listed:
         verified = "—" if outcome["verified"] is None else ("yes" if outcome["verified"] else "NO")
-        why = (
-            outcome["error_message"] or outcome["reason"] or "; ".join(outcome["differences"] or [])
+        written = outcome.get("written") or []
+        why = "; ".join(
+            part
+            for part in (
+                f"wrote {', '.join(written)}" if written else "",
+                outcome["error_message"] or outcome["reason"],
+                "; ".join(outcome["differences"] or []),
+            )
+            if part
         )
-        rows.append(
-            [
-                outcome["display_name"],
-                outcome["outcome"],
-                verified,
-                why,
-            ]
-        )
+        rows.append([outcome["display_name"], _outcome_signal(outcome), verified, why])
+    counts: dict[str, int] = {}
+    for outcome in listed:
+        signal = str(_outcome_signal(outcome))
+        counts[signal] = counts.get(signal, 0) + 1
     if rows:
+        console.print(
+            "[bold]Outcomes[/bold]: "
+            + ", ".join(f"{count} {signal}" for signal, count in counts.items())
+        )
         console.print(
             fitted_table(
                 console,
-                [("Item", 28), ("Outcome", 9), ("Verified", 8), ("Details", 0)],
+                [("Item", 28), ("Outcome", 11), ("Verified", 8), ("Details", 0)],
                 rows,
                 flexible=3,
             )
         )
+    skipped = [o for o in outcomes if o["outcome"] == "skipped" and o not in listed]
+    if skipped:
+        by_reason: dict[str, list[str]] = {}
+        for outcome in skipped:
+            reason = _first_sentence(cli_words(outcome["reason"] or "No reason recorded."))
+            by_reason.setdefault(reason, []).append(outcome["display_name"])
+        console.print(f"[dim]Skipped ({len(skipped)}), by reason:[/dim]")
+        for reason, names in sorted(by_reason.items(), key=lambda entry: -len(entry[1])):
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            say(
+                console,
+                f"{plural(len(names), 'item')}: {reason} ({shown})",
+                indent=2,
+                bullet="- ",
+                style="dim",
+            )
+    unchanged = [o for o in outcomes if o["outcome"] == "unchanged" and o not in listed]
     if unchanged:
         console.print(
             f"[dim]{plural(len(unchanged), 'item')} already as in the backup (unchanged, "
@@ -641,7 +849,7 @@ def render_run(
     if preview:
         if not document["preview_current"]:
             console.print("Plan [yellow](out of date)[/yellow]: plan again to refresh it.")
-        render_plan_items(console, document["preview_items"])
+        render_plan_items(console, document["preview_items"], run_id=run.pk)
         render_assignment_summary(console, preview.get("summary") or {})
         render_names_problem(console, preview.get("summary") or {})
     render_outcomes(console, document["outcomes"])
@@ -677,11 +885,16 @@ def render_names_problem(console: Console, summary: Mapping[str, Any]) -> None:
         console.print(f"[yellow]Setting names:[/yellow] {escape(str(problem))}", overflow="fold")
 
 
-def render_removals(console: Console, summary: Mapping[str, Any]) -> None:
-    removals = (summary.get("assignments") or {}).get("removals") or []
+def render_removals(console: Console, removals: Sequence[Mapping[str, Any]]) -> None:
+    """Every item that loses assignments with the ones it loses (``restores.selectors.
+    preview_removals``: all of them, not the preview summary's first ones)."""
     if not removals:
         return
-    console.print("[red]Assignments this restore removes:[/red]")
+    lost = sum(len(removal.get("removed") or []) for removal in removals)
+    console.print(
+        f"[red]Assignments this restore removes ({plural(lost, 'assignment')} of "
+        f"{plural(len(removals), 'item')}):[/red]"
+    )
     for removal in removals:
         groups = ", ".join(_assignment_name(a) for a in removal.get("removed") or [])
         say(console, f"{removal.get('name')}: {groups}", indent=2, bullet="- ", style="red")

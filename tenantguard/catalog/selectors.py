@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -15,6 +15,10 @@ from tenantguard.tenants.models import Cloud, Tenant
 #: A cached definition (or a remembered "unknown") older than this is read again: Intune adds
 #: and renames settings with its monthly releases.
 REREAD_AFTER: Final = timedelta(days=30)
+
+#: A cached definition lacking an option a payload uses is read again, but at most this often:
+#: when Graph still lacks the option, the next previews do not ask again and again.
+OPTIONS_REREAD_AFTER: Final = timedelta(days=1)
 
 #: Ids per ``IN`` query (SQLite allows 32,766 variables; stay far below).
 _IDS_PER_QUERY: Final = 500
@@ -43,17 +47,31 @@ def _rows(*, tenant: Tenant, definition_ids: Iterable[str]) -> list[SettingDefin
 
 
 def setting_definitions_missing(
-    *, tenant: Tenant, definition_ids: Iterable[str], now: datetime | None = None
+    *,
+    tenant: Tenant,
+    definition_ids: Iterable[str],
+    option_values: Mapping[str, Iterable[str]] | None = None,
+    now: datetime | None = None,
 ) -> set[str]:
     """The ids among ``definition_ids`` the cache cannot answer for ``tenant`` in its cloud:
-    never read, or read more than ``REREAD_AFTER`` ago. A remembered unknown id is answered."""
+    never read, or read more than ``REREAD_AFTER`` ago, or (``option_values``: per id, the
+    option ``itemId``s the payloads use) known but lacking a used option and read more than
+    ``OPTIONS_REREAD_AFTER`` ago (Intune added the option since). A remembered unknown id is
+    answered."""
     wanted = {str(i) for i in definition_ids if i}
-    fresh_after = (now or timezone.now()) - REREAD_AFTER
-    cached = {
-        row.definition_id
-        for row in _rows(tenant=tenant, definition_ids=wanted)
-        if row.read_at >= fresh_after
-    }
+    moment = now or timezone.now()
+    fresh_after = moment - REREAD_AFTER
+    options_fresh_after = moment - OPTIONS_REREAD_AFTER
+    used = option_values or {}
+    cached = set()
+    for row in _rows(tenant=tenant, definition_ids=wanted):
+        if row.read_at < fresh_after:
+            continue
+        if row.known and row.read_at < options_fresh_after:
+            options = row.options if isinstance(row.options, dict) else {}
+            if any(value not in options for value in used.get(row.definition_id, ())):
+                continue
+        cached.add(row.definition_id)
     return wanted - cached
 
 
@@ -81,4 +99,10 @@ def setting_labels(*, tenant: Tenant, definition_ids: Iterable[str]) -> dict[str
     return labels
 
 
-__all__ = ["REREAD_AFTER", "cloud_key", "setting_definitions_missing", "setting_labels"]
+__all__ = [
+    "OPTIONS_REREAD_AFTER",
+    "REREAD_AFTER",
+    "cloud_key",
+    "setting_definitions_missing",
+    "setting_labels",
+]

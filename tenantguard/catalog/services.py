@@ -25,7 +25,7 @@ from tenantguard.intune.setting_definitions import (
     DEFINITION_COLLECTION_OF_TYPE,
     SETTINGS_CATALOG_TYPE_KEYS,
     DefinitionsRead,
-    setting_definition_ids,
+    setting_choice_values,
     setting_definitions_read,
 )
 from tenantguard.tenants.graph_access import TenantConfigurationError
@@ -40,13 +40,18 @@ def setting_definitions_fetch(
     definition_ids: Iterable[str],
     client: GraphClient,
     first_collection: Mapping[str, str] | None = None,
+    option_values: Mapping[str, Iterable[str]] | None = None,
 ) -> DefinitionsRead:
     """Read from Graph the ``definition_ids`` the cache cannot answer for ``tenant`` in its
     cloud, and store them (unknown ids too, as unknown). Ids that failed for another reason
     (no permission, throttling) are not stored: the next call asks again. Graph failures are
     in the result (``problem``), never raised. ``first_collection``: per id, the definition
-    collection to look in first (``setting_definitions_read``)."""
-    missing = setting_definitions_missing(tenant=tenant, definition_ids=definition_ids)
+    collection to look in first (``setting_definitions_read``); ``option_values``: per id, the
+    option ``itemId``s payloads use (a cached definition lacking one is read again, at most
+    once a day: ``setting_definitions_missing``)."""
+    missing = setting_definitions_missing(
+        tenant=tenant, definition_ids=definition_ids, option_values=option_values
+    )
     if not missing:
         return DefinitionsRead()
     read = setting_definitions_read(client, missing, first_collection=first_collection)
@@ -100,11 +105,16 @@ def setting_definitions_ensure_for_payloads(
     closed) only when something is missing. Never raises: labels are a convenience, so any
     failure becomes ``problem`` and callers fall back to raw ids."""
     wanted: set[str] = set()
+    option_values: dict[str, set[str]] = {}
     first_collection: dict[str, str] = {}
     for type_key, payload in payloads:
         if type_key in SETTINGS_CATALOG_TYPE_KEYS and isinstance(payload, Mapping):
-            named = setting_definition_ids(payload)
+            choices = setting_choice_values(payload)
+            named = set(choices)
             wanted |= named
+            for definition_id, values in choices.items():
+                if values:
+                    option_values.setdefault(definition_id, set()).update(values)
             collection = DEFINITION_COLLECTION_OF_TYPE.get(type_key)
             if collection is not None:
                 for definition_id in named:
@@ -112,8 +122,11 @@ def setting_definitions_ensure_for_payloads(
     ids = frozenset(wanted)
     if not ids:
         return LabelsEnsured()
+    client: GraphClient | None = None
     try:
-        if not setting_definitions_missing(tenant=tenant, definition_ids=ids):
+        if not setting_definitions_missing(
+            tenant=tenant, definition_ids=ids, option_values=option_values
+        ):
             return LabelsEnsured(definition_ids=ids)
         with client_factory() as client:
             read = setting_definitions_fetch(
@@ -121,14 +134,18 @@ def setting_definitions_ensure_for_payloads(
                 definition_ids=ids,
                 client=client,
                 first_collection=first_collection,
+                option_values=option_values,
             )
     except Exception as exc:  # names are optional: the checks and the preview go on
+        # (what was read before a failure while reading is stored by the fetch: the read
+        # returns it instead of raising); the requests really sent are counted all the same
         # Graph's and the tenant configuration's messages never hold a secret; others may say
         # anything, so only their class is shown.
         safe = isinstance(exc, GraphError | TenantConfigurationError)
         detail = str(exc) if safe else f"unexpected {exc.__class__.__name__}"
         logger.warning("setting definitions for tenant %s not read: %s", tenant.pk, detail)
         return LabelsEnsured(
+            graph_requests=client.request_count if client is not None else 0,
             definition_ids=ids,
             problem=(
                 f"Setting names could not be read ({detail}); settings are shown by their ids. "

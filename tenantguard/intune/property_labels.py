@@ -8,13 +8,17 @@ center), otherwise ``humanize(name)``: the camelCase name split into words, with
 and product names of the field spelled as usual (``osMinimumVersion`` -> "OS minimum version").
 
 ``ACTION_TYPE_LABELS`` names the actions for noncompliance (``scheduledActionConfigurations``
-elements, addressed by ``actionType``). No Django here.
+elements, addressed by ``actionType``). ``value_label(name, value)`` reads a property's value
+as the admin center does: Graph's enum members of the common properties (``VALUE_LABELS``:
+app protection data transfer, clipboard, save-as locations, browser, PIN type, Wi-Fi security
+type, device threat levels...), and any ISO-8601 duration (``PT12H`` -> "12 hours",
+``duration_label``); a value it does not know is returned as it is. No Django here.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 #: Graph property -> the admin center's words for it.
 PROPERTY_LABELS: Final[dict[str, str]] = {
@@ -238,7 +242,9 @@ PROPERTY_LABELS: Final[dict[str, str]] = {
     "dialerRestrictionLevel": "Transfer telecommunication data to",
     "blockDataIngestionIntoOrganizationDocuments": "Open data into org documents (blocked)",
     "thirdPartyKeyboardsBlocked": "Third party keyboards (blocked)",
+    # Android: the switch "Approved keyboards" (Require / Not required) and its list
     "keyboardsRestricted": "Approved keyboards",
+    "approvedKeyboards": "Select keyboards to approve",
     "apps": "Apps",
     "appGroupType": "Target policy to",
     "targetedAppManagementLevels": "Targeted app management levels",
@@ -262,6 +268,158 @@ ACTION_TYPE_LABELS: Final[dict[str, str]] = {
     "pushNotification": "Send push notification to end user",
     "wipe": "Wipe",
 }
+
+#: Graph enum members of common properties -> the admin center's words for them. Keyed by
+#: property name; a member not listed shows as Graph names it.
+_DATA_TRANSFER: Final = {
+    "allApps": "All apps",
+    "managedApps": "Policy managed apps",
+    "none": "None",
+}
+_THREAT_LEVEL: Final = {
+    "notConfigured": "Not configured",
+    "notSet": "Not configured",
+    "unavailable": "Unavailable",
+    "secured": "Secured",
+    "low": "Low",
+    "medium": "Medium",
+    "high": "High",
+}
+_REMEDIATION: Final = {"block": "Block access", "wipe": "Wipe data", "warn": "Warn"}
+_WIFI_SECURITY: Final = {
+    "open": "Open (no authentication)",
+    "wep": "WEP",
+    "wpaPersonal": "WPA-Personal",
+    "wpa2Personal": "WPA2-Personal",
+    "wpaEnterprise": "WPA-Enterprise",
+    "wpa2Enterprise": "WPA2-Enterprise",
+}
+VALUE_LABELS: Final[dict[str, dict[Any, str]]] = {
+    # ---- app protection ----
+    "allowedInboundDataTransferSources": _DATA_TRANSFER,
+    "allowedOutboundDataTransferDestinations": _DATA_TRANSFER,
+    "allowedOutboundClipboardSharingLevel": {
+        "allApps": "Any app",
+        "managedAppsWithPasteIn": "Policy managed apps with paste in",
+        "managedApps": "Policy managed apps",
+        "blocked": "Blocked",
+    },
+    "allowedDataStorageLocations": {
+        "oneDriveForBusiness": "OneDrive for Business",
+        "sharePoint": "SharePoint",
+        "box": "Box",
+        "localStorage": "Local storage",
+        "photoLibrary": "Photo library",
+    },
+    "allowedDataIngestionLocations": {
+        "oneDriveForBusiness": "OneDrive for Business",
+        "sharePoint": "SharePoint",
+        "camera": "Camera",
+        "photoLibrary": "Photo library",
+    },
+    "managedBrowser": {"notConfigured": "Not configured", "microsoftEdge": "Microsoft Edge"},
+    "appGroupType": {
+        "selectedPublicApps": "Selected apps",
+        "allCoreMicrosoftApps": "Core Microsoft apps",
+        "allMicrosoftApps": "All Microsoft apps",
+        "allApps": "All apps",
+    },
+    "pinCharacterSet": {"numeric": "Numeric", "alphanumericAndSymbol": "Passcode"},
+    "notificationRestriction": {
+        "allow": "Allow",
+        "blockOrganizationalData": "Block org data",
+        "block": "Block",
+    },
+    "dialerRestrictionLevel": {
+        "allApps": "Any dialer app",
+        "managedApps": "Any policy-managed dialer app",
+        "customApp": "A specific dialer app",
+        "blocked": "None, do not transfer this data between apps",
+    },
+    "appDataEncryptionType": {
+        "useDeviceSettings": "Use device settings",
+        "afterDeviceRestart": "After device restart",
+        "whenDeviceLockedExceptOpenFiles": "When device is locked and there are open files",
+        "whenDeviceLocked": "When device is locked",
+    },
+    "keyboardsRestricted": {True: "Require", False: "Not required"},
+    "mobileThreatDefenseRemediationAction": _REMEDIATION,
+    "appActionIfDeviceComplianceRequired": _REMEDIATION,
+    "appActionIfMaximumPinRetriesExceeded": _REMEDIATION,
+    "appActionIfUnableToAuthenticateUser": _REMEDIATION,
+    "maximumAllowedDeviceThreatLevel": _THREAT_LEVEL,
+    # ---- compliance ----
+    "deviceThreatProtectionRequiredSecurityLevel": _THREAT_LEVEL,
+    "advancedThreatProtectionRequiredSecurityLevel": _THREAT_LEVEL,
+    "gatekeeperAllowedAppSource": {
+        "notConfigured": "Not configured",
+        "macAppStore": "Mac App Store",
+        "macAppStoreAndIdentifiedDevelopers": "Mac App Store and identified developers",
+        "anywhere": "Anywhere",
+    },
+    "passwordRequiredType": {"deviceDefault": "Device default"},
+    "passcodeRequiredType": {"deviceDefault": "Device default"},
+    # ---- Wi-Fi ----
+    "wiFiSecurityType": _WIFI_SECURITY,
+    "wifiSecurityType": _WIFI_SECURITY,
+    "securityType": _WIFI_SECURITY,
+    # ---- scripts: "Run this script using the logged on credentials" ----
+    "runAsAccount": {"user": "Yes", "system": "No"},
+    # ---- Windows update rings ----
+    "automaticUpdateMode": {
+        "notifyDownload": "Notify download",
+        "autoInstallAtMaintenanceTime": "Auto install at maintenance time",
+        "autoInstallAndRebootAtMaintenanceTime": "Auto install and restart at maintenance time",
+        "autoInstallAndRebootAtScheduledTime": "Auto install and restart at scheduled time",
+        "autoInstallAndRebootWithoutEndUserControl": (
+            "Auto install and restart without end-user control"
+        ),
+        "windowsDefault": "Reset to default",
+    },
+}
+
+_DURATION: Final = re.compile(
+    r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
+    r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+)
+_DURATION_UNITS: Final = ("year", "month", "week", "day", "hour", "minute", "second")
+
+
+def duration_label(value: str) -> str | None:
+    """An ISO-8601 duration in words (``PT12H`` -> "12 hours", ``P90D`` -> "90 days",
+    ``PT0S`` -> "0 seconds", ``P1DT12H`` -> "1 day 12 hours"); None when ``value`` is not
+    one."""
+    match = _DURATION.match(value)
+    if match is None:
+        return None
+    parts: list[str] = []
+    for amount, unit in zip(match.groups(), _DURATION_UNITS, strict=True):
+        if amount is None:
+            continue
+        number = float(amount) if "." in amount else int(amount)
+        if number == 0 and parts:
+            continue
+        text = f"{number:g}" if isinstance(number, float) else str(number)
+        parts.append(f"{text} {unit}{'' if number == 1 else 's'}")
+    nonzero = [part for part in parts if not part.startswith("0 ")]
+    return " ".join(nonzero or parts[:1])
+
+
+def value_label(name: str, value: Any) -> Any:
+    """Property ``name``'s ``value`` as the admin center reads it: a known enum member by its
+    words (``VALUE_LABELS``; each element of a list of them), an ISO-8601 duration in words;
+    anything else unchanged (the raw value stays in the diff's raw view)."""
+    labels = VALUE_LABELS.get(name)
+    if isinstance(value, list):
+        if labels and all(isinstance(v, str) for v in value):
+            return [labels.get(v, v) for v in value]
+        return value
+    if labels is not None and isinstance(value, str | bool) and value in labels:
+        return labels[value]
+    if isinstance(value, str):
+        return duration_label(value) or value
+    return value
+
 
 #: Words the humanizer spells as the field does (lower-cased word -> spelling).
 _SPELLINGS: Final[dict[str, str]] = {

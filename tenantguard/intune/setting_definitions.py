@@ -32,6 +32,7 @@ __all__ = [
     "OptionLabel",
     "SettingLabel",
     "label_from_definition",
+    "setting_choice_values",
     "setting_definition_ids",
     "setting_definitions_read",
 ]
@@ -43,8 +44,8 @@ READ_PERMISSION: Final = "DeviceManagementConfiguration.Read.All"
 
 #: Where Graph keeps setting definitions, in the order they are looked in: configuration
 #: policies' (settings catalog, endpoint security), then compliance policies' and reusable
-#: settings' own vocabularies. An id that none of them knows (404, or 400 for a key Graph
-#: refuses) is unknown.
+#: settings' own vocabularies. An id that none of them knows (404, or a 400 saying the collection
+#: does not exist in this cloud) is unknown.
 DEFINITION_COLLECTIONS: Final = (
     "deviceManagement/configurationSettings",
     "deviceManagement/complianceSettings",
@@ -62,8 +63,10 @@ DEFINITION_COLLECTION_OF_TYPE: Final[Mapping[str, str]] = {
     "reusable_setting": "deviceManagement/reusableSettings",
 }
 
-#: Statuses that mean "this collection has no such definition".
-_NOT_THERE: Final = frozenset({400, 404})
+#: The error code (or message start) of the 400 Intune answers for a route it does not have: the
+#: definition collection does not exist in this cloud, so no id is there. Any other 400 is a
+#: failure (asked again next time), not an answer about the id.
+_NO_ROUTE: Final = ("no method match route template", "no odata route exists")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,41 @@ def _collect_ids(value: Any, found: set[str]) -> None:
         for child in value:
             if isinstance(child, dict | list):
                 _collect_ids(child, found)
+
+
+def setting_choice_values(payload: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Every settingDefinitionId in ``payload`` (as ``setting_definition_ids``) with the option
+    ``itemId``s its choice values use (``choiceSettingValue.value``,
+    ``choiceSettingCollectionValue[].value``); an empty set for a setting that is no choice.
+    A cached definition lacking one of them is older than the payload (Intune added the
+    option): read it again."""
+    found: dict[str, set[str]] = {}
+    _collect_choices(dict(payload) if not isinstance(payload, dict) else payload, found)
+    return found
+
+
+def _collect_choices(value: Any, found: dict[str, set[str]]) -> None:
+    if isinstance(value, dict):
+        definition_id = value.get(DEFINITION_ID_KEY)
+        if isinstance(definition_id, str) and definition_id:
+            used = found.setdefault(definition_id, set())
+            choice = value.get("choiceSettingValue")
+            if isinstance(choice, dict) and isinstance(choice.get("value"), str):
+                used.add(choice["value"])
+            collection = value.get("choiceSettingCollectionValue")
+            if isinstance(collection, list):
+                used.update(
+                    element["value"]
+                    for element in collection
+                    if isinstance(element, dict) and isinstance(element.get("value"), str)
+                )
+        for key, child in value.items():
+            if key != DEFINITION_ID_KEY and isinstance(child, dict | list):
+                _collect_choices(child, found)
+    elif isinstance(value, list):
+        for child in value:
+            if isinstance(child, dict | list):
+                _collect_choices(child, found)
 
 
 def label_from_definition(
@@ -180,9 +218,11 @@ def setting_definitions_read(
     Each id is looked up in ``collections`` in turn until one knows it (``first_collection``
     may name, per id, the collection to try first: a compliance policy's settings are
     ``complianceSettings``); an id none knows is ``unknown``. Never raises for Graph's answers:
-    a 403 stops reading (every other request would be refused too) and is reported in
-    ``problem`` and ``forbidden``; throttling that outlasts the retry budget, server errors and
-    transport errors leave the ids in ``failed``. ``client`` must use the beta API (the
+    a 401 or 403 stops reading (every other request would be refused too) and is reported in
+    ``problem`` (a 403 also in ``forbidden``); throttling that outlasts the retry budget, server
+    errors, a 400 other than "No method match route template" and transport errors leave the
+    ids in ``failed``. An unexpected exception stops reading too: what was read before it is
+    returned, the rest is ``failed`` and ``requests`` counts what was really sent. ``client`` must use the beta API (the
     default): definitions are beta only.
     """
     hints = first_collection or {}
@@ -210,7 +250,16 @@ def setting_definitions_read(
                 if stopped:
                     break
                 chunk = wanted[start : start + MAX_BATCH_SIZE]
-                outcome = _read_chunk(client, collection, chunk)
+                try:
+                    outcome = _read_chunk(client, collection, chunk)
+                except Exception as exc:  # keep what was read; the rest is asked again next time
+                    # only the class: an unexpected message may hold anything
+                    outcome = _ChunkRead(
+                        labels={},
+                        not_there=[],
+                        problem=_problem_text(None, f"unexpected {exc.__class__.__name__}"),
+                        stop=True,
+                    )
                 not_there = set(outcome.not_there)
                 for definition_id in chunk:
                     if definition_id in outcome.labels:
@@ -268,14 +317,14 @@ def _read_chunk(client: GraphClient, collection: str, chunk: list[str]) -> _Chun
             labels={},
             not_there=[],
             problem=_problem_text(exc.status, str(exc)),
-            forbidden=exc.status in (401, 403),
+            forbidden=exc.status == 403,
             # the next $batch would fare no better
             stop=True,
         )
     labels: dict[str, SettingLabel] = {}
     not_there: list[str] = []
     problem = ""
-    forbidden = False
+    forbidden = refused = False
     for definition_id, response in zip(chunk, responses, strict=True):
         outcome = _outcome(response)
         if outcome == "read":
@@ -285,18 +334,29 @@ def _read_chunk(client: GraphClient, collection: str, chunk: list[str]) -> _Chun
             not_there.append(definition_id)
         else:
             problem = problem or _problem_text(response.status, _error_text(response))
-            forbidden = forbidden or response.status in (401, 403)
+            forbidden = forbidden or response.status == 403
+            refused = refused or response.status in (401, 403)
     return _ChunkRead(
-        labels=labels, not_there=not_there, problem=problem, forbidden=forbidden, stop=forbidden
+        labels=labels, not_there=not_there, problem=problem, forbidden=forbidden, stop=refused
     )
 
 
 def _outcome(response: BatchResponse) -> str:
     if response.ok and isinstance(response.body, Mapping):
         return "read"
-    if response.status in _NOT_THERE:
+    if response.status == 404 or (response.status == 400 and _no_route(response.body)):
         return "not_there"
     return "failed"
+
+
+def _no_route(body: Any) -> bool:
+    """Whether a 400's body is Intune's "No method match route template" (the collection does
+    not exist here) rather than a refused request."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if not isinstance(error, Mapping):
+        return False
+    texts = (_text(error.get("code")).casefold(), _text(error.get("message")).casefold())
+    return any(text.startswith(_NO_ROUTE) for text in texts)
 
 
 def _error_text(response: BatchResponse) -> str:
@@ -308,7 +368,13 @@ def _error_text(response: BatchResponse) -> str:
 
 
 def _problem_text(status: int | None, detail: str) -> str:
-    if status in (401, 403):
+    if status == 401:
+        return (
+            "Setting names could not be read: Graph rejected the app's credentials or token "
+            "(Graph answered 401). Settings are shown by their ids; check the tenant's connection "
+            "with `tenantguard tenant test` or on the tenant page."
+        )
+    if status == 403:
         return (
             "Setting names could not be read: the app registration lacks the "
             f"{READ_PERMISSION} application permission (Graph answered {status}). Settings are "

@@ -123,8 +123,12 @@ def _writable_type(type_key: str, payload: Mapping[str, Any] | None, verb: str) 
     ptype = registry.get(type_key)
     if registry.is_unsupported(ptype) or ptype.is_preview_only or not ptype.collection:
         raise NotWritableError(
-            f"{ptype.label} are preview-only: TenantGuard backs them up and compares them but "
-            f"never {verb}s them. Recreate this object in the Intune portal if it is needed."
+            # One object per tenant ("Managed Google Play") is singular, a collection plural.
+            f"{ptype.label} {'is' if ptype.singleton else 'are'} preview-only: TenantGuard backs "
+            f"{'it' if ptype.singleton else 'them'} up and compares "
+            f"{'it' if ptype.singleton else 'them'} but never {verb}s "
+            f"{'it' if ptype.singleton else 'them'}. Recreate this object in the Intune portal "
+            "if it is needed."
         )
     if _is_builtin_scope_tag(ptype, payload):
         raise NotWritableError(

@@ -14,31 +14,46 @@ addressed by their identity) into rows a person reads::
      "before_json": str, "after_json": str,  # ... as JSON text (the "Graph ids" view)
      "before_title": str, "after_title": str,  # the chosen option's description, if any
      "technical": bool,     # Graph plumbing (@odata.type, template references): shown apart
-     "note": str}
+     "note": str,
+     "script": dict | None} # a base64 script's line diff (``script_diff``); before / after
+                            # then hold the changed lines, the raw base64 stays in *_raw
 
 - Settings catalog, endpoint security, compliance settings catalog and reusable settings
   (``settings[<settingDefinitionId>]...``, ``children[<id>]``): the innermost setting by its
   display name from ``labels`` (``catalog.selectors.setting_labels``), its parents as context,
-  choice values by the option's display name (``option N`` when the definition is unknown).
+  choice values by the option's display name (the raw option id when the definition does not
+  name it).
 - Administrative templates (``definitionValues[<definition id>]...``): the definition's
   display name and category path from the backup payload (``source_payload``: its expanded
   ``definition`` and ``presentation``), ``enabled`` as Enabled / Disabled, presentation values
   by the presentation's label.
 - Any other path: each property by ``property_labels.property_label`` (curated admin-center
   words, else a humanized camelCase name), list elements by their identity (OMA-URI settings by
-  URI and name, actions for noncompliance by action).
+  URI and name, actions for noncompliance by action), values by ``property_labels.value_label``
+  (the admin center's words for common enum members, ISO-8601 durations in words).
+- Scripts (``SCRIPT_PROPERTIES``: Graph's base64 ``scriptContent``, ``detectionScriptContent``,
+  ``remediationScriptContent``) that decode to UTF-8 / UTF-16 text: a bounded line diff.
 
 Nothing here reads the database: callers load the labels and payloads (once per page).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
+import difflib
 import itertools
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from tenantguard.intune.property_labels import action_type_label, property_label
+from tenantguard.intune.property_labels import (
+    action_type_label,
+    duration_label,
+    property_label,
+    value_label,
+)
 
 if TYPE_CHECKING:
     from tenantguard.intune.setting_definitions import SettingLabel
@@ -185,8 +200,10 @@ def readable_value(value: Any) -> Any:
     """A compared value as shown: None stays None (absent), booleans and structures as JSON
     (``true``, ``["a", "b"]``), a list of plain values joined with ", ", an omitted large
     value as how big it was."""
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
+    if isinstance(value, str):
+        return duration_label(value) or value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -201,16 +218,15 @@ def readable_value(value: Any) -> Any:
 
 
 def _option(value: Any, setting_id: str, label: SettingLabel | None) -> tuple[Any, str]:
-    """A choice value by its option's display name (and description); unknown options of a
-    known setting id as ``option N`` (what follows the id), anything else as it is."""
+    """A choice value by its option's display name (and description); an option the
+    definition does not name by its raw option id (never a made-up "option N": the suffix of
+    an id says nothing of what the option means), anything else as ``readable_value``."""
     if not isinstance(value, str):
         return readable_value(value), ""
     if label is not None and value in label.options:
         option = label.options[value]
         return option.display_name or value, option.description
-    if setting_id and value.startswith(setting_id + "_"):
-        return "option " + value[len(setting_id) + 1 :], ""
-    return value, ""
+    return readable_value(value), ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,8 +425,21 @@ def _property_reading(
     if len(chain) > 1 and tokens[-1][0] == "prop" and last in _VALUE_LEAVES:
         chain.pop()
     setting = chain[-1] if chain else ""
-    reader = _action_type if last == "actionType" else _plain
+    if last == "actionType":
+        reader = _action_type
+    else:
+        # the value as the admin center reads it: a list element's own property names it
+        # (``allowedDataStorageLocations``), else the last property before a value leaf
+        named = [text for kind, text in tokens if kind == "prop" and text not in _VALUE_LEAVES]
+        reader = _property_value(named[-1] if named else "")
     return setting, SEPARATOR.join(chain[:-1]), raw, "", technical, reader
+
+
+def _property_value(name: str) -> Any:
+    def reader(value: Any) -> tuple[Any, str]:
+        return readable_value(value_label(name, value)), ""
+
+    return reader
 
 
 def _action_type(value: Any) -> tuple[Any, str]:
@@ -472,8 +501,13 @@ def _element(node: Any, key: str) -> Any:
                 element.get("settingDefinitionId"),
                 instance.get("settingDefinitionId") if isinstance(instance, Mapping) else None,
                 element.get("omaUri"),
-                (element.get("definition") or {}).get("id"),
-                (element.get("presentation") or {}).get("id"),
+                *(
+                    reference.get("id")
+                    for reference in (element.get("definition"), element.get("presentation"))
+                    # a string here (an odd or hand-edited payload) is no reference: the
+                    # checks that label places must never fail on it
+                    if isinstance(reference, Mapping)
+                ),
             )
             if key in candidates:
                 return element
@@ -540,6 +574,164 @@ def readable_places(
     ]
 
 
+# --------------------------------------------------------------------------------------------
+# Scripts
+# --------------------------------------------------------------------------------------------
+
+#: Properties whose value is a script that Graph holds base64-encoded: ``scriptContent``
+#: (PowerShell and macOS shell scripts, custom attribute scripts, Win32 app detection and
+#: requirement rules, macOS app pre/post-install scripts), ``detectionScriptContent`` and
+#: ``remediationScriptContent`` (remediations, custom compliance discovery scripts).
+SCRIPT_PROPERTIES: Final = frozenset(
+    {"scriptContent", "detectionScriptContent", "remediationScriptContent"}
+)
+#: Unchanged lines shown around each change of a script.
+SCRIPT_CONTEXT_LINES: Final = 3
+#: At most this many lines of a script's line diff are shown (the rest counted as hidden).
+SCRIPT_DIFF_MAX_LINES: Final = 60
+#: A longer script line is cut (with "…").
+SCRIPT_LINE_MAX_CHARS: Final = 200
+_SUMMARY_LINES: Final = 3
+_ALLOWED_CONTROLS: Final = frozenset("\t\n\r\f\v")
+
+
+def _decoded_text(raw: bytes) -> str | None:
+    """``raw`` as text: UTF-8 (with or without BOM) or UTF-16 (BOM, or the NUL bytes of
+    mostly-ASCII text); None for binary content."""
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif len(raw) >= 2 and len(raw) % 2 == 0 and raw[1::2].count(0) * 2 > len(raw) // 2:
+        encoding = "utf-16-le"
+    elif len(raw) >= 2 and len(raw) % 2 == 0 and raw[0::2].count(0) * 2 > len(raw) // 2:
+        encoding = "utf-16-be"
+    else:
+        encoding = "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    controls = sum(1 for char in text if char < " " and char not in _ALLOWED_CONTROLS)
+    if "\x00" in text or controls > len(text) // 100:
+        return None
+    return text
+
+
+def script_text(value: Any) -> str | None:
+    """The text of a script property's value when it is valid base64 of UTF-8 / UTF-16 text;
+    None otherwise (not a string, an omitted large value, not base64, binary)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        raw = base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _decoded_text(raw) if raw else None
+
+
+def _script_line(kind: str, number: int | None, text: str) -> dict[str, Any]:
+    if len(text) > SCRIPT_LINE_MAX_CHARS:
+        text = text[: SCRIPT_LINE_MAX_CHARS - 1] + "…"
+    sign = {"removed": "-", "added": "+", "context": " ", "gap": "…"}[kind]
+    return {"kind": kind, "sign": sign, "number": number, "text": text}
+
+
+def _line_ranges(numbers: Sequence[int]) -> str:
+    """``[3, 4, 5, 9]`` -> "lines 3-5, 9" (with an en dash; at most four ranges, then "…")."""
+    ranges: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if ranges and number == ranges[-1][1] + 1:
+            ranges[-1][1] = number
+        else:
+            ranges.append([number, number])
+    parts = [f"{a}" if a == b else f"{a}\u2013{b}" for a, b in ranges[:4]]
+    if len(ranges) > 4:
+        parts.append("…")
+    single = len(ranges) == 1 and ranges[0][0] == ranges[0][1]
+    return ("line " if single else "lines ") + ", ".join(parts)
+
+
+def _summary(lines: Sequence[str], *, side_absent: bool) -> str | None:
+    """A side's changed lines on one line (for one-line readers: the CLI)."""
+    if side_absent:
+        return None
+    if not lines:
+        return "(no line)"
+    shown = [line.strip() or "(empty line)" for line in lines[:_SUMMARY_LINES]]
+    more = f" (+{len(lines) - _SUMMARY_LINES} more)" if len(lines) > _SUMMARY_LINES else ""
+    return " \u23ce ".join(shown) + more
+
+
+def script_diff(before: str | None, after: str | None) -> dict[str, Any]:
+    """The line diff of two script texts (None: absent): changed lines with
+    ``SCRIPT_CONTEXT_LINES`` of context, at most ``SCRIPT_DIFF_MAX_LINES`` lines.
+
+    ``{"lines": [{"kind": "context"|"removed"|"added"|"gap", "sign", "number", "text"}],
+    "hidden": int (changed lines not shown), "where": "line 3" | "lines 3-5, 9" | "",
+    "before_summary", "after_summary": the changed lines of each side on one line,
+    "same_text": bool (only the encoding differs)}``. ``number`` is the line's number in the
+    backup's script (the target's for a removed line); ``where`` lists the changed lines'
+    numbers the same way.
+    """
+    old = before.splitlines() if before is not None else []
+    new = after.splitlines() if after is not None else []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    lines: list[dict[str, Any]] = []
+    removed: list[str] = []
+    added: list[str] = []
+    where: list[int] = []
+    hidden = 0
+    for group in matcher.get_grouped_opcodes(SCRIPT_CONTEXT_LINES):
+        gap = group and (lines or group[0][1] > 0 or group[0][3] > 0)
+        if gap and len(lines) < SCRIPT_DIFF_MAX_LINES:
+            lines.append(_script_line("gap", None, ""))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                batch = [_script_line("context", j1 + k + 1, new[j1 + k]) for k in range(j2 - j1)]
+            else:
+                removed += old[i1:i2]
+                added += new[j1:j2]
+                where += [*range(i1 + 1, i2 + 1), *range(j1 + 1, j2 + 1)]
+                batch = [_script_line("removed", i1 + k + 1, old[i1 + k]) for k in range(i2 - i1)]
+                batch += [_script_line("added", j1 + k + 1, new[j1 + k]) for k in range(j2 - j1)]
+            room = SCRIPT_DIFF_MAX_LINES - len(lines)
+            hidden += sum(1 for line in batch[max(room, 0) :] if line["kind"] != "context")
+            lines += batch[: max(room, 0)]
+    if (
+        lines
+        and len(lines) < SCRIPT_DIFF_MAX_LINES
+        and lines[-1]["kind"] == "context"
+        and lines[-1]["number"] < len(new)
+    ):
+        lines.append(_script_line("gap", None, ""))
+    return {
+        "lines": lines,
+        "hidden": hidden,
+        "where": _line_ranges(where) if where else "",
+        "before_summary": _summary(removed, side_absent=before is None),
+        "after_summary": _summary(added, side_absent=after is None),
+        "same_text": before is not None and after is not None and old == new,
+    }
+
+
+def _script_change(
+    tokens: Sequence[tuple[str, str]], before: Any, after: Any
+) -> dict[str, Any] | None:
+    """``script_diff`` of a change of a script property whose sides (each absent or) decode
+    to text; None for anything else. Nothing under ``omaSettings`` is ever decoded (an
+    encrypted OMA-URI value is a secret and never reaches a diff anyway)."""
+    if not tokens or tokens[-1][0] != "prop" or tokens[-1][1] not in SCRIPT_PROPERTIES:
+        return None
+    if ("prop", "omaSettings") in tokens or (before is None and after is None):
+        return None
+    before_text = script_text(before) if before is not None else None
+    after_text = script_text(after) if after is not None else None
+    if (before is not None and before_text is None) or (after is not None and after_text is None):
+        return None
+    return script_diff(before_text, after_text)
+
+
 def readable_diff_rows(
     diff: Mapping[str, Any],
     *,
@@ -548,8 +740,8 @@ def readable_diff_rows(
 ) -> list[dict[str, Any]]:
     """The rows of ``diff["changes"]`` (see the module docstring), in the diff's order.
 
-    ``labels``: setting definition id -> ``SettingLabel`` (empty: settings by their raw id,
-    choices as ``option N``). ``source_payload``: the backup item's payload (administrative
+    ``labels``: setting definition id -> ``SettingLabel`` (empty: settings and choices by their
+    raw ids). ``source_payload``: the backup item's payload (administrative
     template definitions and presentations, OMA-URI setting names, a reusable setting's id).
     """
     changes = [c for c in diff.get("changes") or [] if isinstance(c, Mapping)]
@@ -563,6 +755,13 @@ def readable_diff_rows(
         before, before_title = reader(change.get("before"))
         after, after_title = reader(change.get("after"))
         note = str(change.get("note") or "")
+        script = _script_change(split_path(path), change.get("before"), change.get("after"))
+        if script is not None:
+            # the changed lines, not base64 (the raw values stay in the raw view)
+            before, after = script["before_summary"], script["after_summary"]
+            detail = SEPARATOR.join(part for part in (detail, script["where"]) if part)
+            if script["same_text"]:
+                note = note or "Same script text; only its encoding differs (see the raw values)."
         rows.append(
             {
                 "setting": setting,
@@ -580,6 +779,7 @@ def readable_diff_rows(
                 "after_title": after_title,
                 "technical": technical,
                 "note": note,
+                "script": script,
             }
         )
     return rows

@@ -367,10 +367,15 @@ def preview_action_counts(run: RestoreRun) -> dict[str, int]:
 def item_outcomes(run: RestoreRun, *, outcome: str = "") -> QuerySet[RestoreItemOutcome]:
     """The run's outcomes: all (``outcome=""``), those that changed or failed or are still to
     come (``CHANGES_FILTER``; an item skipped because the target changed since the preview
-    counts: it is a failure to write) or those of one outcome."""
+    counts: it is a failure to write; so does an item whose object was unchanged but whose
+    assignments were written: the restore changed it) or those of one outcome."""
     items = run.item_outcomes.all()
     if outcome == CHANGES_FILTER:
-        items = items.filter(~Q(outcome__in=QUIET_OUTCOMES) | Q(skip_code="changed_since_preview"))
+        items = items.filter(
+            ~Q(outcome__in=QUIET_OUTCOMES)
+            | Q(skip_code="changed_since_preview")
+            | Q(assignments_written=True)
+        )
     elif outcome in ItemOutcome.values:
         items = items.filter(outcome=outcome)
     return items

@@ -54,7 +54,7 @@ from tenantguard.restores.services.runs import (
     restore_run_update_options,
 )
 from tenantguard.restores.services.scope import RestoreScopeBuilder
-from tenantguard.restores.services.undo import restore_run_undo
+from tenantguard.restores.services.undo import restore_run_undo, undo_carried_summary
 from tenantguard.security.ratelimit import RateLimited, RateLimitScope, rate_limited_user_action
 from tenantguard.tenants.models import Tenant
 
@@ -613,16 +613,20 @@ def mapping_targets(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _wizard_run(request, run_id)
     kind = request.GET.get("kind", "")
     source_id = request.GET.get("source_id", "")
+    query = request.GET.get("q", "").strip()
     try:
-        options = selectors.mapping_target_options(
-            run, kind=kind, text=request.GET.get("q", "").strip()
-        )
+        options = selectors.mapping_target_options(run, kind=kind, text=query)
         error = ""
     except (GraphError, RestoreRunError, ValueError) as exc:
         options, error = [], str(exc)
     context = {
         "run": run,
         "kind": kind,
+        # Groups are searched in Entra from the start of their name (Graph's startswith), the
+        # other kinds by any part of it: an empty result says which, with the words searched.
+        "query": query,
+        "noun": reference_kinds.get(kind).singular if reference_kinds.is_kind(kind) else "object",
+        "nouns": reference_kinds.get(kind).plural if reference_kinds.is_kind(kind) else "objects",
         "source_id": source_id,
         "field_id": request.GET.get("field_id", "target"),
         "label": request.GET.get("label", "Target object"),
@@ -660,7 +664,8 @@ def step_preview(request: HttpRequest, run_id: int) -> HttpResponse:
         ),
         changes_count=changes,
         quiet_count=sum(counts.values()) - changes,
-        nothing_to_restore=policy.preview_state().current and policy.preview_writes_nothing(),
+        nothing_to_restore=policy.nothing_to_restore(),
+        held_back=policy.held_back_reason(),
         page_obj=page,
         preview_rows=selectors.with_type_labels(page),
         can_preview=policy.can(Action.RUN_PREVIEW),
@@ -771,18 +776,16 @@ def _panel_context(request: HttpRequest, run: RestoreRun) -> dict[str, Any]:
     decision = policy.execute_decision_if_confirmed(
         acknowledged=acknowledged, typed_label=typed_label
     )
-    preview = policy.preview_state()
     return {
         "policy": policy,
         "acknowledged": acknowledged,
         "typed_label": typed_label,
         "execute": decision,
         "finish_dry_run": policy.can(Action.FINISH_DRY_RUN),
-        # A current preview that writes nothing: Execute is not offered at all (the policy
-        # refuses it too); a dry run can still be finished.
-        "nothing_to_restore": preview.present
-        and preview.current
-        and policy.preview_writes_nothing(),
+        # A current preview that writes nothing and holds nothing back: Execute is not offered
+        # at all (the policy refuses it too); a dry run can still be finished.
+        "nothing_to_restore": policy.nothing_to_restore(),
+        "held_back": policy.held_back_reason(),
     }
 
 
@@ -1026,7 +1029,7 @@ def run_undo(request: HttpRequest, run_id: int) -> HttpResponse:
     messages.success(
         request,
         f"Undo of restore #{run.pk} opened as restore #{undo.pk} from the pre-restore snapshot, "
-        f"with the same scope, mapping and options, {ready}. Nothing is written until you "
+        f"{undo_carried_summary(undo)}, {ready}. Nothing is written until you "
         "confirm it at step 5 (dry-run off, the acknowledgement and the tenant's name).",
     )
     return HttpResponseRedirect(_step_url(undo, "preview"))

@@ -47,6 +47,7 @@ class TenantAdmin(CheckedLookupsMixin, ModelAdmin):
         "environment_badge",
         "last_backup",
         "next_backup",
+        "changes",
         "restores",
         "connection",
     )
@@ -165,6 +166,12 @@ class TenantAdmin(CheckedLookupsMixin, ModelAdmin):
     @admin.display(description="Next backup")
     def next_backup(self, obj: Tenant) -> str:
         return self._overview_cell(obj, "dashboard/_next_backup.html")
+
+    @admin.display(description="Changes")
+    def changes(self, obj: Tenant) -> str:
+        """What changed between the tenant's last two completed backups (the dashboard's
+        column, counted for the whole page in ``get_changelist_instance``)."""
+        return self._overview_cell(obj, "dashboard/_changes.html")
 
     @admin.display(description="Restores")
     def restores(self, obj: Tenant) -> str:

@@ -115,9 +115,12 @@ class DefinitionsGraph:
         definitions: Mapping[str, Mapping[str, Mapping[str, Any]]],
         *,
         statuses: Mapping[str, int] | None = None,
+        no_route: frozenset[str] = frozenset(),
     ) -> None:
         self.definitions = definitions
         self.statuses = dict(statuses or {})
+        #: collections this "cloud" lacks: Intune's 400 "No method match route template"
+        self.no_route = no_route
         self.batches: list[list[dict[str, Any]]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -131,6 +134,14 @@ class DefinitionsGraph:
         assert subrequest["method"] == "GET"
         _, collection_root, collection, raw_id = subrequest["url"].split("/")
         definition_id = unquote(raw_id)
+        if f"{collection_root}/{collection}" in self.no_route:
+            body = {
+                "error": {
+                    "code": "No method match route template",
+                    "message": f"No OData route exists that match template for '{collection}'.",
+                }
+            }
+            return {"id": subrequest["id"], "status": 400, "body": body}
         status = self.statuses.get(definition_id)
         if status is not None:
             code = "Forbidden" if status == 403 else "Error"
@@ -651,3 +662,163 @@ def test_a_refused_definition_read_never_fails_the_preview_and_names_the_permiss
     assert definition_requests() > asked_before  # refused ids are asked again
     assert run.metadata["preview"]["summary"]["setting_definitions"]["problem"] == ""
     assert SettingDefinition.objects.get(definition_id=refused).known
+
+
+# --------------------------------------------------------------------------------------------
+# Review fixes: what counts as unknown, 401 vs 403, options added since, unexpected failures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_bad_request_fails_the_id_and_is_asked_again_not_remembered_as_unknown(tenant) -> None:
+    from tenantguard.catalog.models import SettingDefinition
+    from tenantguard.catalog.services import setting_definitions_fetch
+
+    graph = DefinitionsGraph(
+        {CONFIGURATION: {"a": simple_definition("a", "A"), "b": simple_definition("b", "B")}},
+        statuses={"b": 400},
+    )
+    client = graph_client(graph)
+
+    read = setting_definitions_fetch(tenant=tenant, definition_ids={"a", "b"}, client=client)
+
+    assert set(read.labels) == {"a"}
+    assert read.failed == {"b"} and read.unknown == frozenset()
+    assert graph.urls == [f"/{CONFIGURATION}/a", f"/{CONFIGURATION}/b"]  # not asked elsewhere
+    assert "read again on the next preview" in read.problem
+    assert not SettingDefinition.objects.filter(definition_id="b").exists()
+    graph.statuses.clear()  # whatever refused the request has passed
+    again = setting_definitions_fetch(tenant=tenant, definition_ids={"a", "b"}, client=client)
+    assert set(again.labels) == {"b"} and again.requests == 1
+
+
+def test_a_collection_this_cloud_lacks_counts_as_not_there() -> None:
+    graph = DefinitionsGraph(
+        {REUSABLE: {"r": simple_definition("r", "Reusable R")}},
+        no_route=frozenset({COMPLIANCE}),
+    )
+
+    read = setting_definitions_read(graph_client(graph), ["r", "gone"])
+
+    assert read.labels["r"].display_name == "Reusable R"
+    assert read.unknown == {"gone"} and read.failed == frozenset()
+    assert read.problem == ""
+
+
+def test_a_rejected_token_is_told_apart_from_a_missing_permission() -> None:
+    ids = [f"s{number:02d}" for number in range(30)]
+    graph = DefinitionsGraph({CONFIGURATION: {}}, statuses=dict.fromkeys(ids, 401))
+
+    read = setting_definitions_read(graph_client(graph), ids)
+
+    assert len(graph.batches) == 1  # the next batch would be rejected too
+    assert read.failed == set(ids) and read.unknown == frozenset()
+    assert not read.forbidden
+    assert READ_PERMISSION not in read.problem
+    assert "401" in read.problem and "tenantguard tenant test" in read.problem
+    assert TOKEN not in read.problem
+
+
+def test_choice_values_of_a_payload_per_definition() -> None:
+    from tenantguard.intune.setting_definitions import setting_choice_values
+
+    collection = {
+        "settingDefinitionId": "multi",
+        "choiceSettingCollectionValue": [{"value": "multi_1"}, {"value": "multi_3"}],
+    }
+    payload = policy_payload(_choice(EDGE_SSL, "1", children=[_simple("a", 1)]), collection)
+
+    assert setting_choice_values(payload) == {
+        EDGE_SSL: {f"{EDGE_SSL}_1"},
+        "a": set(),
+        "multi": {"multi_1", "multi_3"},
+    }
+
+
+@pytest.mark.django_db
+def test_a_definition_lacking_an_option_the_payload_uses_is_read_again_once_a_day(
+    tenant,
+) -> None:
+    from django.utils import timezone
+
+    from tenantguard.catalog.models import SettingDefinition
+    from tenantguard.catalog.selectors import OPTIONS_REREAD_AFTER, setting_labels
+    from tenantguard.catalog.services import setting_definitions_ensure_for_payloads
+
+    # the definition as Graph had it before Intune added the "Enabled" option
+    older = {**EDGE_SSL_DEFINITION, "options": EDGE_SSL_DEFINITION["options"][:1]}
+    graph = DefinitionsGraph({CONFIGURATION: {EDGE_SSL: older}})
+
+    def ensure(option: str) -> int:
+        return setting_definitions_ensure_for_payloads(
+            tenant=tenant,
+            payloads=[("settings_catalog", policy_payload(_choice(EDGE_SSL, option)))],
+            client_factory=lambda: graph_client(graph),
+        ).graph_requests
+
+    def age_the_cache() -> None:
+        SettingDefinition.objects.filter(definition_id=EDGE_SSL).update(
+            read_at=timezone.now() - OPTIONS_REREAD_AFTER - timezone.timedelta(minutes=1)
+        )
+
+    assert ensure("0") == 1
+    assert ensure("0") == 0
+    # read today: a payload naming an option the cache lacks is not read again at once
+    assert ensure("1") == 0
+    age_the_cache()
+    assert ensure("1") == 1  # read again: Graph still lacks the option
+    assert ensure("1") == 0  # not read again on every preview
+    graph.definitions = {CONFIGURATION: {EDGE_SSL: EDGE_SSL_DEFINITION}}  # Intune added it
+    age_the_cache()
+    assert ensure("1") == 1
+    labels = setting_labels(tenant=tenant, definition_ids={EDGE_SSL})
+    assert labels[EDGE_SSL].options[f"{EDGE_SSL}_1"].display_name == "Enabled"
+    assert ensure("1") == 0
+
+
+@pytest.mark.django_db
+def test_an_unexpected_failure_keeps_what_was_read_and_counts_the_requests_sent(tenant) -> None:
+    from tenantguard.catalog.selectors import setting_definitions_missing, setting_labels
+    from tenantguard.catalog.services import setting_definitions_ensure_for_payloads
+
+    ids = [f"s{number:02d}" for number in range(25)]
+    graph = DefinitionsGraph({CONFIGURATION: {i: simple_definition(i, f"Name {i}") for i in ids}})
+
+    def breaks_on_the_second_batch(request: httpx.Request) -> httpx.Response:
+        if graph.batches:
+            raise RuntimeError(f"something odd with {TOKEN}")
+        return graph(request)
+
+    outcome = setting_definitions_ensure_for_payloads(
+        tenant=tenant,
+        payloads=[("settings_catalog", policy_payload(*(_simple(i, 1) for i in ids)))],
+        client_factory=lambda: graph_client(breaks_on_the_second_batch),
+    )
+
+    assert outcome.graph_requests == 2  # both $batch requests were sent
+    assert "Setting names could not be read" in outcome.problem
+    assert "RuntimeError" in outcome.problem and TOKEN not in outcome.problem
+    read_first = set(ids[:20])
+    assert set(setting_labels(tenant=tenant, definition_ids=ids)) == read_first
+    assert setting_definitions_missing(tenant=tenant, definition_ids=ids) == set(ids[20:])
+
+
+@pytest.mark.django_db
+def test_a_failure_after_the_reads_still_reports_the_requests_sent(tenant, monkeypatch) -> None:
+    from tenantguard.catalog import services
+
+    graph = DefinitionsGraph({CONFIGURATION: {"a": simple_definition("a", "A")}})
+
+    def broken_store(**kwargs: Any) -> None:
+        raise RuntimeError(f"database says {TOKEN}")
+
+    monkeypatch.setattr(services, "_store", broken_store)
+
+    outcome = services.setting_definitions_ensure_for_payloads(
+        tenant=tenant,
+        payloads=[("settings_catalog", policy_payload(_simple("a", 1)))],
+        client_factory=lambda: graph_client(graph),
+    )
+
+    assert outcome.graph_requests == 1 and len(graph.batches) == 1
+    assert "unexpected RuntimeError" in outcome.problem and TOKEN not in outcome.problem

@@ -362,7 +362,8 @@ def test_targets_lists_what_map_can_point_at(planned, capsys):
     assert document["kind"] == "assignment_filter"
     assert {t["name"] for t in document["targets"]} == filters
 
-    assert main(["restore", "targets", str(run.pk), "--kind", "gizmo"]) == 2
+    # An error exits 1 (2 means "changes planned" to a script reading `plan`'s codes).
+    assert main(["restore", "targets", str(run.pk), "--kind", "gizmo"]) == 1
     assert "Unknown kind 'gizmo'" in capsys.readouterr().err
 
 

@@ -384,3 +384,52 @@ def test_colour_on_a_terminal_unless_no_color(drifted, as_user, monkeypatch):
     assert code == 2 and "Next: " in shown
     assert "\x1b[1m" in shown, "still a terminal: bold, only no colour"
     assert not re.search(r"\x1b\[[0-9;]*3[0-7]m|\x1b\[[0-9;]*38;", shown), "NO_COLOR: no colour"
+
+
+def test_a_setting_only_the_target_has_is_shown_by_its_name(drifted, emulated, as_user, capsys):
+    """A setting the target's policy has and the backup's has not is in the diff only (no backup
+    payload names it): its row still reads by the definition's name."""
+    from tenantguard.catalog.models import SettingDefinition
+
+    target_only = "device_vendor_msft_policy_config_microsoft_edge~policy~microsoft_edge_tgcli_only"
+    collection = "deviceManagement/configurationPolicies"
+    edge = next(
+        obj
+        for obj in emulated.list_objects(collection)
+        if obj.get("name") == "WIN - SC - Microsoft Edge - Security"
+    )
+    edge["settings"] = [
+        *edge["settings"],
+        {
+            "id": str(len(edge["settings"])),
+            "settingInstance": {
+                "@odata.type": "#microsoft.graph.deviceManagementConfigurationChoiceSettingInstance",
+                "settingDefinitionId": target_only,
+                "choiceSettingValue": {"value": f"{target_only}_1", "children": []},
+            },
+        },
+    ]
+    emulated.put_object(collection, edge)
+    as_user("operator")
+
+    code = _plan("--tenant", "Contoso Test", "--backup-set", str(drifted.pk), "--json")
+
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    name = SettingDefinition.objects.get(definition_id=target_only).display_name
+    assert name and name != target_only
+    rows = next(
+        i["changes"]
+        for i in json.loads(out)["preview_items"]
+        if i["display_name"] == "WIN - SC - Microsoft Edge - Security"
+    )
+    only = [r for r in rows if r["raw_setting_id"] == target_only]
+    assert only and all(r["setting"] == name for r in only), only
+    run = RestoreRun.objects.get()
+    assert main(["restore", "show", str(run.pk), "--json"]) == 0
+    shown = next(
+        i["changes"]
+        for i in json.loads(capsys.readouterr().out)["preview_items"]
+        if i["display_name"] == "WIN - SC - Microsoft Edge - Security"
+    )
+    assert {r["setting"] for r in shown if r["raw_setting_id"] == target_only} == {name}

@@ -63,7 +63,7 @@ def test_show_and_list_leave_it_out_without_a_role_on_the_source(
     user = as_user("target-admin")
     Membership.objects.create(user=user, tenant=prod_tenant, role="admin")
 
-    assert main(["restore", "show", str(cross_run.pk), "--json"]) == 2
+    assert main(["restore", "show", str(cross_run.pk), "--json"]) == 1
     captured = capsys.readouterr()
     assert f"No restore run #{cross_run.pk} that you can see" in captured.err
     assert SOURCE_ITEM not in captured.out + captured.err

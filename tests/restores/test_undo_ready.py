@@ -1,6 +1,8 @@
 """Undo opens as a ready run: the original run's scope (the same objects, restricted to what the
-pre-restore snapshot holds), mapping and options carried over, its checks queued with the
-preview to follow, audited; the admin still confirms (dry-run on, nothing confirmed)."""
+pre-restore snapshot holds) and options carried over (not the mapping: the snapshot's references
+are the target's own ids; assignments in replace mode when the restore wrote them), its checks
+queued with the preview to follow, audited; the admin still confirms (dry-run on, nothing
+confirmed). The review findings' scenarios are in ``test_undo_review.py``."""
 
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def executed(personas, tenant, emulated, demo_objects, django_capture_on_commit_
     return run
 
 
-def test_undo_carries_scope_mapping_and_options_and_queues_its_checks(
+def test_undo_carries_scope_and_options_but_not_the_mapping_and_queues_its_checks(
     personas, executed, held_analysis
 ):
     owner, run = personas["owner"], executed
@@ -79,8 +81,11 @@ def test_undo_carries_scope_mapping_and_options_and_queues_its_checks(
     assert set(
         snapshot.items.filter(pk__in=undo.requested_items).values_list("policy_type", flat=True)
     ) <= set(CHOSEN_TYPES)
-    assert undo.group_mapping == run.group_mapping
-    assert undo.options["assignment_mode"] == "merge"
+    # The mapping is keyed by the backup's ids, the snapshot holds the target's own: not carried.
+    assert run.group_mapping and undo.group_mapping == {}
+    # The restore merged assignments in: the undo replaces, so what it added can be removed.
+    assert undo.options["assignment_mode"] == "replace"
+    assert undo.options["include_assignments"] is True
     # Checks queued, with the preview to follow; nothing confirmed, dry-run on.
     assert undo.status == RestoreStatus.SCOPED
     assert undo.analysis["step"] == "checks" and undo.analysis["state"] == "queued"
@@ -91,7 +96,11 @@ def test_undo_carries_scope_mapping_and_options_and_queues_its_checks(
     assert event.details["undo_of"] == run.pk
     assert event.details["scope_mode"] == "selected"
     assert event.details["items"] == len(undo.requested_items)
-    assert event.details["mapping"] == {"group": 1}
+    assert event.details["mapping"] == {}
+    assert event.details["original_mapping"] == {"group": 1}
+    assert event.details["options"] == {"assignment_mode": "replace", "include_assignments": True}
+    assert event.details["original_options"] == {"assignment_mode": "merge"}
+    assert set(event.details["options_reasons"]) == {"assignment_mode"}
     assert AuditEvent.objects.filter(
         action="restore.checks_requested", subject_id=str(undo.pk)
     ).exists()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -11,9 +12,15 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tenantguard.intune.property_labels import PROPERTY_LABELS, humanize, property_label
+from tenantguard.intune.property_labels import (
+    PROPERTY_LABELS,
+    duration_label,
+    humanize,
+    property_label,
+    value_label,
+)
 from tenantguard.intune.setting_definitions import OptionLabel, SettingLabel
-from tenantguard.restores import selectors
+from tenantguard.restores import presentation, selectors
 from tenantguard.restores.presentation import (
     SEPARATOR as SEP,
 )
@@ -106,10 +113,11 @@ def test_a_choice_setting_reads_as_the_admin_center_names_it():
     assert row["after_json"] == f'"{EDGE}_0"'
 
 
-def test_without_labels_a_setting_shows_its_id_and_the_option_suffix():
+def test_without_labels_a_setting_shows_its_id_and_the_raw_option_ids():
     row = _only(readable_diff_rows(_change(EDGE_PATH, f"{EDGE}_1", f"{EDGE}_0"), labels={}))
     assert row["setting"] == EDGE
-    assert (row["before"], row["after"]) == ("option 1", "option 0")
+    # the raw option ids, never "option 1": an id's suffix says nothing of what it means
+    assert (row["before"], row["after"]) == (f"{EDGE}_1", f"{EDGE}_0")
     assert row["description"] == ""
     assert row["detail"] == ""  # no "settingInstance.choiceSettingValue.value" noise
 
@@ -125,9 +133,10 @@ def test_a_nested_child_shows_its_own_name_with_its_parent_and_entry_as_context(
     assert row["raw_setting_id"] == DIRECTION
 
 
-def test_an_unknown_option_of_a_known_setting_falls_back_to_its_suffix():
+def test_an_unknown_option_of_a_known_setting_shows_its_raw_option_id():
     row = _only(readable_diff_rows(_change(EDGE_PATH, None, f"{EDGE}_7"), labels=EDGE_LABELS))
-    assert row["after"] == "option 7"
+    assert row["after"] == f"{EDGE}_7"
+    assert "option" not in row["after"].replace(EDGE, "")
 
 
 def test_graph_plumbing_is_flagged_technical_and_named():
@@ -410,7 +419,7 @@ def test_the_preview_page_loads_labels_and_payloads_once_for_all_its_items(
 
 def test_diff_rows_keeps_its_old_signature_for_other_callers():
     rows = selectors.diff_rows(_change(EDGE_PATH, f"{EDGE}_1", f"{EDGE}_0"))
-    assert (rows[0]["setting"], rows[0]["after"]) == (EDGE, "option 0")
+    assert (rows[0]["setting"], rows[0]["after"]) == (EDGE, f"{EDGE}_0")
     labelled = selectors.diff_rows(_change(EDGE_PATH, f"{EDGE}_1", f"{EDGE}_0"), labels=EDGE_LABELS)
     assert labelled[0]["after"] == "Disabled"
 
@@ -467,3 +476,229 @@ def test_the_identifier_table_names_each_place_and_keeps_its_path():
     )
     assert "Home page (OMA-URI ./Vendor/x)" in html
     assert "omaSettings[0].value" in html
+
+
+def test_a_place_label_never_fails_when_a_definition_or_presentation_is_a_string():
+    from tenantguard.restores.presentation import payload_place_label
+
+    # an odd (hand-edited, or another tool's) payload: references as strings, not objects
+    payload = {
+        "definitionValues": [
+            {
+                "definition": "https://graph/definitions('d1')",
+                "presentation": "p1",
+                "presentationValues": [{"presentation": "p2", "value": "x"}],
+            }
+        ]
+    }
+
+    label = payload_place_label(
+        payload, "definitionValues[d1].presentationValues[p2].value", labels={}
+    )
+
+    assert isinstance(label, str) and label
+
+
+# ---- scripts (base64 in Graph) -----------------------------------------------------------------
+
+DEMO_DETECTION = (
+    "$free = (Get-PSDrive -Name C).Free / 1GB\n"
+    "if ($free -lt 10) {\n"
+    '    Write-Output "Low disk space: $([math]::Round($free, 1)) GB free"\n'
+    "    exit 1\n"
+    "}\n"
+    'Write-Output "OK: $([math]::Round($free, 1)) GB free"\n'
+    "exit 0\n"
+)
+
+
+def _b64(text: str, encoding: str = "utf-8") -> str:
+    return base64.b64encode(text.encode(encoding)).decode()
+
+
+def test_a_script_change_reads_as_its_changed_lines_not_base64():
+    """The demo's drift: the target's detection script says "-lt 2" (and a comment line more),
+    the backup's "-lt 10"."""
+    target = DEMO_DETECTION.replace("-lt 10", "-lt 2") + "# threshold lowered\n"
+    diff = _change("detectionScriptContent", _b64(target), _b64(DEMO_DETECTION))
+    row = _only(readable_diff_rows(diff, labels={}))
+    assert row["setting"] == "Detection script"
+    assert row["detail"] == "lines 2, 8"
+    assert row["before"] == "if ($free -lt 2) { \u23ce # threshold lowered"
+    assert row["after"] == "if ($free -lt 10) {"
+    lines = row["script"]["lines"]
+    assert [(x["sign"], x["text"]) for x in lines if x["kind"] in ("removed", "added")] == [
+        ("-", "if ($free -lt 2) {"),
+        ("+", "if ($free -lt 10) {"),
+        ("-", "# threshold lowered"),
+    ]
+    assert {x["kind"] for x in lines} >= {"context", "removed", "added"}
+    assert row["script"]["hidden"] == 0
+    # the raw base64 stays in the raw view
+    assert row["before_raw"] == _b64(target)
+    assert row["after_json"] == f'"{_b64(DEMO_DETECTION)}"'
+
+    html = render_to_string(
+        "restores/_diff.html", {"diff": diff, "rows": diff_rows_for_page(diff, labels={})}
+    )
+    visible, _, raw = html.partition("<details")
+    assert "data-script-diff" in visible
+    assert "if ($free -lt 2) {" in visible and "if ($free -lt 10) {" in visible
+    assert _b64(DEMO_DETECTION) not in visible and _b64(target) not in visible
+    assert _b64(DEMO_DETECTION) in raw and _b64(target) in raw
+
+
+def test_utf16_scripts_and_every_script_property_decode():
+    text = "Write-Output 'a'\nexit 0\n"
+    for prop in ("scriptContent", "remediationScriptContent", "detectionScriptContent"):
+        for encoded in (_b64(text, "utf-16"), _b64(text, "utf-16-le"), _b64("\ufeff" + text)):
+            row = _only(readable_diff_rows(_change(prop, None, encoded), labels={}))
+            assert row["after"] == "Write-Output 'a' \u23ce exit 0", (prop, encoded)
+            assert row["before"] is None
+    nested = "detectionRules[0].scriptContent"  # a Win32 app's detection script
+    row = _only(readable_diff_rows(_change(nested, _b64("a\n"), _b64("b\n")), labels={}))
+    assert (row["before"], row["after"]) == ("a", "b")
+
+
+def test_what_is_not_base64_text_is_never_decoded():
+    binary = base64.b64encode(bytes(range(256))).decode()
+    diff = {
+        "changes": [
+            {"path": "scriptContent", "before": "not base64 !", "after": _b64("x\n")},
+            {"path": "scriptContent", "before": binary, "after": _b64("x\n")},
+            {"path": "scriptContent", "before": None, "after": {"omitted": True, "bytes": 9000}},
+            # not a script property: a base64-looking value stays as it is
+            {"path": "description", "before": None, "after": _b64("x\n")},
+            # nothing under OMA-URI settings is decoded (secrets live there)
+            {"path": "omaSettings[./Vendor/x].scriptContent", "before": None, "after": _b64("s")},
+        ]
+    }
+    rows = readable_diff_rows(diff, labels={})
+    assert [row["script"] for row in rows] == [None] * 5
+    assert rows[0]["before"] == "not base64 !" and rows[0]["after"] == _b64("x\n")
+    assert rows[1]["before"] == binary
+    assert rows[2]["after"] == "(not shown: 9000 bytes)"
+    assert rows[3]["after"] == _b64("x\n")
+    assert rows[4]["after"] == _b64("s")
+
+
+def test_a_script_line_diff_is_bounded():
+    old = "".join(f"line {n}\n" for n in range(400))
+    new = "".join(f"line {n}{' changed' if n % 5 == 0 else ''}\n" for n in range(400))
+    row = _only(readable_diff_rows(_change("scriptContent", _b64(old), _b64(new)), labels={}))
+    script = row["script"]
+    assert len(script["lines"]) == presentation.SCRIPT_DIFF_MAX_LINES
+    assert script["hidden"] > 0
+    changed = sum(1 for x in script["lines"] if x["kind"] in ("removed", "added"))
+    assert changed + script["hidden"] == 160  # 80 lines changed: each removed and added
+    assert row["before"].endswith("(+77 more)")
+    long_line = "x" * 5000
+    row = _only(readable_diff_rows(_change("scriptContent", None, _b64(long_line)), labels={}))
+    assert len(row["script"]["lines"][0]["text"]) == presentation.SCRIPT_LINE_MAX_CHARS
+    html = render_to_string(
+        "restores/_diff.html",
+        {
+            "diff": _change("scriptContent", _b64(old), _b64(new)),
+            "rows": diff_rows_for_page(_change("scriptContent", _b64(old), _b64(new)), labels={}),
+        },
+    )
+    assert f"{script['hidden']} more changed lines not shown" in html
+
+
+def test_same_script_text_in_another_encoding_says_so():
+    row = _only(
+        readable_diff_rows(
+            _change("scriptContent", _b64("a\nb\n", "utf-16"), _b64("a\nb\n")), labels={}
+        )
+    )
+    assert row["script"]["lines"] == []
+    assert "only its encoding differs" in row["note"]
+
+
+# ---- enum values and durations ---------------------------------------------------------------
+
+
+def test_app_protection_values_read_as_the_admin_center_words_them_and_keep_the_raw():
+    diff = {
+        "changes": [
+            {
+                "path": "allowedOutboundClipboardSharingLevel",
+                "before": "managedAppsWithPasteIn",
+                "after": "blocked",
+            },
+            {"path": "allowedInboundDataTransferSources", "before": "allApps", "after": "none"},
+            {
+                "path": "allowedOutboundDataTransferDestinations",
+                "before": "allApps",
+                "after": "managedApps",
+            },
+            {"path": "appGroupType", "before": "allApps", "after": "selectedPublicApps"},
+            {"path": "managedBrowser", "before": "notConfigured", "after": "microsoftEdge"},
+            {
+                "path": "allowedDataStorageLocations",
+                "before": ["oneDriveForBusiness"],
+                "after": ["oneDriveForBusiness", "sharePoint"],
+            },
+            {"path": "pinCharacterSet", "before": "numeric", "after": "alphanumericAndSymbol"},
+            {"path": "periodOfflineBeforeAccessCheck", "before": "PT12H", "after": "PT0S"},
+            {"path": "periodOfflineBeforeWipeIsEnforced", "before": "P90D", "after": "P1DT12H"},
+            {"path": "mobileThreatDefenseRemediationAction", "before": "block", "after": "wipe"},
+            {"path": "notificationRestriction", "before": "allow", "after": "block"},
+            {"path": "someNewEnum", "before": "fooBar", "after": "fooBaz"},
+        ]
+    }
+    rows = readable_diff_rows(diff, labels={})
+    assert [(r["before"], r["after"]) for r in rows] == [
+        ("Policy managed apps with paste in", "Blocked"),
+        ("All apps", "None"),
+        ("All apps", "Policy managed apps"),
+        ("All apps", "Selected apps"),
+        ("Not configured", "Microsoft Edge"),
+        ("OneDrive for Business", "OneDrive for Business, SharePoint"),
+        ("Numeric", "Passcode"),
+        ("12 hours", "0 seconds"),
+        ("90 days", "1 day 12 hours"),
+        ("Block access", "Wipe data"),
+        ("Allow", "Block"),
+        ("fooBar", "fooBaz"),  # unknown members as Graph names them
+    ]
+    assert rows[0]["before_raw"] == "managedAppsWithPasteIn"
+    assert rows[7]["after_json"] == '"PT0S"'
+
+
+def test_wifi_security_type_and_durations_read_everywhere():
+    rows = readable_diff_rows(
+        {
+            "changes": [
+                {"path": "wiFiSecurityType", "before": "wpaPersonal", "after": "open"},
+                {"path": "someSetting.timeout", "before": "PT30M", "after": "P1W"},
+            ]
+        },
+        labels={},
+    )
+    assert rows[0]["setting"] == "Security type"
+    assert (rows[0]["before"], rows[0]["after"]) == ("WPA-Personal", "Open (no authentication)")
+    assert (rows[1]["before"], rows[1]["after"]) == ("30 minutes", "1 week")
+    assert duration_label("PT0S") == "0 seconds"
+    assert duration_label("PT1H30M") == "1 hour 30 minutes"
+    assert duration_label("P") is None and duration_label("PT") is None
+    assert duration_label("Period") is None
+    assert value_label("wiFiSecurityType", "somethingNew") == "somethingNew"
+    assert value_label("runAsAccount", "user") == "Yes"  # logged on credentials: Yes
+    assert value_label("runAsAccount", "system") == "No"
+
+
+def test_keyboard_restriction_and_the_approved_keyboard_list_have_distinct_labels():
+    assert property_label("keyboardsRestricted") != property_label("approvedKeyboards")
+    rows = readable_diff_rows(
+        {
+            "changes": [
+                {"path": "keyboardsRestricted", "before": False, "after": True},
+                {"path": "approvedKeyboards", "before": [], "after": ["com.example.kb"]},
+            ]
+        },
+        labels={},
+    )
+    assert rows[0]["setting"] == "Approved keyboards"
+    assert (rows[0]["before"], rows[0]["after"]) == ("Not required", "Require")
+    assert rows[1]["setting"] == "Select keyboards to approve"

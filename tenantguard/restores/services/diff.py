@@ -481,8 +481,10 @@ class RestoreDiffGenerator:
         if why == NEVER_WRITTEN_PREVIEW_ONLY:
             return _Plan(
                 SKIP,
-                f"{item.ptype.label} are preview-only: the differences are shown, "
-                "nothing is written."
+                # One object per tenant ("Managed Google Play") is singular, a collection
+                # ("Apple VPP tokens") plural.
+                f"{item.ptype.label} {'is' if item.ptype.singleton else 'are'} preview-only: "
+                "the differences are shown, nothing is written."
                 + (f" {item.ptype.preview_only_reason}" if item.ptype.preview_only_reason else ""),
                 SKIP_PREVIEW_ONLY,
                 match.target,
@@ -512,7 +514,12 @@ class RestoreDiffGenerator:
         if codes:
             return _Plan(
                 SKIP,
-                f"Blocked by check(s) {', '.join(sorted(set(codes)))}: resolve them in step 3.",
+                (
+                    f"Blocked by the check {codes[0]}: resolve it in step 3."
+                    if len(set(codes)) == 1
+                    else f"Blocked by the checks {', '.join(sorted(set(codes)))}: resolve them "
+                    "in step 3."
+                ),
                 SKIP_BLOCKED,
                 match.target,
             )

@@ -131,6 +131,10 @@ NOTHING_TO_RESTORE: Final = (
     "run, or change the scope or options and run the checks and the preview again."
 )
 
+#: The preview's skip code of an item a blocking check stops (``diff.SKIP_BLOCKED``; the diff
+#: engine imports this module, so the code is repeated here).
+SKIP_BLOCKED_BY_CHECK: Final = "blocked_by_check"
+
 #: A running run whose worker has not sent a heartbeat for this long is presumed dead.
 DEFAULT_HEARTBEAT_STALE_AFTER: Final = timedelta(minutes=5)
 
@@ -369,6 +373,37 @@ class RestoreRunPolicy:
     def blocking_count(self) -> int:
         return int(((self.checks or {}).get("counts") or {}).get("blocking", 0))
 
+    def preview_held_back_count(self) -> int:
+        """Items the recorded preview skips because a blocking check stops them (they would be
+        written once the blockers are resolved)."""
+        by_reason = ((self.preview or {}).get("summary") or {}).get("skipped_by_reason") or {}
+        return int(by_reason.get(SKIP_BLOCKED_BY_CHECK) or 0)
+
+    def nothing_to_restore(self) -> bool:
+        """Whether the target already matches the backup for this scope: the preview is current
+        and plans no create or update, no item is held back by a blocking check and the checks
+        report no blocker. The one answer the pages (steps 4 and 5) and the execution gate use:
+        a preview that writes nothing only because blockers hold items back is not "nothing to
+        restore" (``held_back_reason`` says what it is)."""
+        state = self.preview_state()
+        return (
+            state.present
+            and state.current
+            and self.preview_writes_nothing()
+            and not self.preview_held_back_count()
+            and not self.blocking_count()
+        )
+
+    def held_back_reason(self) -> str | None:
+        """In words, the items a current preview holds back because of blocking checks (None
+        when it holds back none)."""
+        state = self.preview_state()
+        count = self.preview_held_back_count()
+        if not (state.present and state.current and count):
+            return None
+        items = "1 item is" if count == 1 else f"{count} items are"
+        return f"{items} held back by blocking checks: resolve them in step 3."
+
     def heartbeat_is_stale(self) -> bool:
         last = self.run.heartbeat_at or self.run.started_at
         return last is None or self.now - last > heartbeat_stale_after()
@@ -571,8 +606,16 @@ class RestoreRunPolicy:
             noun = "problem" if count == 1 else "problems"
             reasons.append(f"Checks found {count} blocking {noun}: resolve them in step 3.")
         preview_reasons = self._preview_reasons()
-        if not preview_reasons and self.preview_writes_nothing():
+        if not preview_reasons and self.nothing_to_restore():
             preview_reasons = [NOTHING_TO_RESTORE]
+        elif (
+            not preview_reasons
+            and self.preview_writes_nothing()
+            and (held_back := self.held_back_reason())
+        ):
+            # Nothing is planned only because blockers hold items back: say so, not "nothing
+            # to restore" beside the blockers.
+            preview_reasons = [held_back]
         reasons += preview_reasons
         if not preview_reasons:
             reasons += self._confirmation_reasons(confirmer_id=confirmer_id)
