@@ -839,15 +839,24 @@ def cmd_restore_undo(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     except RestoreRunError as exc:
         raise CommandError(str(exc)) from exc
+    from tenantguard.restores.services.undo import undo_carried_summary
+
     verdict = plan_verdict(run, user)
     document = run_document(run)
+    carried = undo_carried_summary(run)
     if args.json:
-        write_json({**document, "plan": {"result": verdict.result, "next": verdict.next_command}})
+        write_json(
+            {
+                **document,
+                "undo": {"of": original.pk, "carried": carried},
+                "plan": {"result": verdict.result, "next": verdict.next_command},
+            }
+        )
         return 0
     console = stdout_console()
     console.print(
         f"Undo of restore #{original.pk}: run #{run.pk} restores the pre-restore snapshot "
-        f"of {escape(run.tenant_label)}.",
+        f"of {escape(run.tenant_label)}, {escape(carried)}.",
         overflow="fold",
     )
     render_run(console, run, document, all_checks=False, verdict=verdict)

@@ -83,10 +83,15 @@ def _blocked_by(codes_text: str, run: str) -> str:
     fixes = []
     for code in codes:
         kind = _missing_kind(code)
-        if kind is not None:
+        if kind is not None and reference_kinds.get(kind).can_skip:
             fixes.append(
                 f"map or skip the missing {reference_kinds.label(kind)} with "
                 f"--map {kind}:SOURCE_ID=TARGET_ID|skip"
+            )
+        elif kind is not None:  # a reference that cannot be skipped
+            fixes.append(
+                f"map the missing {reference_kinds.label(kind)} with "
+                f"--map {kind}:SOURCE_ID=TARGET_ID, or put it in the plan (--item/--type)"
             )
         elif code == "source_tenant_identifier":
             fixes.append("pass --source-identifiers replace or keep")
@@ -858,7 +863,11 @@ def render_run(
         if results.get("error"):
             console.print(f"[red]{escape(str(results['error']))}[/red]", overflow="fold")
     if verdict is not None:
-        render_verdict(console, verdict)
+        summary = (document.get("preview") or {}).get("summary") or {}
+        skipped = sum(
+            int((summary.get(part) or {}).get("skip") or 0) for part in ("policies", "foundations")
+        )
+        render_verdict(console, verdict, skipped=skipped)
 
 
 def render_assignment_summary(console: Console, summary: Mapping[str, Any]) -> None:
@@ -900,8 +909,16 @@ def render_removals(console: Console, removals: Sequence[Mapping[str, Any]]) -> 
         say(console, f"{removal.get('name')}: {groups}", indent=2, bullet="- ", style="red")
 
 
-def render_verdict(console: Console, verdict: Verdict) -> None:
-    if verdict.result == "no_changes":
+def render_verdict(console: Console, verdict: Verdict, *, skipped: int = 0) -> None:
+    """``skipped``: items the plan skips (not written whatever they hold): with any, the target
+    is not said to match the backup."""
+    if verdict.result == "no_changes" and skipped:
+        console.print(
+            f"[green]No changes to write.[/green] Nothing TenantGuard can write differs from the "
+            f"backup; {plural(skipped, 'skipped item')} {'is' if skipped == 1 else 'are'} not "
+            "written (their reasons are listed above)."
+        )
+    elif verdict.result == "no_changes":
         console.print("[green]No changes.[/green] The target already matches the backup.")
     elif verdict.result == "blocked":
         console.print("[red]Blocked:[/red] this plan cannot be applied yet.")

@@ -254,6 +254,7 @@ PROPERTY_LABELS: Final[dict[str, str]] = {
     "detectionScriptContent": "Detection script",
     "remediationScriptContent": "Remediation script",
     "runAsAccount": "Run this script using the logged on credentials",
+    "installExperience.runAsAccount": "Install behavior",
     "enforceSignatureCheck": "Enforce script signature check",
     "runAs32Bit": "Run script in 64 bit PowerShell Host (off)",
     "fileName": "File name",
@@ -278,7 +279,7 @@ _DATA_TRANSFER: Final = {
 }
 _THREAT_LEVEL: Final = {
     "notConfigured": "Not configured",
-    "notSet": "Not configured",
+    "notSet": "Not set",
     "unavailable": "Unavailable",
     "secured": "Secured",
     "low": "Low",
@@ -365,6 +366,8 @@ VALUE_LABELS: Final[dict[str, dict[Any, str]]] = {
     "securityType": _WIFI_SECURITY,
     # ---- scripts: "Run this script using the logged on credentials" ----
     "runAsAccount": {"user": "Yes", "system": "No"},
+    # a Win32 app's install behavior, not a script's credentials
+    "installExperience.runAsAccount": {"system": "System", "user": "User"},
     # ---- Windows update rings ----
     "automaticUpdateMode": {
         "notifyDownload": "Notify download",
@@ -405,11 +408,12 @@ def duration_label(value: str) -> str | None:
     return " ".join(nonzero or parts[:1])
 
 
-def value_label(name: str, value: Any) -> Any:
+def value_label(name: str, value: Any, *, parent: str = "") -> Any:
     """Property ``name``'s ``value`` as the admin center reads it: a known enum member by its
     words (``VALUE_LABELS``; each element of a list of them), an ISO-8601 duration in words;
     anything else unchanged (the raw value stays in the diff's raw view)."""
-    labels = VALUE_LABELS.get(name)
+    labels = VALUE_LABELS.get(f"{parent}.{name}") if parent else None
+    labels = labels if labels is not None else VALUE_LABELS.get(name)
     if isinstance(value, list):
         if labels and all(isinstance(v, str) for v in value):
             return [labels.get(v, v) for v in value]
@@ -528,9 +532,14 @@ def _spelled(word: str) -> str:
     return word.lower()
 
 
-def property_label(name: str) -> str:
-    """The admin center's label for Graph property ``name`` (curated), else ``humanize``."""
-    return PROPERTY_LABELS.get(name) or humanize(name)
+def property_label(name: str, *, parent: str = "") -> str:
+    """The admin center's label for Graph property ``name`` (curated; ``parent.name`` first,
+    for a name that means something else inside another object), else ``humanize``."""
+    return (
+        (PROPERTY_LABELS.get(f"{parent}.{name}") if parent else None)
+        or PROPERTY_LABELS.get(name)
+        or humanize(name)
+    )
 
 
 def action_type_label(action_type: str) -> str:

@@ -402,7 +402,8 @@ def _property_reading(
     raw = ""
     for kind, text in tokens:
         if kind == "prop":
-            chain.append(property_label(text))
+            # the enclosing property names what this one means (installExperience.runAsAccount)
+            chain.append(property_label(text, parent=previous))
             previous, raw = text, text
             continue
         if text.isdigit():
@@ -431,13 +432,15 @@ def _property_reading(
         # the value as the admin center reads it: a list element's own property names it
         # (``allowedDataStorageLocations``), else the last property before a value leaf
         named = [text for kind, text in tokens if kind == "prop" and text not in _VALUE_LEAVES]
-        reader = _property_value(named[-1] if named else "")
+        reader = _property_value(
+            named[-1] if named else "", parent=named[-2] if len(named) > 1 else ""
+        )
     return setting, SEPARATOR.join(chain[:-1]), raw, "", technical, reader
 
 
-def _property_value(name: str) -> Any:
+def _property_value(name: str, *, parent: str = "") -> Any:
     def reader(value: Any) -> tuple[Any, str]:
-        return readable_value(value_label(name, value)), ""
+        return readable_value(value_label(name, value, parent=parent)), ""
 
     return reader
 
@@ -670,9 +673,10 @@ def script_diff(before: str | None, after: str | None) -> dict[str, Any]:
     ``{"lines": [{"kind": "context"|"removed"|"added"|"gap", "sign", "number", "text"}],
     "hidden": int (changed lines not shown), "where": "line 3" | "lines 3-5, 9" | "",
     "before_summary", "after_summary": the changed lines of each side on one line,
-    "same_text": bool (only the encoding differs)}``. ``number`` is the line's number in the
-    backup's script (the target's for a removed line); ``where`` lists the changed lines'
-    numbers the same way.
+    "same_text": bool (only the encoding differs), "same_lines": bool (the lines are equal,
+    their endings or the final newline are not)}``. ``number`` is the line's number in the
+    backup's script (the target's for a removed line); ``where`` lists the changed places as
+    line numbers of the backup's script only (the script the restore writes).
     """
     old = before.splitlines() if before is not None else []
     new = after.splitlines() if after is not None else []
@@ -692,7 +696,9 @@ def script_diff(before: str | None, after: str | None) -> dict[str, Any]:
             else:
                 removed += old[i1:i2]
                 added += new[j1:j2]
-                where += [*range(i1 + 1, i2 + 1), *range(j1 + 1, j2 + 1)]
+                # where, in the backup's script (the one the restore writes): the added lines,
+                # or for lines only removed the place they were removed at
+                where += [*range(j1 + 1, j2 + 1)] if j2 > j1 else [max(j1, 1)]
                 batch = [_script_line("removed", i1 + k + 1, old[i1 + k]) for k in range(i2 - i1)]
                 batch += [_script_line("added", j1 + k + 1, new[j1 + k]) for k in range(j2 - j1)]
             room = SCRIPT_DIFF_MAX_LINES - len(lines)
@@ -711,7 +717,10 @@ def script_diff(before: str | None, after: str | None) -> dict[str, Any]:
         "where": _line_ranges(where) if where else "",
         "before_summary": _summary(removed, side_absent=before is None),
         "after_summary": _summary(added, side_absent=after is None),
-        "same_text": before is not None and after is not None and old == new,
+        # only the encoding (UTF-16, BOM) differs: the decoded texts are equal
+        "same_text": before is not None and after is not None and before == after,
+        # the lines are equal but not the texts: line endings (CRLF / LF) or the final newline
+        "same_lines": before is not None and after is not None and old == new and before != after,
     }
 
 
@@ -762,6 +771,11 @@ def readable_diff_rows(
             detail = SEPARATOR.join(part for part in (detail, script["where"]) if part)
             if script["same_text"]:
                 note = note or "Same script text; only its encoding differs (see the raw values)."
+            elif script["same_lines"]:
+                note = note or (
+                    "Same lines, but the line endings (CRLF / LF) or the final newline differ: "
+                    "a script with Windows line endings can fail on macOS (see the raw values)."
+                )
         rows.append(
             {
                 "setting": setting,

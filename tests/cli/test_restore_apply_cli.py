@@ -284,6 +284,8 @@ def test_undo_prints_a_ready_run_then_apply_restores_the_snapshot(planned, capsy
     undo = RestoreRun.objects.get(metadata__undo_of=run.pk)
     assert undo.status == "previewed" and undo.dry_run
     assert f"Undo of restore #{run.pk}: run #{undo.pk}" in out
+    # what the undo carried, and that assignments are replaced (removals listed)
+    assert "no mapping" in " ".join(out.split()) and "replace mode" in " ".join(out.split())
     assert "10.0.22631 → 10.0.19045" in out, "the plan back is shown"
     assert f"Next: tenantguard restore apply {undo.pk}" in out
 

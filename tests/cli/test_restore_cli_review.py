@@ -275,6 +275,12 @@ def test_an_item_blocked_by_checks_gets_each_codes_own_fix():
     assert "--map group:SOURCE_ID=TARGET_ID|skip" in text
     assert "see secret_values_need_source_admin under Checks (`tenantguard restore show 4`)" in text
     assert cli_words(text) == text, "said once, however often it is rewritten"
+    # a reference that cannot be skipped is never told to be skipped
+    text = cli_words(
+        "Blocked by the check role_definition_missing: resolve it in step 3.", run_id=4
+    )
+    assert "--map role_definition:SOURCE_ID=TARGET_ID, or put it in the plan" in text
+    assert "skip" not in text
 
 
 # ---- 6. an operator on PROD learns who the admins are --------------------------------------------

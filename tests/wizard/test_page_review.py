@@ -308,3 +308,28 @@ def test_the_tenant_list_shows_what_changed_between_the_last_two_backups(
     assert "Changes" in words
     assert "1 added · 1 changed · 1 removed between the backups of" in words
     assert "One completed backup so far: the changes show after the next one." in words
+
+
+def test_nothing_to_restore_never_says_the_tenant_matches_when_items_are_skipped(
+    personas, tenant, matched_backup, login, walk
+):
+    """Skipped items (preview-only types, create-missing off...) are not written whatever they
+    hold: the callout says so instead of "already matches the backup"."""
+    operator = personas["operator"]
+    run = walk(operator, tenant, matched_backup)
+    client = login(operator)
+    summary = run.metadata["preview"]["summary"]
+    skipped = summary["policies"]["skip"] + summary["foundations"]["skip"]
+    for step in ("preview", "confirm"):
+        page = " ".join(client.get(_url(step, run)).content.decode().split())
+        if skipped:
+            assert "Nothing TenantGuard can write differs from the backup" in page, step
+            assert "already matches the backup" not in page, step
+        else:
+            assert "already matches the backup for this scope" in page, step
+    metadata = run.metadata
+    metadata["preview"]["summary"]["policies"]["skip"] = summary["policies"]["skip"] or 2
+    RestoreRun.objects.filter(pk=run.pk).update(metadata=metadata)
+    page = " ".join(client.get(_url("preview", run)).content.decode().split())
+    assert "Nothing TenantGuard can write differs from the backup" in page
+    assert "already matches the backup" not in page

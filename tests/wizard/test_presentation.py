@@ -523,7 +523,8 @@ def test_a_script_change_reads_as_its_changed_lines_not_base64():
     diff = _change("detectionScriptContent", _b64(target), _b64(DEMO_DETECTION))
     row = _only(readable_diff_rows(diff, labels={}))
     assert row["setting"] == "Detection script"
-    assert row["detail"] == "lines 2, 8"
+    # places in the backup's script (the one written): line 2 changed, a line removed after 7
+    assert row["detail"] == "lines 2, 7"
     assert row["before"] == "if ($free -lt 2) { \u23ce # threshold lowered"
     assert row["after"] == "if ($free -lt 10) {"
     lines = row["script"]["lines"]
@@ -615,6 +616,15 @@ def test_same_script_text_in_another_encoding_says_so():
     assert "only its encoding differs" in row["note"]
 
 
+@pytest.mark.parametrize(
+    "target, backup", [("a\r\nb\r\n", "a\nb\n"), ("a\nb", "a\nb\n")], ids=["crlf", "final-newline"]
+)
+def test_line_endings_or_final_newline_are_never_called_an_encoding(target, backup):
+    row = _only(readable_diff_rows(_change("scriptContent", _b64(target), _b64(backup)), labels={}))
+    assert "only its encoding differs" not in row["note"]
+    assert "line endings (CRLF / LF) or the final newline differ" in row["note"]
+
+
 # ---- enum values and durations ---------------------------------------------------------------
 
 
@@ -702,3 +712,21 @@ def test_keyboard_restriction_and_the_approved_keyboard_list_have_distinct_label
     assert rows[0]["setting"] == "Approved keyboards"
     assert (rows[0]["before"], rows[0]["after"]) == ("Not required", "Require")
     assert rows[1]["setting"] == "Select keyboards to approve"
+
+
+def test_a_win32_apps_install_behavior_is_not_read_as_a_script_setting():
+    diff = {
+        "changes": [{"path": "installExperience.runAsAccount", "before": "system", "after": "user"}]
+    }
+    row = _only(readable_diff_rows(diff, labels={}))
+    assert (row["setting"], row["before"], row["after"]) == ("Install behavior", "System", "User")
+    script = _only(readable_diff_rows(_change("runAsAccount", "system", "user"), labels={}))
+    assert script["setting"] == "Run this script using the logged on credentials"
+
+
+def test_two_raw_values_never_read_as_the_same_words():
+    from tenantguard.intune.property_labels import VALUE_LABELS
+
+    for name, labels in VALUE_LABELS.items():
+        words = list(labels.values())
+        assert len(words) == len(set(words)), f"{name}: two values read alike: {labels}"
