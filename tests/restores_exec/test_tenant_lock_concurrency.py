@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.db import connection
 
+from tenantguard.emulator.demo import apply_demo_drift
 from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.services.runs import restore_run_claim
 
@@ -29,7 +30,10 @@ def test_only_one_of_two_simultaneous_claims_wins(personas, tenant, seeded, monk
         )
     owner = personas["owner"]
     baseline = take_backup(owner, tenant)
+    # Something to write: a run whose preview writes nothing is never queued.
+    apply_demo_drift(seeded, seed=1)
     runs = [prepare_run(owner, tenant, baseline) for _ in range(2)]
+    assert [run.status for run in runs] == ["queued", "queued"]
     barrier = threading.Barrier(2)
     outcomes: dict[int, object] = {}
 
