@@ -96,7 +96,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tenantguard.demo import demo_setup
     from tenantguard.emulator.server import serve_app
     from tenantguard.supervisor import ChildFailed, ChildSpec, Supervisor
-    from tenantguard.tenants.graph_access import embedded_emulator, emulated_tenant
+    from tenantguard.tenants.graph_access import (
+        embedded_emulator,
+        emulated_tenant,
+        emulator_server_record_remove,
+        emulator_server_record_write,
+    )
     from tenantguard.tenants.models import Cloud, Tenant
 
     console.print("[bold]TenantGuard[/bold]: preparing the database…")
@@ -113,6 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = serve_app(embedded_emulator(), host="127.0.0.1", port=args.emulator_port)
     emulator_url = f"http://127.0.0.1:{server.server_port}"
     threading.Thread(target=server.serve_forever, daemon=True, name="graph-emulator").start()
+    emulator_server_record_write(url=emulator_url)
     env = {
         **os.environ,
         "TENANTGUARD_EMULATOR_URL": emulator_url,
@@ -149,8 +155,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"  Graph emulator: {emulator_url}   Task worker and backup scheduler: "
             f"{'off' if args.no_worker else 'on'}\n"
             f"  Data directory: {escape(str(settings.DATA_DIR))} (`tenantguard` commands use it too)\n"
-            "  Commands that write to a demo tenant meanwhile need\n"
-            f"  TENANTGUARD_EMULATOR_URL={emulator_url} (this emulator)\n"
+            "  `tenantguard` commands on this data directory use this emulator while it runs\n"
+            f"  (elsewhere: TENANTGUARD_EMULATOR_URL={emulator_url})\n"
             "  Press Ctrl+C to stop."
         )
         if not args.no_worker:
@@ -175,6 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         supervisor.stop()
         if scheduler is not None:
             scheduler.join(timeout=10)
+        emulator_server_record_remove()
         server.shutdown()
         server.server_close()
     return exit_code

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import threading
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -82,6 +86,69 @@ def emulated_tenant(tenant: Tenant) -> Any:
     return emulator.ensure_tenant(tenant_id=tenant.entra_tenant_id, token=tenant.static_token)
 
 
+def emulator_server_record() -> Path:
+    """Where a running ``tenantguard run`` records the address of the emulator it serves, so
+    that other ``tenantguard`` commands on the same data directory write to that emulator
+    instead of a copy of their own."""
+    return Path(settings.DATA_DIR) / "emulator-server.json"
+
+
+def emulator_server_record_write(*, url: str) -> None:
+    """Record ``url`` as this process's emulator (``tenantguard run`` calls it)."""
+    path = emulator_server_record()
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    scratch.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+    os.replace(scratch, path)
+
+
+def emulator_server_record_remove() -> None:
+    """Forget the record when this process wrote it (a newer ``tenantguard run`` keeps its own)."""
+    path = emulator_server_record()
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        return
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def _accepts_connections(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.hostname not in {"127.0.0.1", "localhost", "::1"} or parts.port is None:
+        return False
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def running_emulator_url() -> str | None:
+    """The loopback address of the emulator a running ``tenantguard run`` on this data
+    directory serves, or ``None`` (no record, its process gone, or its port closed)."""
+    try:
+        record = json.loads(emulator_server_record().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    url, pid = record.get("url"), record.get("pid")
+    if not isinstance(url, str) or not isinstance(pid, int) or isinstance(pid, bool):
+        return None
+    if not _process_alive(pid) or not _accepts_connections(url):
+        return None
+    return url.rstrip("/")
+
+
 def tenant_cloud(tenant: Tenant) -> Cloud:
     if tenant.cloud == CloudChoice.CUSTOM:
         if not tenant.graph_url:
@@ -94,7 +161,11 @@ def tenant_cloud(tenant: Tenant) -> Cloud:
             login_url=(tenant.login_url or tenant.graph_url).rstrip("/"),
         )
     if tenant.cloud == CloudChoice.EMULATOR:
-        url = os.environ.get("TENANTGUARD_EMULATOR_URL", "").rstrip("/") or EMULATOR_GRAPH_URL
+        url = (
+            os.environ.get("TENANTGUARD_EMULATOR_URL", "").rstrip("/")
+            or running_emulator_url()
+            or EMULATOR_GRAPH_URL
+        )
         return Cloud("emulator", graph_url=url, login_url=url)
     return CLOUDS[tenant.cloud]
 

@@ -61,8 +61,12 @@ def test_a_command_in_another_terminal_backs_up_through_the_running_servers_data
         assert Path(shown_dir) == data_dir.resolve()
         emulator_url = re.search(r"TENANTGUARD_EMULATOR_URL=(http://127\.0\.0\.1:\d+)", banner)
         assert emulator_url, banner
+        served_before = len(
+            httpx.get(f"{emulator_url.group(1)}/_emulator/requests").json()["value"]
+        )
 
-        # Another terminal, another directory: the same data, and the server's own emulator.
+        # Another terminal, another directory, nothing set beyond the data directory: the same
+        # data, and the server's own emulator (found from the record `tenantguard run` keeps).
         command = subprocess.run(
             [
                 sys.executable,
@@ -76,13 +80,15 @@ def test_a_command_in_another_terminal_backs_up_through_the_running_servers_data
                 "From another terminal",
             ],
             cwd=elsewhere,
-            env={**env, "TENANTGUARD_EMULATOR_URL": emulator_url.group(1)},
+            env=env,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert command.returncode == 0, command.stdout + command.stderr
         assert "Completed" in command.stdout
+        served_after = len(httpx.get(f"{emulator_url.group(1)}/_emulator/requests").json()["value"])
+        assert served_after > served_before, "the command read its own copy of the demo tenant"
 
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}", follow_redirects=True, timeout=10
@@ -102,3 +108,4 @@ def test_a_command_in_another_terminal_backs_up_through_the_running_servers_data
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         reader.join(timeout=5)
+    assert not (data_dir / "emulator-server.json").exists(), "the record outlived the server"
