@@ -3,17 +3,36 @@
     python bench/backup_5000.py                      # 5,000 policies, emulator in a child process
     python bench/backup_5000.py --in-process         # emulator in a thread of this process
     python bench/backup_5000.py --count 20000 --no-tracemalloc
+    python bench/backup_5000.py --product --no-tracemalloc --profile   # CPU: cProfile top functions
+    python bench/backup_5000.py --product --counts 1000 5000 20000      # memory: fresh process each
 
 Seeds the emulator with ``generate_bulk_objects``, points a ``GraphClient`` at
 ``http://127.0.0.1:PORT`` with a ``StaticTokenProvider``, runs ``iter_capture`` and consumes the
-items (counting, never keeping them), then prints the Graph requests made, wall time and memory.
+items (counting, never keeping them), then prints the Graph requests made, wall time, CPU time
+of this process per 1,000 objects and memory.
+
+``--profile`` runs the capture under cProfile and prints the functions with the most own CPU
+time (``tottime``); setup (seeding, migrations) is outside the profile. ``--counts`` is the memory
+mode: for each count it writes the seed in one child process, then runs the backup in a fresh
+child process (``--seed-dir``, so generating the seed does not count) and reports that process's
+peak RSS (``ru_maxrss``); a second child with tracemalloc reports the Python heap peak and the
+allocation sites holding the most memory at the capture's largest heap.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
 import tempfile
+import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +94,6 @@ def _count() -> Any:
 def _product_backup(base_url: str, scratch: Path, client: Any) -> Any:
     """Set up Django on a scratch SQLite database and return a function that runs the backup
     service (the same code path as "Back up now") against the loopback emulator."""
-    import os
 
     os.environ["TENANTGUARD_DATA_DIR"] = str(scratch / "data")
     os.environ.setdefault("TENANTGUARD_GRAPH_REQUESTS_PER_20S", "1000000")
@@ -100,11 +118,163 @@ def _product_backup(base_url: str, scratch: Path, client: Any) -> Any:
         static_token=TOKEN,
     )
 
-    def run() -> Any:
+    def run(on_progress: Any = None) -> Any:
         backup_set = backup_set_start(actor=admin, tenant=tenant, enqueue=False)
-        return backup_set_capture(backup_set=backup_set, client=client)
+        return backup_set_capture(backup_set=backup_set, client=client, on_progress=on_progress)
 
     return run
+
+
+class _HeapWatch:
+    """With tracemalloc on, keep a snapshot of the heap at its largest seen so far (taken when
+    the traced size grew by 10 % since the last one), to show what grows with the object count."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.largest = 0
+        self.snapshot: tracemalloc.Snapshot | None = None
+        self.items_at_snapshot = 0
+
+    def check(self, items: int) -> None:
+        if not self.enabled or not tracemalloc.is_tracing():
+            return
+        current, _ = tracemalloc.get_traced_memory()
+        if current > self.largest * 1.1:
+            self.largest = current
+            self.snapshot = tracemalloc.take_snapshot()
+            self.items_at_snapshot = items
+
+    def top(self, limit: int) -> list[tuple[str, int, int]]:
+        """``(file:line, bytes, blocks)`` of the ``limit`` largest allocation sites."""
+        if self.snapshot is None:
+            return []
+        snapshot = self.snapshot.filter_traces(
+            [
+                tracemalloc.Filter(False, tracemalloc.__file__),
+                tracemalloc.Filter(False, "<unknown>"),
+            ]
+        )
+        rows = []
+        for stat in snapshot.statistics("lineno")[:limit]:
+            frame = stat.traceback[0]
+            rows.append((f"{_short_path(frame.filename)}:{frame.lineno}", stat.size, stat.count))
+        return rows
+
+
+def _short_path(filename: str) -> str:
+    for marker in ("site-packages/", "/tenantguard/", "/lib/python3"):
+        index = filename.find(marker)
+        if index >= 0:
+            return filename[index + (1 if marker.startswith("/") else 0) :]
+    return filename
+
+
+def _profile_rows(
+    profiler: cProfile.Profile, limit: int, *, clock: str
+) -> list[tuple[str, object]]:
+    """The ``limit`` functions with the most own time (``clock``: cpu or wall), as table rows.
+
+    cProfile sees only the thread that runs the backup: work done in other threads (the
+    capture's request workers: HTTP, JSON decoding) is missing from the list, while with the
+    CPU clock (process-wide) their CPU time is charged to whatever this thread was in."""
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    total = sum(entry[2] for entry in stats.stats.values())  # type: ignore[attr-defined]
+    entries = sorted(
+        stats.stats.items(),  # type: ignore[attr-defined]
+        key=lambda item: item[1][2],
+        reverse=True,
+    )[:limit]
+    rows: list[tuple[str, object]] = [
+        (f"profiled {clock} time of the backup's thread (sum of own time)", f"{total:,.2f} s")
+    ]
+    for (filename, lineno, name), (_, ncalls, tottime, cumtime, _) in entries:
+        where = _short_path(filename) if filename != "~" else "builtin"
+        rows.append(
+            (
+                f"  {name} ({where}:{lineno})",
+                f"own {tottime:6.2f} s ({tottime / total:5.1%}), cum {cumtime:6.2f} s, "
+                f"{ncalls:,} calls",
+            )
+        )
+    return rows
+
+
+def _memory_mode(args: argparse.Namespace) -> int:
+    """Run each of ``args.counts`` in fresh child processes and compare their peaks."""
+    script = str(Path(__file__).resolve())
+    python = sys.executable
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="tg-bench-mem-") as scratch:
+        for count in args.counts:
+            seed_dir = Path(scratch) / f"seed-{count}"
+            print(f"Writing the seed of {count:,} policies ...", flush=True)
+            subprocess.run(
+                [
+                    python,
+                    script,
+                    "--count",
+                    str(count),
+                    "--seed",
+                    str(args.seed),
+                    "--write-seed-dir",
+                    str(seed_dir),
+                ],
+                check=True,
+            )
+            passes: dict[str, dict[str, Any]] = {}
+            for name, extra in (
+                ("rss", ["--no-tracemalloc"]),
+                ("heap", ["--tracemalloc-top", str(args.tracemalloc_top)]),
+            ):
+                out = Path(scratch) / f"result-{count}-{name}.json"
+                command = [
+                    python,
+                    script,
+                    "--count",
+                    str(count),
+                    "--seed-dir",
+                    str(seed_dir),
+                    "--json-out",
+                    str(out),
+                    *extra,
+                ]
+                if args.product:
+                    command.append("--product")
+                print(f"Backing up {count:,} policies in a fresh process ({name}) ...", flush=True)
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                passes[name] = json.loads(out.read_text())
+            results.append({"count": count, **passes})
+    rows: list[tuple[str, object]] = []
+    first_peak = results[0]["rss"]["max_rss_after_bytes"]
+    for result in results:
+        rss, heap = result["rss"], result["heap"]
+        peak = rss["max_rss_after_bytes"]
+        rows += [
+            (f"{result['count']:,} policies: items captured", f"{rss['captured']:,}"),
+            (
+                "  peak RSS of the backup process",
+                f"{mib(peak)} ({peak / first_peak:.0%} of the first)",
+            ),
+            (
+                "  RSS before the capture (imports, Django, migrations)",
+                mib(rss["max_rss_before_bytes"]),
+            ),
+            (
+                "  wall time / CPU time",
+                f"{rss['wall_seconds']:,.1f} s / {rss['cpu_seconds']:,.1f} s",
+            ),
+            ("  tracemalloc peak (second run)", mib(heap["tracemalloc_peak_bytes"])),
+            (
+                f"  largest heap seen at item {heap['items_at_snapshot']:,}",
+                mib(heap["heap_at_snapshot_bytes"]),
+            ),
+        ]
+        rows += [
+            (f"    {where}", f"{mib(size)} in {blocks:,} blocks")
+            for where, size, blocks in heap["top_allocations"]
+        ]
+    print_table("Peak memory by tenant size (each in a fresh process, emulator in a child)", rows)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +299,37 @@ def main(argv: list[str] | None = None) -> int:
         help="run TenantGuard's backup service (BackupSet + BackupItems in a scratch SQLite DB) "
         "instead of bare iter_capture",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the capture under cProfile and print the top functions by own CPU time",
+    )
+    parser.add_argument("--profile-top", type=int, default=15, help="functions listed (15)")
+    parser.add_argument(
+        "--profile-clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="cProfile's clock: process CPU time (default) or wall time (less overhead; "
+        "waiting in recv/select then shows as own time)",
+    )
+    parser.add_argument("--profile-out", type=Path, help="also write the cProfile stats here")
+    parser.add_argument(
+        "--counts",
+        type=int,
+        nargs="+",
+        help="memory mode: back up each count in a fresh process and compare peak RSS",
+    )
+    parser.add_argument(
+        "--tracemalloc-top",
+        type=int,
+        default=0,
+        help="print the N allocation sites holding the most memory at the largest heap",
+    )
+    parser.add_argument("--write-seed-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--json-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.counts:
+        return _memory_mode(args)
 
     demo = require("tenantguard.emulator.demo", what="the emulator demo data")
     bulk = require("bulk_tenant", what="the bulk tenant generator (bench/bulk_tenant.py)")
@@ -144,8 +344,10 @@ def main(argv: list[str] | None = None) -> int:
             objects = bulk.generate_bulk_objects(
                 count=args.count, seed=args.seed, tenant_label="Contoso Bench", every_kind=True
             )
-            seed_dir = Path(scratch) / "seed"
+            seed_dir = args.write_seed_dir or Path(scratch) / "seed"
             demo.write_seed_dir(objects, seed_dir)
+            if args.write_seed_dir:
+                return 0
             seeded = sum(1 for obj in objects if demo.collection_of(obj) != "groups")
             del objects
         print(f"Seeding the emulator from {seed_dir} ...", flush=True)
@@ -162,9 +364,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Capturing from {base_url} ...", flush=True)
             if args.product:
                 backup = _product_backup(base_url, Path(scratch), client)
-            with client, measure(trace_memory=not args.no_tracemalloc) as result:
+            trace = not args.no_tracemalloc
+            watch = _HeapWatch(enabled=trace and args.tracemalloc_top > 0)
+            # CPU time by default (waiting for the emulator is not work); its clock costs more per
+            # call than the wall clock, which inflates functions called very often.
+            timer = time.process_time if args.profile_clock == "cpu" else time.perf_counter
+            profiler = cProfile.Profile(timer) if args.profile else None
+            cpu_started = time.process_time()
+            with client, measure(trace_memory=trace) as result:
+                if profiler is not None:
+                    profiler.enable()
                 if args.product:
-                    backup_set = backup()
+                    backup_set = backup(on_progress=lambda counts: watch.check(counts["items"]))
                     per_type.update(
                         dict(
                             backup_set.items.values_list("policy_type")
@@ -179,6 +390,12 @@ def main(argv: list[str] | None = None) -> int:
                             warnings.append(f"{entry.type_key}: {entry.message}")
                         else:
                             per_type[entry.type_key] += 1
+                            if per_type.total() % 250 == 0:
+                                watch.check(per_type.total())
+                if profiler is not None:
+                    profiler.disable()
+                watch.check(sum(per_type.values()))
+            cpu_seconds = time.process_time() - cpu_started
             log, emulator_rss_kib = stats()
 
     captured = sum(per_type.values())
@@ -201,6 +418,14 @@ def main(argv: list[str] | None = None) -> int:
             "items per second",
             f"{captured / result.wall_seconds:,.0f}" if result.wall_seconds else "n/a",
         ),
+        (
+            "CPU time of this process" + (" (under cProfile)" if args.profile else ""),
+            f"{cpu_seconds:,.2f} s",
+        ),
+        (
+            "CPU seconds per 1,000 objects",
+            f"{cpu_seconds / captured * 1000:,.3f}" if captured else "n/a",
+        ),
         ("tracemalloc peak (capture only)", mib(result.tracemalloc_peak_bytes)),
         ("peak RSS of this process before capture", mib(result.max_rss_before_bytes)),
         ("peak RSS of this process after capture", mib(result.max_rss_after_bytes)),
@@ -211,6 +436,34 @@ def main(argv: list[str] | None = None) -> int:
             else mib(emulator_rss_kib * 1024 if emulator_rss_kib else None),
         ),
     ]
+    if profiler is not None:
+        rows += _profile_rows(profiler, args.profile_top, clock=args.profile_clock)
+        if args.profile_out:
+            profiler.dump_stats(str(args.profile_out))
+    top_allocations = watch.top(args.tracemalloc_top)
+    if top_allocations:
+        rows.append((f"largest heap (at item {watch.items_at_snapshot:,})", mib(watch.largest)))
+        rows += [
+            (f"  {where}", f"{mib(size)} in {blocks:,} blocks")
+            for where, size, blocks in top_allocations
+        ]
+    if args.json_out:
+        args.json_out.write_text(
+            json.dumps(
+                {
+                    "captured": captured,
+                    "wall_seconds": result.wall_seconds,
+                    "cpu_seconds": cpu_seconds,
+                    "max_rss_before_bytes": result.max_rss_before_bytes,
+                    "max_rss_after_bytes": result.max_rss_after_bytes,
+                    "tracemalloc_peak_bytes": result.tracemalloc_peak_bytes,
+                    "items_at_snapshot": watch.items_at_snapshot,
+                    "heap_at_snapshot_bytes": watch.largest,
+                    "top_allocations": top_allocations,
+                    "emulator_rss_bytes": emulator_rss_kib * 1024 if emulator_rss_kib else None,
+                }
+            )
+        )
     print_table(f"Backup of {args.count:,} policies via the loopback emulator", rows)
     for line in warnings[:10]:
         print(f"warning: {line}")

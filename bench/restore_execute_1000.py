@@ -32,6 +32,7 @@ import pstats
 import tempfile
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,6 @@ from restore_checks_preview import (
     bench_admin,
     current_rss_bytes,
     fmt_counter,
-    modify_live,
     new_emulator,
     policy_items,
     product_tenant,
@@ -51,6 +51,39 @@ from restore_checks_preview import (
 
 TENANT_ID = "bench-exec"
 LABEL = "Contoso Bench Exec"
+
+
+def _modify_live(emulated: Any, item: Any, *, note: str) -> bool:
+    """Change the live object of ``item`` as an admin in the portal would: its description
+    (``profileDescription`` for a branding profile). An object with neither property is left
+    as it is (a property Graph does not have could not be written back, so the item would end
+    unverified through no fault of the restore)."""
+    from tenantguard.intune import registry
+
+    collection = registry.get(item.policy_type).collection
+    live = emulated.get_object(collection, item.source_id)
+    if live is None:
+        return False
+    prop = next((p for p in ("description", "profileDescription") if p in live), None)
+    if prop is None:
+        return False
+    live[prop] = note
+    emulated.put_object(collection, live)
+    return True
+
+
+def _set_concurrency(value: int | None) -> str:
+    """Items the executor restores at once: ``value`` if given (through the setting the
+    product reads), else the product's default; returned for the table."""
+    from django.conf import settings
+
+    from tenantguard.restores.services import execute
+
+    if value is not None:
+        settings.TENANTGUARD_RESTORE_CONCURRENCY = value
+    if not hasattr(execute, "item_concurrency"):  # the code before issue 10: one at a time
+        return "1 (one item after the other)"
+    return str(execute.item_concurrency())
 
 
 def _walk_wizard(admin: Any, tenant: Any, backup_set: Any) -> Any:
@@ -90,6 +123,45 @@ def _timestamp_log(emulator: Any) -> list[tuple[float, str, str, int]]:
     return stamps
 
 
+def _path_kind(path: str) -> str:
+    """A request path without ids and query: ``/beta/deviceManagement/x/{id}/assignments``."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    return "/" + "/".join(
+        "{id}" if len(part) >= 20 or (any(c.isdigit() for c in part) and "-" in part) else part
+        for part in parts
+    )
+
+
+def _print_timeline(
+    accepted_writes: list[tuple[float, str, str, int]],
+    sub: list[tuple[float, str, str, int]],
+    *,
+    window: float,
+) -> None:
+    """Writes accepted in each window counted from the first write, and the longest pauses
+    between two accepted writes (what a pause followed: a 429, a window edge)."""
+    if not accepted_writes:
+        return
+    first = accepted_writes[0][0]
+    per_window: Counter[int] = Counter(int((s[0] - first) // window) for s in accepted_writes)
+    print(
+        "writes per window from the first write: "
+        + ", ".join(f"{index}: {per_window[index]}" for index in sorted(per_window))
+    )
+    refused = [s[0] for s in sub if s[3] == 429]
+    gaps = sorted(
+        (
+            (later[0] - earlier[0], index, earlier[0] - first)
+            for index, (earlier, later) in enumerate(pairwise(accepted_writes))
+        ),
+        reverse=True,
+    )
+    print("longest pauses between accepted writes (seconds, after write #, at t):")
+    for gap, index, at in gaps[:15]:
+        during = sum(1 for t in refused if first + at <= t <= first + at + gap)
+        print(f"  {gap:7.3f} s after write {index + 1:4d} at t={at:7.2f} s; 429s in it: {during}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000, help="policies (default 1000)")
@@ -122,10 +194,28 @@ def main(argv: list[str] | None = None) -> int:
         help="RequestPacer.max_requests per window (default: --app-request-limit)",
     )
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="items restored at once (TENANTGUARD_RESTORE_CONCURRENCY; default: the product's)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="latency the emulator adds to every request during the execution (Graph: ~100+)",
+    )
+    parser.add_argument(
         "--tracemalloc", action="store_true", help="trace the Python heap (slows execution ~2x)"
     )
     parser.add_argument("--profile", action="store_true", help="run the execution under cProfile")
     parser.add_argument("--profile-lines", type=int, default=30)
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="print the writes accepted per window (from the first write) and the longest "
+        "pauses between writes",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="tg-bench-exec-") as scratch:
@@ -150,10 +240,11 @@ def main(argv: list[str] | None = None) -> int:
             print("Backing up through the backup service ...", flush=True)
             backup_set = take_backup(actor=admin, tenant=tenant)
             policies = policy_items(backup_set)
-            modified = sum(
-                modify_live(emulated, item, note="changed after the backup (bench)")
-                for item in policies
-            )
+            modified = 0
+            for item in policies:
+                if modified == args.count:  # exactly --count updates (plus a few demo policies)
+                    break
+                modified += _modify_live(emulated, item, note="changed after the backup (bench)")
             print(
                 f"Backup: {backup_set.items.count():,} items; modified {modified:,} policies. "
                 "Walking the wizard (throttling off) ...",
@@ -171,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                 app_request_limit=args.app_request_limit,
             )
             emulator.set_throttle(throttle)
+            emulated.faults.latency_ms = args.latency_ms
+            concurrency = _set_concurrency(args.concurrency)
             pacer = graph.WritePacer(
                 max_writes=args.pacer_writes or args.app_write_limit,
                 per_seconds=args.window_seconds,
@@ -204,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
             )[:5]
         )
         unverified = run.item_outcomes.filter(verified=False).count()
+        unverified_examples = list(
+            run.item_outcomes.filter(verified=False).values_list(
+                "policy_type", "outcome", "differences"
+            )[:5]
+        )
         skipped_changed = run.item_outcomes.filter(skip_code="changed_since_preview").count()
 
     sub = [s for s in exec_stamps if not s[2].endswith("/$batch")]
@@ -246,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         ("policies modified in the tenant", f"{modified:,}"),
         ("wizard (checks + preview etc.), throttling off", f"{wizard_wall:,.1f} s"),
         ("preview actions", ", ".join(f"{k}: {v:,}" for k, v in preview_actions.items() if v)),
+        ("items restored at once (concurrency)", str(concurrency)),
+        ("latency added per request", f"{args.latency_ms} ms"),
         ("run status", str(run.status)),
         ("items (outcomes recorded)", f"{sum(outcomes.values()):,}"),
         ("  by outcome", fmt_counter(outcomes)),
@@ -293,8 +393,15 @@ def main(argv: list[str] | None = None) -> int:
         f"(window {args.window_seconds:g} s)",
         rows,
     )
+    if args.timeline:
+        _print_timeline(accepted_writes, sub, window=args.window_seconds)
+        first_write = accepted_writes[0][0] if accepted_writes else float("inf")
+        early: Counter[str] = Counter(_path_kind(s[2]) for s in reads if s[0] < first_write)
+        print("reads before the first write, by kind: " + fmt_counter(early))
     for line in failed:
         print(f"failed: {line}")
+    for line in unverified_examples:
+        print(f"unverified: {line}")
     if profiler is not None:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs()

@@ -271,6 +271,13 @@ TENANTGUARD_EMULATOR_THROTTLE = _env_bool("TENANTGUARD_EMULATOR_THROTTLE", True)
 # per-app limits). Lower them when other tools use the same app registration.
 TENANTGUARD_GRAPH_WRITES_PER_20S = _env_int("TENANTGUARD_GRAPH_WRITES_PER_20S", 100, minimum=1)
 TENANTGUARD_GRAPH_REQUESTS_PER_20S = _env_int("TENANTGUARD_GRAPH_REQUESTS_PER_20S", 1000, minimum=1)
+# Seconds the preview may plan from the checks' read of the target instead of reading it again
+# (only while the run's inputs are unchanged; execution re-reads every object before writing).
+# 0: the preview always reads the target itself.
+TENANTGUARD_TARGET_READ_REUSE_SECONDS = _env_int(
+    "TENANTGUARD_TARGET_READ_REUSE_SECONDS", 600, minimum=0
+)
+TENANTGUARD_RESTORE_CONCURRENCY = _env_int("TENANTGUARD_RESTORE_CONCURRENCY", 4, minimum=1)
 # Seconds a running restore's heartbeat may be silent before another worker takes the run over
 # (unset: the heartbeat's staleness, 5 minutes). The executor beats every 60 s, so less than
 # 2 minutes would take over runs whose worker is alive.

@@ -311,7 +311,7 @@ def preview_rows(run: Any) -> list[dict[str, Any]]:
         wanted = {i.source_id for i in changing}
         for policy_type, source_id, payload in BackupItem.objects.filter(
             backup_set_id=run.backup_set_id, source_id__in=wanted
-        ).values_list("policy_type", "source_id", "payload"):
+        ).values_list("policy_type", "source_id", "stored_payload__payload"):
             payloads[(policy_type, source_id)] = payload or {}
     labels = _setting_labels(run, payloads.values(), [item.diff or {} for item in items])
     rows = []
@@ -857,6 +857,7 @@ def render_run(
         render_plan_items(console, document["preview_items"], run_id=run.pk)
         render_assignment_summary(console, preview.get("summary") or {})
         render_names_problem(console, preview.get("summary") or {})
+        render_target_read(console, preview.get("summary") or {})
     render_outcomes(console, document["outcomes"])
     if run.status in TERMINAL_STATUSES and run.results:
         results = run.results
@@ -892,6 +893,23 @@ def render_names_problem(console: Console, summary: Mapping[str, Any]) -> None:
     problem = (summary.get("setting_definitions") or {}).get("problem")
     if problem:
         console.print(f"[yellow]Setting names:[/yellow] {escape(str(problem))}", overflow="fold")
+
+
+def render_target_read(console: Console, summary: Mapping[str, Any]) -> None:
+    """When the plan's target was read, and whether it is the checks' read (reused)."""
+    read = summary.get("target_read") or {}
+    if not read.get("read_at"):
+        return
+    stamp = str(read["read_at"])
+    when = f"{stamp[:10]} {stamp[11:19]} UTC"
+    if read.get("reused"):
+        how = "by the checks (the plan reused their read: the inputs are unchanged since)"
+    else:
+        how = "by the plan" + (f" ({read['not_reused']})" if read.get("not_reused") else "")
+    console.print(
+        f"Target read at {when} {escape(how)}; applying re-reads every object before writing it.",
+        overflow="fold",
+    )
 
 
 def render_removals(console: Console, removals: Sequence[Mapping[str, Any]]) -> None:

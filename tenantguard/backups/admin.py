@@ -193,8 +193,10 @@ class BackupItemAdmin(CheckedLookupsMixin, TenantRoleAdminMixin, ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            # The list shows no payload: not joined here (the item page reads its one payload).
+            .select_related(None)
             .select_related("backup_set", "backup_set__tenant")
-            .defer("payload", "secrets")
+            .defer("secrets")
         )
 
     @admin.display(description="Type", ordering="policy_type")

@@ -13,7 +13,9 @@ scheduled backups; each pass deletes the finished scheduled ones older than thos
 event each. Manual backups, pre-restore snapshots, running or failed sets, any set a restore run
 used as its source, and everything while fewer than N completed ones exist are never deleted.
 A running set that stopped reporting (its worker died) is marked failed first
-(``backup_sets_fail_stale``), so it cannot hold the schedule for ever.
+(``backup_sets_fail_stale``), so it cannot hold the schedule for ever. Payloads are stored once
+per tenant and content (``BackupPayload``): a pruned set takes with it, in the same transaction,
+the payloads no remaining item refers to; those the kept sets share stay.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.utils import timezone
 
 from tenantguard.audit.services import audit_event_record
 from tenantguard.backups.models import BackupKind, BackupSet, BackupStatus
+from tenantguard.backups.selectors import backup_set_payloads_only_here
 from tenantguard.backups.services import backup_set_open, backup_sets_fail_stale
 from tenantguard.tenants.models import BackupSchedule, Tenant
 
@@ -152,6 +155,9 @@ def _prune_one(tenant: Tenant, backup_set_id: int, keep: int) -> str | None:
                     backup_set.captured_at.isoformat() if backup_set.captured_at else None
                 ),
                 "item_count": backup_set.item_count,
+                # Stored payloads and assignments no other set refers to: they go with it
+                # (post_delete sweep).
+                "payloads_deleted": backup_set_payloads_only_here(backup_set=backup_set),
                 "kept": keep,
             },
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from tenantguard.accounts.permissions import tenants_visible_to
-from tenantguard.backups.models import BackupItem, BackupSet
+from tenantguard.backups.models import BackupItem, BackupPayload, BackupSet
 from tenantguard.crypto import decryption_problem
 
 
@@ -25,6 +25,25 @@ def backup_set_type_counts(*, backup_set: BackupSet) -> list[dict[str, Any]]:
         .order_by("category", "policy_type", "platform")
     )
     return [dict(row) for row in rows]
+
+
+def backup_set_payloads_only_here(*, backup_set: BackupSet) -> int:
+    """How many stored values (payloads and assignments) only ``backup_set``'s items refer to:
+    deleting the set deletes them (the others are shared with the tenant's other sets and
+    stay)."""
+    items = BackupItem._base_manager
+    mine = items.filter(backup_set=backup_set)
+    others = items.exclude(backup_set=backup_set)
+    return (
+        BackupPayload.objects.filter(tenant_id=backup_set.tenant_id)
+        .filter(
+            Q(pk__in=mine.values("stored_payload"))
+            | Q(pk__in=mine.filter(stored_assignments__isnull=False).values("stored_assignments"))
+        )
+        .exclude(Exists(others.filter(stored_payload=OuterRef("pk"))))
+        .exclude(Exists(others.filter(stored_assignments=OuterRef("pk"))))
+        .count()
+    )
 
 
 def scope_tag_names(*, backup_set: BackupSet) -> dict[str, str]:

@@ -86,15 +86,13 @@ def _category_of(type_key: str) -> str:
 
 
 def _item_from_capture(backup_set: BackupSet, captured: Any) -> BackupItem:
-    return BackupItem(
+    item = BackupItem(
         backup_set=backup_set,
         policy_type=captured.type_key,
         category=_category_of(captured.type_key),
         source_id=captured.source_id,
         display_name=(captured.display_name or captured.source_id)[:500],
         platform=captured.platform or "",
-        payload=captured.payload,
-        assignments=captured.assignments,
         scope_tag_ids=list(captured.scope_tag_ids or []),
         source_modified_at=_parse_modified(captured.source_modified_at),
         content_hash=normalize.content_hash(
@@ -106,6 +104,10 @@ def _item_from_capture(backup_set: BackupSet, captured: Any) -> BackupItem:
         warnings=list(captured.warnings or []),
         secrets=dict(captured.secrets or {}),
     )
+    # Stored once per tenant and content by bulk_create; assignments None: not captured.
+    item.payload = captured.payload
+    item.assignments = captured.assignments
+    return item
 
 
 def _backup_set_finish(
@@ -118,14 +120,31 @@ def _backup_set_finish(
     progress: dict[str, Any],
 ) -> None:
     with transaction.atomic():
-        backup_set.status = status
-        backup_set.captured_at = timezone.now()
-        backup_set.item_count = BackupItem.objects.filter(backup_set=backup_set).count()
-        backup_set.warnings = warnings
-        backup_set.group_names = group_names
-        backup_set.progress = dict(progress)
-        backup_set.error = error
-        backup_set.save()
+        finished = {
+            "status": status,
+            "captured_at": timezone.now(),
+            "item_count": BackupItem.objects.filter(backup_set=backup_set).count(),
+            "warnings": warnings,
+            "group_names": group_names,
+            "progress": dict(progress),
+            "error": error,
+        }
+        # Only a set still running is finished: one failed meanwhile (as stale, while this
+        # capture was slow to report) keeps its recorded, audited failure.
+        if not BackupSet.objects.filter(pk=backup_set.pk, status=BackupStatus.RUNNING).update(
+            **finished
+        ):
+            backup_set.refresh_from_db()
+            logger.warning(
+                "Backup set %s finished its capture (%s) after it had been marked %s; it stays %s.",
+                backup_set.pk,
+                status,
+                backup_set.status,
+                backup_set.status,
+            )
+            return
+        for name, value in finished.items():
+            setattr(backup_set, name, value)
         audit_event_record(
             actor=backup_set.created_by,
             action=f"backup.{status}",
@@ -330,6 +349,36 @@ def backup_set_capture(
 BACKUP_STALE_AFTER = timedelta(hours=2)
 
 
+def backup_set_mark_started(*, backup_set: BackupSet) -> bool:
+    """A worker picked ``backup_set`` up: stamp its first sign of life, so the stale check
+    measures from now and not from when it was queued. ``False`` (nothing stamped) when it is
+    no longer running: failed while it waited in the queue."""
+    progress = {**(backup_set.progress or {}), "updated_at": timezone.now().isoformat()}
+    started = BackupSet.objects.filter(pk=backup_set.pk, status=BackupStatus.RUNNING).update(
+        progress=progress
+    )
+    if started:
+        backup_set.progress = progress
+    else:
+        backup_set.refresh_from_db()
+    return bool(started)
+
+
+def _capture_still_queued(backup_set: BackupSet) -> bool:
+    """Whether the database task queue still holds ``backup_set``'s capture, not yet picked up
+    by a worker (``False`` with another task backend: nothing to ask)."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from tenantguard.backups.tasks import capture_backup_set_task
+
+    return DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY,
+        task_path=capture_backup_set_task.module_path,
+        args_kwargs__args__0=backup_set.pk,
+    ).exists()
+
+
 def backup_sets_fail_stale(*, tenant: Tenant, now: datetime | None = None) -> list[BackupSet]:
     """Mark ``tenant``'s running backup sets failed when they have not reported for
     ``BACKUP_STALE_AFTER`` (audited, with what to do). Pre-restore snapshots are left to their
@@ -340,6 +389,10 @@ def backup_sets_fail_stale(*, tenant: Tenant, now: datetime | None = None) -> li
         kind=BackupKind.PRE_RESTORE
     ):
         last = parse_datetime(str((backup_set.progress or {}).get("updated_at") or ""))
+        if last is None and _capture_still_queued(backup_set):
+            # Never started, its task still waiting for a free worker: a long queue (a fleet
+            # of tenants, few workers) is not a stopped worker.
+            continue
         last = last or backup_set.created_at
         if now - last < BACKUP_STALE_AFTER:
             continue

@@ -39,7 +39,7 @@ from tenantguard.graph.pacing import (
     RequestPacer,
     SlidingWindowPacer,
     WritePacer,
-    acquire_together,
+    reserve_together,
 )
 from tenantguard.graph.retry import (
     NOT_PROCESSED_STATUSES,
@@ -363,11 +363,13 @@ class GraphClient:
             ) from exc
 
     def _count_request(self) -> None:
+        sent = _requests_sent.get()
         with self._count_lock:
             self.request_count += 1
-        sent = _requests_sent.get()
         if sent is not None:
-            sent[0] += 1
+            # worker threads of one capture share the caller's counter (a copied context)
+            with _requests_sent_lock:
+                sent[0] += 1
 
     def _refresh_token(self) -> None:
         invalidate = getattr(self._token_provider, "invalidate", None)
@@ -414,7 +416,13 @@ class GraphClient:
         while True:
             attempt += 1
             client_request_id = str(uuid.uuid4())
-            waited_for_pacers = acquire_together(
+            headers = {
+                "Authorization": f"Bearer {self._token_provider.get_token()}",
+                "client-request-id": client_request_id,
+                "Accept": "application/json",
+            }
+            # slots are reserved now and stamped when the answer is in (see pacing's docstring)
+            waited_for_pacers, slots = reserve_together(
                 self.clock, [(self.request_pacer, requests), (self.pacer, writes)]
             )
             if waited_for_pacers > 0.0:
@@ -430,11 +438,6 @@ class GraphClient:
                     requests,
                     writes,
                 )
-            headers = {
-                "Authorization": f"Bearer {self._token_provider.get_token()}",
-                "client-request-id": client_request_id,
-                "Accept": "application/json",
-            }
             sent_at = self.clock.monotonic()
             try:
                 self._count_request()
@@ -442,6 +445,7 @@ class GraphClient:
                     method, url, params=params, json=json, headers=headers
                 )
             except httpx.TransportError as exc:
+                slots.release()
                 elapsed = self.clock.monotonic() - sent_at
                 logger.info(
                     "%s -> transport error %s (client-request-id=%s, %.3f s)",
@@ -473,6 +477,10 @@ class GraphClient:
                     method=method,
                     url=url,
                 ) from exc
+            except BaseException:
+                slots.release()
+                raise
+            slots.release()
 
             status = response.status_code
             request_id = response.headers.get("request-id") or response.headers.get(
@@ -553,6 +561,7 @@ def _may_resend(request: BatchRequest, response: BatchResponse) -> bool:
 
 #: Graph requests sent in the current context, by any client (see ``graph_requests_counted``).
 _requests_sent: ContextVar[list[int] | None] = ContextVar("graph_requests_sent", default=None)
+_requests_sent_lock = threading.Lock()
 
 
 @contextmanager

@@ -6,6 +6,7 @@ test can run through minutes of throttling back-off instantly and assert on ever
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import httpx
@@ -14,11 +15,16 @@ __all__ = ["FakeClock", "RecordingTokenProvider", "graph_error_response", "seque
 
 
 class FakeClock:
-    """Monotonic time that advances only through ``sleep`` (or ``advance``); records sleeps."""
+    """Monotonic time that advances only through ``sleep`` (or ``advance``); records sleeps.
+
+    Safe to share between threads (time never goes back): each sleeping thread moves time on
+    by what it sleeps, so concurrent waits add up instead of overlapping, which is harmless
+    for checking that limits hold."""
 
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
         self.sleeps: list[float] = []
+        self._lock = threading.Lock()
 
     def monotonic(self) -> float:
         return self.now
@@ -26,12 +32,14 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError(f"asked to sleep a negative time ({seconds}): a timing bug")
-        self.sleeps.append(seconds)
-        self.now += seconds
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
 
     def advance(self, seconds: float) -> None:
         """Let time pass without a sleep (work that took a while)."""
-        self.now += seconds
+        with self._lock:
+            self.now += seconds
 
     @property
     def slept(self) -> float:

@@ -6,8 +6,6 @@ lists, create-only navigation properties); this module holds only the generic me
 
 from __future__ import annotations
 
-import copy
-import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,7 +14,7 @@ from typing import Any, Final
 from tenantguard.intune import reference_kinds, registry
 from tenantguard.intune.references import is_reference
 from tenantguard.intune.registry import EMPTY_GUID, PolicyType
-from tenantguard.intune.typespec import deep_filter, deep_matches, path_segments
+from tenantguard.intune.typespec import CreateLimit, deep_filter, deep_matches, path_segments
 
 FILTER_ID_KEY: Final = "deviceAndAppManagementAssignmentFilterId"
 FILTER_TYPE_KEY: Final = "deviceAndAppManagementAssignmentFilterType"
@@ -73,17 +71,94 @@ def is_annotation_key(key: str) -> bool:
     return key.startswith(("@", "#")) or "@" in key
 
 
+#: JSON scalars: returned as they are by the copies below (checked before the slower
+#: ``Mapping`` ABC test, which dominated the capture's CPU profile).
+_SCALAR_TYPES: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _drops(key: Any, dropped: frozenset[str]) -> bool:
+    """``key`` is an annotation (``is_annotation_key``) or one of ``dropped``."""
+    if not isinstance(key, str):
+        return False
+    if key in dropped:
+        return True
+    return ("@" in key or key[:1] == "#") and key != "@odata.type"
+
+
+def _clean_copy(obj: Any, dropped: frozenset[str]) -> Any:
+    """A deep copy of ``obj`` without annotations and without keys in ``dropped`` at any
+    depth; other mappings become dicts and tuples lists (as JSON would have them)."""
+    cls = type(obj)
+    if cls in _SCALAR_TYPES:
+        return obj
+    if cls is dict and dropped.isdisjoint(obj) and not _annotation_keys(obj):
+        return {  # the usual case: every key kept
+            key: value if type(value) in _SCALAR_TYPES else _clean_copy(value, dropped)
+            for key, value in obj.items()
+        }
+    if cls is dict or (cls is not list and isinstance(obj, Mapping)):
+        return {
+            key: value if type(value) in _SCALAR_TYPES else _clean_copy(value, dropped)
+            for key, value in obj.items()
+            if not (
+                isinstance(key, str)
+                and (key in dropped or (("@" in key or key[:1] == "#") and key != "@odata.type"))
+            )
+        }
+    if cls is list or isinstance(obj, list | tuple):
+        return [item if type(item) in _SCALAR_TYPES else _clean_copy(item, dropped) for item in obj]
+    return obj
+
+
+_NOTHING: Final[frozenset[str]] = frozenset()
+
+
 def strip_annotations(obj: Any) -> Any:
     """A deep copy of ``obj`` without OData annotations, keeping ``@odata.type`` everywhere
     (polymorphic values need it)."""
-    if isinstance(obj, Mapping):
-        return {
-            key: strip_annotations(value)
-            for key, value in obj.items()
-            if not (isinstance(key, str) and is_annotation_key(key))
-        }
-    if isinstance(obj, list | tuple):
-        return [strip_annotations(item) for item in obj]
+    return _clean_copy(obj, _NOTHING)
+
+
+def _annotation_keys(node: dict[Any, Any]) -> list[Any]:
+    """The annotation keys of ``node`` (``is_annotation_key``); most objects have none, which
+    one join of the keys tells without looking at each key in Python."""
+    try:
+        joined = "\x00" + "\x00".join(node) + "\x00"
+    except TypeError:  # a key that is not a string
+        pass
+    else:
+        joined = joined.replace("\x00@odata.type\x00", "\x00")
+        if "@" not in joined and "\x00#" not in joined:
+            return []
+    return [
+        key
+        for key in node
+        if isinstance(key, str) and ("@" in key or key[:1] == "#") and key != "@odata.type"
+    ]
+
+
+def strip_annotations_in_place(obj: Any) -> Any:
+    """``strip_annotations`` without the copy, for data the caller owns (a freshly decoded
+    Graph response): removes annotations from every dict in ``obj`` and returns ``obj``.
+    Tuples and mappings that are not dicts inside it are replaced by stripped copies; ``obj``
+    itself must be a dict or a list to be stripped in place (anything else is copied)."""
+    if type(obj) is not dict and type(obj) is not list:
+        return strip_annotations(obj)
+    pending: list[Any] = [obj]
+    while pending:
+        node = pending.pop()
+        if type(node) is dict:
+            for key in _annotation_keys(node):
+                del node[key]
+            entries: Iterable[tuple[Any, Any]] = node.items()
+        else:
+            entries = enumerate(node)
+        for key, value in entries:
+            kind = type(value)
+            if kind is dict or kind is list:
+                pending.append(value)
+            elif kind not in _SCALAR_TYPES:
+                node[key] = strip_annotations(value)
     return obj
 
 
@@ -148,27 +223,78 @@ def _dotted_get(obj: Any, path: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+#: ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` without
+#: building an encoder per call (tens of calls per object when sorting lists).
+_CANONICAL_ENCODER: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8 text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL_ENCODER.encode(value)
 
 
-def _sort_key(element: Any, keys: Sequence[str]) -> tuple[str, ...]:
-    # The whole element breaks ties, so the result never depends on the input order.
-    return (*(canonical_json(_dotted_get(element, key)) for key in keys), canonical_json(element))
+#: ``canonical_json`` of a string, without the encoder's per-call overhead (same C function).
+_encode_string: Final = json.encoder.encode_basestring
+
+
+def _key_json(value: Any) -> str:
+    """``canonical_json(value)``, with a shortcut for the usual sort keys (strings, None)."""
+    if type(value) is str:
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    return canonical_json(value)
+
+
+def _sort_elements(values: list[Any], keys: Sequence[str]) -> None:
+    """Sort ``values`` in place by the canonical JSON of each key, then of the whole element.
+
+    The same order as sorting by ``(*key JSONs, element JSON)``; the whole element (which
+    makes the result independent of the input order) is encoded only where keys tie.
+    """
+    if len(values) < 2:
+        return
+    if not keys:
+        values.sort(key=canonical_json)
+        return
+    decorated = [
+        (tuple(_key_json(_dotted_get(element, key)) for key in keys), index)
+        for index, element in enumerate(values)
+    ]
+    decorated.sort()
+    ordered: list[Any] = []
+    start = 0
+    while start < len(decorated):
+        end = start + 1
+        while end < len(decorated) and decorated[end][0] == decorated[start][0]:
+            end += 1
+        group = [values[index] for _, index in decorated[start:end]]
+        if len(group) > 1:
+            group.sort(key=canonical_json)
+        ordered.extend(group)
+        start = end
+    values[:] = ordered
+
+
+_SETTING_CHILD_KEYS: Final = ("settingDefinitionId",)
 
 
 def _sort_setting_children(node: Any) -> None:
     """Sort settings catalog ``children`` by ``settingDefinitionId``, innermost first."""
-    if isinstance(node, dict):
+    cls = type(node)
+    if cls is dict:
         for value in node.values():
-            _sort_setting_children(value)
+            if type(value) not in _SCALAR_TYPES:
+                _sort_setting_children(value)
         children = node.get("children")
         if isinstance(children, list) and all(isinstance(child, dict) for child in children):
-            children.sort(key=lambda child: _sort_key(child, ("settingDefinitionId",)))
-    elif isinstance(node, list):
+            _sort_elements(children, _SETTING_CHILD_KEYS)
+    elif cls is list:
         for item in node:
-            _sort_setting_children(item)
+            if type(item) not in _SCALAR_TYPES:
+                _sort_setting_children(item)
 
 
 def _sort_lists(obj: Any, ptype: PolicyType) -> None:
@@ -177,18 +303,21 @@ def _sort_lists(obj: Any, ptype: PolicyType) -> None:
         for container, key in _walk(obj, rule.path.split(".")):
             value = container[key]
             if isinstance(value, list):
-                value.sort(key=functools.partial(_sort_key, keys=rule.keys))
+                _sort_elements(value, rule.keys)
 
 
 def _drop_nested(node: Any, keys: frozenset[str]) -> None:
-    if isinstance(node, dict):
+    cls = type(node)
+    if cls is dict:
         for key in keys & node.keys():
             del node[key]
         for value in node.values():
-            _drop_nested(value, keys)
-    elif isinstance(node, list):
+            if type(value) not in _SCALAR_TYPES:
+                _drop_nested(value, keys)
+    elif cls is list:
         for item in node:
-            _drop_nested(item, keys)
+            if type(item) not in _SCALAR_TYPES:
+                _drop_nested(item, keys)
 
 
 def _ptype(type_key: str) -> PolicyType:
@@ -200,14 +329,52 @@ def _ptype(type_key: str) -> PolicyType:
 # --------------------------------------------------------------------------------------------
 
 
+_CREATE_LIMITS: dict[tuple[str, str], tuple[PolicyType, CreateLimit | None]] = {}
+
+
+def _create_limit(ptype: PolicyType, data: Mapping[str, Any]) -> CreateLimit | None:
+    """``ptype.create_limit_for(data)``, remembered per ``@odata.type`` (the only property a
+    ``CreateLimit`` looks at)."""
+    if not ptype.create_limits:
+        return None
+    odata_type = data.get("@odata.type")
+    if not isinstance(odata_type, str):
+        return ptype.create_limit_for(data)
+    cached = _CREATE_LIMITS.get((ptype.key, odata_type))
+    if cached is not None and cached[0] is ptype:
+        return cached[1]
+    limit = ptype.create_limit_for(data)
+    if len(_CREATE_LIMITS) > 4096:  # odata types come from Graph: a bound all the same
+        _CREATE_LIMITS.clear()
+    _CREATE_LIMITS[(ptype.key, odata_type)] = (ptype, limit)
+    return limit
+
+
 def _written_part(ptype: PolicyType, data: dict[str, Any]) -> dict[str, Any]:
     """``data`` reduced to what TenantGuard writes when a ``CreateLimit`` of the type limits
     it to some properties (objects synced from another service: the rest is that service's)."""
-    limit = ptype.create_limit_for(data)
+    limit = _create_limit(ptype, data)
     if limit is None or limit.written_properties is None:
         return data
     kept = limit.written_properties | {"@odata.type", "id"}
     return {key: value for key, value in data.items() if key in kept}
+
+
+_COMPARE_EXCLUDED: dict[str, tuple[PolicyType, frozenset[str]]] = {}
+
+
+def _compare_excluded(ptype: PolicyType) -> frozenset[str]:
+    """Top-level properties the compare form leaves out: read-only ones, ``assignments`` and
+    the scope tag property (both compared separately). Remembered per type record (hashing a
+    record would cost more than building the set)."""
+    cached = _COMPARE_EXCLUDED.get(ptype.key)
+    if cached is not None and cached[0] is ptype:
+        return cached[1]
+    excluded = set(ptype.all_read_only_fields) | {"assignments"}
+    if ptype.scope_tag_property:
+        excluded.add(ptype.scope_tag_property)
+    _COMPARE_EXCLUDED[ptype.key] = (ptype, frozenset(excluded))
+    return frozenset(excluded)
 
 
 def normalize_payload(type_key: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,15 +386,20 @@ def normalize_payload(type_key: str, payload: Mapping[str, Any]) -> dict[str, An
     are sorted by a stable key. Idempotent; the input is not modified.
     """
     ptype = _ptype(type_key)
-    data: dict[str, Any] = _written_part(ptype, strip_annotations(dict(payload)))
-    excluded = set(ptype.all_read_only_fields) | {"assignments"}
-    if ptype.scope_tag_property:
-        excluded.add(ptype.scope_tag_property)
-    for key in excluded:
-        data.pop(key, None)
+    excluded = _compare_excluded(ptype)
+    # One copy: annotations and server fields (any depth) dropped while copying, and excluded
+    # top-level properties never copied. ``_written_part`` decides on ``@odata.type``, which
+    # the copy keeps.
+    data: dict[str, Any] = {
+        key: value if type(value) in _SCALAR_TYPES else _clean_copy(value, NESTED_SERVER_FIELDS)
+        for key, value in payload.items()
+        if not _drops(key, NESTED_SERVER_FIELDS) and (key not in excluded or key == "@odata.type")
+    }
+    data = _written_part(ptype, data)
+    if "@odata.type" in excluded:
+        data.pop("@odata.type", None)
     for path in ptype.child_id_paths:
         _delete_at(data, path)
-    _drop_nested(data, NESTED_SERVER_FIELDS)
     if ptype.has_oma_secrets:
         # Encrypted values are references here; the plaintext lives in CapturedItem.secrets.
         for setting in _oma_settings(data):
@@ -258,20 +430,25 @@ def normalize_assignments(assignments: Iterable[Mapping[str, Any]]) -> list[dict
     """
     result: list[dict[str, Any]] = []
     for assignment in assignments:
-        clean: dict[str, Any] = strip_annotations(dict(assignment))
-        target = clean.pop("target", None)
-        canonical_target: dict[str, Any] = dict(target) if isinstance(target, dict) else {}
+        # Copied once, without annotations, without what the compare form drops.
+        target: Any = None
+        entry: dict[str, Any] = {}
+        for key, value in assignment.items():
+            if isinstance(key, str) and is_annotation_key(key):
+                continue
+            if key == "target":
+                target = value
+            elif not is_read_only_assignment_field(key, value) and key not in NESTED_SERVER_FIELDS:
+                entry[key] = value if type(value) in _SCALAR_TYPES else strip_annotations(value)
+        canonical_target: dict[str, Any] = (
+            strip_annotations(target) if isinstance(target, Mapping) else {}
+        )
         odata_type = canonical_target.get("@odata.type")
         if isinstance(odata_type, str) and odata_type and not odata_type.startswith("#"):
             canonical_target["@odata.type"] = "#" + odata_type
         if _is_empty_ref(canonical_target.get(FILTER_ID_KEY)):
             canonical_target.pop(FILTER_ID_KEY, None)
             canonical_target.pop(FILTER_TYPE_KEY, None)
-        entry = {
-            key: value
-            for key, value in clean.items()
-            if not is_read_only_assignment_field(key, value) and key not in NESTED_SERVER_FIELDS
-        }
         entry["target"] = canonical_target
         result.append(entry)
     result.sort(key=canonical_json)
@@ -406,7 +583,8 @@ def strip_for_write(
     are left as captured (useful for previews only: Graph cannot use them).
     """
     ptype = _ptype(type_key)
-    body: dict[str, Any] = _written_part(ptype, strip_annotations(copy.deepcopy(dict(payload))))
+    # strip_annotations copies every dict and list: the body never shares them with payload.
+    body: dict[str, Any] = _written_part(ptype, strip_annotations(payload))
     excluded = set(ptype.all_read_only_fields) | {"assignments"} | set(ptype.write_excluded_fields)
     if for_update:
         excluded |= set(ptype.create_only_fields)
@@ -482,6 +660,7 @@ __all__ = [
     "normalize_assignments",
     "normalize_payload",
     "strip_annotations",
+    "strip_annotations_in_place",
     "strip_for_write",
     "values_at",
 ]

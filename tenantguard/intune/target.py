@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
-from urllib.parse import quote
 
-from tenantguard.graph import BatchRequest, GraphClient
+from tenantguard.graph import GraphClient
 from tenantguard.intune import capture, nested, registry
 from tenantguard.intune.capture import CapturedItem, CaptureWarning
 
@@ -268,31 +267,11 @@ def read_one(client: GraphClient, *, type_key: str, object_id: str) -> CapturedI
 
 def find_groups(client: GraphClient, *, ids: Iterable[str]) -> list[dict[str, str]]:
     """``[{"id", "displayName"}]`` for the groups among ``ids`` that exist in the tenant, in
-    the order of ``ids``; missing groups (404) are left out.
-
-    Read through ``$batch`` (20 per request). Any other failure (a missing
-    ``Group.Read.All``, throttling past the retry budget) raises the Graph error: "could not
-    look" must never read as "the group does not exist".
-    """
+    the order of ``ids``; missing groups are left out (``capture.read_groups_by_id``: 15 ids a
+    filter). Any failure (a missing ``Group.Read.All``, throttling past the retry budget) raises
+    the Graph error: "could not look" must never read as "the group does not exist"."""
     wanted = list(dict.fromkeys(group_id for group_id in ids if group_id))
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), _BATCH_CHUNK):
-        chunk = wanted[start : start + _BATCH_CHUNK]
-        requests = [
-            BatchRequest(
-                id=str(index),
-                method="GET",
-                url=f"/groups/{quote(group_id, safe='')}?$select={_GROUP_SELECT}",
-            )
-            for index, group_id in enumerate(chunk)
-        ]
-        for group_id, response in zip(chunk, client.batch(requests), strict=True):
-            if response.status == 404:
-                continue
-            response.raise_for_status()
-            body = response.body if isinstance(response.body, Mapping) else {}
-            name = body.get("displayName")
-            found[group_id] = name if isinstance(name, str) else ""
+    found = capture.read_groups_by_id(client, wanted)
     return [
         {"id": group_id, "displayName": found[group_id]} for group_id in wanted if group_id in found
     ]

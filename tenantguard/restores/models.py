@@ -227,3 +227,25 @@ class RestoreItemOutcome(models.Model):
             self.stage in (ExecutionStage.WRITTEN, ExecutionStage.ASSIGNED)
             and self.outcome in OUTCOMES_WITH_TARGET
         )
+
+
+class RestoreTargetRead(models.Model):
+    """The checks' read of the live target, kept so that the preview can plan from it instead of
+    reading the target again, while the run's inputs are unchanged and the read is recent
+    (``services/target_read.py``; ``TENANTGUARD_TARGET_READ_REUSE_SECONDS``). One per run,
+    replaced by every checks run. ``data`` is the target as read (zlib-compressed JSON lines),
+    never the target's secret values: the preview does not use them."""
+
+    run = models.OneToOneField(RestoreRun, on_delete=models.CASCADE, related_name="target_read")
+    # The run's inputs fingerprint and the checks record (its token) the read was made for.
+    fingerprint = models.CharField(max_length=64)
+    checks_token = models.CharField(max_length=64)
+    # When the read started (its age counts from there).
+    read_at = models.DateTimeField()
+    graph_requests = models.PositiveIntegerField(default=0)
+    object_count = models.PositiveIntegerField(default=0)
+    raw_bytes = models.PositiveBigIntegerField(default=0)
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"Target read of restore #{self.run_id} at {self.read_at:%Y-%m-%d %H:%M:%S}"

@@ -521,7 +521,7 @@ def diff_presentation_context(
             backup_set_id=run.backup_set_id,
             policy_type__in={item.policy_type for item in wanted},
             source_id__in={item.source_id for item in wanted},
-        ).values_list("policy_type", "source_id", "payload")
+        ).values_list("policy_type", "source_id", "stored_payload__payload")
         payloads = {(ptype, source_id): payload for ptype, source_id, payload in found}
     ids: set[str] = set()
     for item in items:

@@ -98,7 +98,10 @@ def test_secrets_are_encrypted_and_never_logged_or_audited(
     captured = [secret for item in backup_set.items.all() for secret in item.secrets.values()]
     assert set(oma_secrets) <= set(captured), "captured OMA-URI secret values are kept (encrypted)"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT payload, secrets FROM backups_backupitem")
+        cursor.execute(
+            "SELECT stored.payload, item.secrets FROM backups_backupitem item"
+            " JOIN backups_backuppayload stored ON stored.id = item.stored_payload_id"
+        )
         raw_items = " ".join(str(col) for row in cursor.fetchall() for col in row)
         cursor.execute("SELECT static_token FROM tenants_tenant")
         raw_tenants = " ".join(row[0] for row in cursor.fetchall())

@@ -76,8 +76,11 @@ def _queued_run(operator, tenant, backup_set):
 
 
 def test_the_run_page_agrees_with_the_run_from_queued_to_completed_without_a_reload(
-    personas, tenant, baseline, open_as, url, monkeypatch
+    personas, tenant, baseline, open_as, url, monkeypatch, settings
 ):
+    # The page is looked at from inside the first write, and Playwright's sync API works only
+    # on the thread that opened the page: items one at a time, on this thread.
+    settings.TENANTGUARD_RESTORE_CONCURRENCY = 1
     held = HeldExecution()
     monkeypatch.setattr(tasks, "execute_restore_run_task", held)
     operator = personas["operator"]

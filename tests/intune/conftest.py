@@ -1,7 +1,7 @@
 """A small fake Microsoft Graph for the capture tests, served through ``httpx.MockTransport`` to
 the real ``GraphClient``. It knows only the routes capture needs: collection lists (paged, with
 ``$expand`` of navigation properties), items, navigation sub-collections (paged at 25, like
-settings), ``getOmaSettingPlainTextValue``, ``groups/{id}`` and ``$batch``.
+settings), ``getOmaSettingPlainTextValue``, ``groups/{id}``, ``groups?$filter=id in (...)`` and ``$batch``.
 
 Objects are stored the way the emulator seed format holds them: one dict per object, navigation
 properties expanded; the fake removes what Graph would not return for a given request.
@@ -73,6 +73,8 @@ class FakeGraph:
         }
         self.secrets: dict[str, str] = {}
         self.groups: dict[str, str] = {}
+        #: Ids Entra refuses to parse (not GUIDs): 400, for a filter naming one too.
+        self.unparsable_group_ids: set[str] = set()
         self.denied: set[str] = set()  # collections answering 403
         self.failing_paths: dict[str, int] = {}  # exact item sub-path -> status
         self.list_page_size = 100
@@ -109,7 +111,19 @@ class FakeGraph:
         params = {key: values[0] for key, values in parse_qs(url.query).items()}
         parts = [unquote(part) for part in url.path.strip("/").split("/")]
         version, rest = parts[0], parts[1:]
+        if rest == ["groups"] and params.get("$filter", "").startswith("id in ("):
+            asked = re.findall(r"'((?:[^']|'')*)'", params["$filter"])
+            if self.unparsable_group_ids & {value.replace("''", "'") for value in asked}:
+                return _error(400, "Request_BadRequest", "Invalid object identifier.")
+            found = [
+                {"id": group_id, "displayName": self.groups[group_id]}
+                for group_id in (value.replace("''", "'") for value in asked)
+                if group_id in self.groups
+            ]
+            return 200, {"value": found}
         if rest[:1] == ["groups"] and len(rest) == 2:
+            if rest[1] in self.unparsable_group_ids:
+                return _error(400, "Request_BadRequest", "Invalid object identifier.")
             if rest[1] in self.groups:
                 return 200, {"id": rest[1], "displayName": self.groups[rest[1]]}
             return _error(404, "Request_ResourceNotFound", f"Resource '{rest[1]}' does not exist")

@@ -376,7 +376,8 @@ def test_lists_each_collection_once_with_expand_and_batches_per_item_reads(
     collections = {f"/{t.api_version}/{t.collection}" for t in registry.all_types()}
     assert {p.split("?")[0] for p in direct} <= collections, direct
     batched = [path for via, path in fake_graph.log if via == "batch"]
-    assert f"/beta/{CP}/cat-1/settings" in batched
+    # settings in pages as large as Graph gives (it defaults to 25)
+    assert f"/beta/{CP}/cat-1/settings?$top=1000" in batched
     assert "/beta/deviceManagement/deviceManagementScripts/ps-1" in batched
     assert "/beta/deviceManagement/deviceHealthScripts/hs-1" in batched
     assert (
@@ -495,8 +496,8 @@ def test_settings_pages_are_followed(fake_graph, graph_client):
     assert ids == [f"setting_{i:03d}" for i in range(60)]
     assert len(items["small"].payload["settings"]) == 2
     pages = [p for via, p in fake_graph.log if via == "batch" and "/big/settings" in p]
-    assert pages == [
-        f"/beta/{CP}/big/settings",
+    assert pages == [  # this fake Graph ignores $top: the nextLinks are still followed
+        f"/beta/{CP}/big/settings?$top=1000",
         f"/beta/{CP}/big/settings?$skiptoken=25",
         f"/beta/{CP}/big/settings?$skiptoken=50",
     ]
@@ -566,9 +567,20 @@ def test_resolve_group_names(fake_graph, graph_client):
     fake_graph.groups.update({f"g{i}": f"Group {i}" for i in range(25)})
     names = capture.resolve_group_names(graph_client, [*(f"g{i}" for i in range(25)), "gone", "g1"])
     assert names == {f"g{i}": f"Group {i}" for i in range(25)}
-    assert graph_client.request_count == 2
-    assert ("batch", "/beta/groups/g0?$select=id,displayName") in fake_graph.log
+    # 26 distinct ids: two `id in (...)` filters of at most 15, in one $batch
+    assert graph_client.request_count == 1
+    filters = [target for via, target in fake_graph.log if target.startswith("/beta/groups?")]
+    assert len(filters) == 2 and all("$filter=id in ('" in target for target in filters)
     assert capture.resolve_group_names(graph_client, []) == {}
+
+
+def test_an_id_graph_cannot_parse_costs_only_its_own_name(fake_graph, graph_client):
+    fake_graph.groups.update({f"g{i}": f"Group {i}" for i in range(20)})
+    fake_graph.unparsable_group_ids = {"not a guid"}
+
+    names = capture.read_groups_by_id(graph_client, [*(f"g{i}" for i in range(20)), "not a guid"])
+
+    assert names == {f"g{i}": f"Group {i}" for i in range(20)}
 
 
 def test_corpus_objects_capture_without_annotations(fake_graph, graph_client, corpus_objects):

@@ -230,10 +230,25 @@ def test_find_groups_without_permission_raises_instead_of_finding_nothing(env: E
         target.find_groups(env.client, ids=[env.groups()[0]["id"]])
 
 
-def test_find_groups_reads_in_batches_of_twenty(env: Env) -> None:
-    ids = [g["id"] for g in env.groups()] + [f"00000000-0000-4000-8000-{n:012d}" for n in range(30)]
+def test_find_groups_reads_fifteen_ids_a_filter_twenty_filters_a_batch(env: Env) -> None:
+    ids = [g["id"] for g in env.groups()] + [
+        f"00000000-0000-4000-8000-{n:012d}" for n in range(320)
+    ]
     mark = env.log_mark()
     found = target.find_groups(env.client, ids=ids)
     assert [g["id"] for g in found] == [g["id"] for g in env.groups()]
-    batches = [r for r in env.requests_since(mark) if r[1] == "/beta/$batch"]
-    assert len(batches) == -(-len(ids) // 20)
+    sent = env.requests_since(mark)
+    filters = [r for r in sent if r[1] == "/beta/groups"]  # the log keeps paths, not queries
+    assert len(filters) == -(-len(ids) // 15)
+    assert len([r for r in sent if r[1] == "/beta/$batch"]) == -(-len(filters) // 20)
+
+
+def test_find_groups_matches_ids_whatever_their_case(env: Env) -> None:
+    group = env.groups()[0]
+    found = target.find_groups(env.client, ids=[group["id"].upper()])
+    assert found == [{"id": group["id"].upper(), "displayName": group["displayName"]}]
+
+
+def test_an_id_that_is_not_a_guid_is_no_group(env: Env) -> None:
+    # (a 400 for a filter of GUIDs raises instead: "could not look" is not "missing")
+    assert target.find_groups(env.client, ids=["not-a-guid"]) == []

@@ -11,7 +11,7 @@ from tenantguard.audit.models import AuditEvent
 from tenantguard.backups.models import BackupKind
 from tenantguard.emulator.demo import apply_demo_drift
 from tenantguard.graph import RequestPacer, RetryPolicy, WritePacer
-from tenantguard.intune import normalize, registry
+from tenantguard.intune import capture, normalize, registry
 from tenantguard.intune import write as write_module
 from tenantguard.restores.models import RestoreRun
 from tenantguard.restores.services.execute import restore_run_execute
@@ -162,7 +162,13 @@ def test_running_twice_never_creates_twice(personas, tenant, seeded):
     assert not duplicates(seeded)
 
 
-def test_random_429_and_503_faults_on_500_items(personas, tenant, emulated):
+#: The seeded fault sequence (its 503s never hit one create three times in a row: the executor
+#: then fails that item honestly, "not confirmed, not created", which
+#: ``test_execute_lost_answers.py`` covers; this test is about everything else surviving).
+FAULT_SEED = 7
+
+
+def test_random_429_and_503_faults_on_500_items(personas, tenant, emulated, monkeypatch):
     from bench.bulk_tenant import generate_bulk_objects
     from tenantguard.emulator import FaultConfig
 
@@ -204,11 +210,14 @@ def test_random_429_and_503_faults_on_500_items(personas, tenant, emulated):
             drifted += 1
     assert drifted >= 200
     run = prepare_run(owner, tenant, baseline)
+    # The faults are drawn from one seeded sequence in the order requests arrive: one request
+    # in flight at a time keeps that order, so the run is the same every time.
+    monkeypatch.setattr(capture, "DEFAULT_REQUEST_WORKERS", 1)
     emulated.faults = FaultConfig(
         error_rates={m: 0.1 for m in ("GET", "POST", "PATCH", "PUT")},
         error_statuses=(429, 503),
         retry_after_seconds=0,
-        seed=7,
+        seed=FAULT_SEED,
     )
     # Pacing is the Graph client's own business (tested elsewhere); here it would only add time.
     client = graph_client_for(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import threading
 import types
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from django.db import connection
 from django.utils import timezone
 
@@ -15,7 +16,7 @@ from tenantguard.emulator.demo import apply_demo_drift
 from tenantguard.graph import OutcomeUnknownError
 from tenantguard.intune import registry
 from tenantguard.intune import write as write_module
-from tenantguard.restores.models import RestoreRun
+from tenantguard.restores.models import RestoreItemOutcome, RestoreRun
 from tenantguard.restores.services import execute as executor_module
 from tenantguard.restores.services.execute import HeartbeatKeeper, restore_run_execute
 from tenantguard.restores.services.runs import restore_run_claim
@@ -66,28 +67,43 @@ def test_a_worker_whose_run_was_taken_over_sends_no_further_create(
     assert sent[0] not in _names(seeded, checkpoint.policy_type)
 
 
+@pytest.mark.parametrize("concurrency", [1, 4], ids=["one_item_at_a_time", "four_at_once"])
 def test_a_taken_over_worker_does_not_overwrite_the_new_owners_checkpoints(
-    personas, tenant, seeded, monkeypatch
+    personas, tenant, seeded, monkeypatch, settings, concurrency
 ):
+    """Whatever the items in flight when the run is taken over: no checkpoint is saved after
+    the takeover (each save checks the claim in its transaction)."""
+    settings.TENANTGUARD_RESTORE_CONCURRENCY = concurrency
     run = _drifted(personas, tenant, seeded)
     real_update = write_module.update_object
-    taken: list[str] = []
+    real_save = RestoreItemOutcome.save
+    taken: list[tuple[str, datetime]] = []
+    saves_after_takeover: list[str] = []
 
     def update_then_lose_the_run(client, **kwargs):
         changed = real_update(client, **kwargs)
         if not taken:
-            taken.append(kwargs["target_id"])
+            # this thread holds the run's connection here: no other item saves meanwhile
+            taken.append((kwargs["target_id"], timezone.now()))
             RestoreRun.objects.filter(pk=run.pk).update(worker_id="host-b:2:new")
         return changed
 
+    def save(self, *args, **kwargs):
+        if taken:
+            saves_after_takeover.append(self.source_id)
+        return real_save(self, *args, **kwargs)
+
     monkeypatch.setattr(write_module, "update_object", update_then_lose_the_run)
+    monkeypatch.setattr(RestoreItemOutcome, "save", save)
 
     result = restore_run_execute(run_id=run.pk, worker_id="host-a:1:old")
 
     assert result.worker_id == "host-b:2:new" and result.status == "running"
-    checkpoint = result.item_outcomes.get(target_id=taken[0])
+    target_id, taken_at = taken[0]
+    checkpoint = result.item_outcomes.get(target_id=target_id)
     assert checkpoint.stage == "updating"  # the old worker recorded nothing after losing it
-    assert not result.item_outcomes.filter(position__gt=checkpoint.position).exists()
+    assert saves_after_takeover == []
+    assert all(o.updated_at <= taken_at for o in result.item_outcomes.all())
 
 
 def test_a_run_taken_over_after_its_last_item_is_left_to_the_new_worker(

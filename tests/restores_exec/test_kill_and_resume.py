@@ -22,6 +22,8 @@ from tenantguard.graph import GraphClient, StaticTokenProvider
 from tenantguard.intune import capture, normalize, registry
 
 HARNESS = Path(__file__).with_name("kill_harness.py")
+#: The same, restoring 4 items at once: a kill can land while several are between checkpoints.
+HARNESS_CONCURRENT = Path(__file__).with_name("kill_harness_concurrent.py")
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "kill-test-token"
 KILL_AFTER_WRITES = [1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 66, 78, 91, 105]
@@ -59,7 +61,10 @@ def _state(emulator, tenant_id):
 
 
 @pytest.mark.slow
-def test_sigkill_at_twelve_points_then_resume(tmp_path):
+@pytest.mark.parametrize(
+    "harness_script", [HARNESS, HARNESS_CONCURRENT], ids=["one_item_at_a_time", "four_at_once"]
+)
+def test_sigkill_at_twelve_points_then_resume(tmp_path, harness_script):
     emulator = GraphEmulator(config=EmulatorConfig(throttle=ThrottleConfig(enabled=False)))
     tenant = emulator.add_tenant(
         tenant_id="lab",
@@ -73,13 +78,15 @@ def test_sigkill_at_twelve_points_then_resume(tmp_path):
         "TENANTGUARD_DATA_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONPATH": str(ROOT),
+        # kill_harness.py restores one item at a time; kill_harness_concurrent.py sets 4
+        "TENANTGUARD_RESTORE_CONCURRENCY": "1",
     }
     env.pop("TEST_DATABASE_URL", None)
     env.pop("DATABASE_URL", None)
 
     def harness(*args: str) -> dict:
         done = subprocess.run(
-            [sys.executable, str(HARNESS), *args],
+            [sys.executable, str(harness_script), *args],
             env=env,
             cwd=ROOT,
             capture_output=True,
@@ -112,7 +119,7 @@ def test_sigkill_at_twelve_points_then_resume(tmp_path):
         command = "execute"
         for threshold in KILL_AFTER_WRITES:
             process = subprocess.Popen(
-                [sys.executable, str(HARNESS), command, str(run_id)],
+                [sys.executable, str(harness_script), command, str(run_id)],
                 env=env,
                 cwd=ROOT,
                 stdout=subprocess.PIPE,

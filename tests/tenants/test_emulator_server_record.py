@@ -111,4 +111,3 @@ def test_removing_leaves_another_servers_record_alone(data_dir, listening):
     emulator_server_record_write(url=listening)
     emulator_server_record_remove()
     assert not emulator_server_record().exists()
-

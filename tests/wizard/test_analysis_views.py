@@ -47,9 +47,14 @@ def test_checks_queued_show_progress_then_the_page_reloads_with_results(
     assert 'id="analysis"' not in page and 'id="checks-summary"' in page
 
 
-def test_a_failed_preview_says_why_on_the_page(personas, tenant, baseline, login, walk, held):
+def test_a_failed_preview_says_why_on_the_page(
+    personas, tenant, baseline, login, walk, held, settings
+):
     from tenantguard.tenants.models import Tenant
 
+    # The preview must read the target to fail on the tenant's connection (it would otherwise
+    # plan from the checks' read).
+    settings.TENANTGUARD_TARGET_READ_REUSE_SECONDS = 0
     run = walk(personas["operator"], tenant, baseline, upto="checks")
     client = login(personas["operator"])
     client.post(reverse("restores:preview_run", args=[run.pk]))

@@ -29,6 +29,7 @@ reusable policy setting it looks up with ``reusablePolicySettings?$filter=id eq 
 from __future__ import annotations
 
 from tenantguard.intune.types.reusable_settings import REUSABLE_SETTING_REFS
+from tenantguard.intune.types.settings_catalog import SETTINGS_PAGE
 from tenantguard.intune.typespec import (
     ASSIGN_200,
     EXPAND_ASSIGNMENTS,
@@ -67,7 +68,14 @@ FAMILY = TypeFamily(
             list_params=EXPAND_ASSIGNMENTS,
             per_item_fetch=(
                 FETCH_ITEM_ASSIGNMENTS,
-                PerItemFetch(kind="settings", path="settings", merge_into="settings"),
+                # Graph pages settings at 25; IntuneCD reads them with top=1000 (on beta the "$" is
+                # optional), so one read per policy up to 1,000 settings; nextLinks still followed.
+                PerItemFetch(
+                    kind="settings",
+                    path="settings",
+                    merge_into="settings",
+                    params=SETTINGS_PAGE,
+                ),
                 PerItemFetch(
                     kind="scheduledActionsForRule",
                     path=_ACTIONS,

@@ -27,6 +27,10 @@ from tenantguard.intune.typespec import (
 CONFIG = PERMISSION_CONFIGURATION
 SERVICE = PERMISSION_SERVICE_CONFIG
 
+#: Query of a policy's ``settings`` read: the largest page Graph gives (it pages at 25 by
+#: default; IntuneCD asks ``top=1000``, others ``top=999``).
+SETTINGS_PAGE: tuple[tuple[str, str], ...] = (("$top", "1000"),)
+
 _SETTINGS_CATALOG_COMMON: dict[str, Any] = {
     "category": "Settings catalog",
     "collection": "deviceManagement/configurationPolicies",
@@ -35,7 +39,14 @@ _SETTINGS_CATALOG_COMMON: dict[str, Any] = {
     "list_params": EXPAND_ASSIGNMENTS,
     "per_item_fetch": (
         FETCH_ITEM_ASSIGNMENTS,
-        PerItemFetch(kind="settings", path="settings", merge_into="settings"),
+        # Graph pages settings at 25; IntuneCD reads them with top=1000 (on beta the "$" is
+        # optional), so one read per policy up to 1,000 settings; nextLinks still followed.
+        PerItemFetch(
+            kind="settings",
+            path="settings",
+            merge_into="settings",
+            params=SETTINGS_PAGE,
+        ),
     ),
     "read_only_fields": frozenset({"isAssigned", "settingCount", "creationSource"}),
     "child_id_paths": ("settings[].id",),

@@ -56,10 +56,13 @@ user maps it).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from django.db import DatabaseError
 
 from tenantguard.accounts.permissions import Capability, has_capability
 from tenantguard.catalog.selectors import setting_labels
@@ -98,6 +101,9 @@ from tenantguard.restores.services.source import (
     read_target_for,
     singular,
 )
+from tenantguard.restores.services.target_read import restore_target_read_keep
+
+logger = logging.getLogger("tenantguard.restores")
 
 # Severities (``CheckSeverity`` values).
 BLOCKING: Final = "blocking"
@@ -937,9 +943,22 @@ def restore_run_run_checks(
             for kind, entries in normalized_mapping(run.group_mapping).items()
         },
     )
-    return restore_run_record_checks(
+    summary["target_read"] = read.summary()
+    recorded = restore_run_record_checks(
         actor=actor, run=run, results=results, summary=summary, inputs_fingerprint=read.fingerprint
     )
+    # Kept for the preview, which plans from it while the inputs are unchanged and it is recent
+    # (when it cannot be kept, the preview reads the target again: the checks stand).
+    try:
+        restore_target_read_keep(run=recorded, read=read)
+    except DatabaseError:
+        logger.warning(
+            "Restore #%s: the checks' read of the target could not be kept for the preview, "
+            "which will read the target again.",
+            recorded.pk,
+            exc_info=True,
+        )
+    return recorded
 
 
 def _secrets_need_admin_of(run: RestoreRun, actor: Any) -> str:

@@ -1,8 +1,10 @@
 """RestoreDiffGenerator: the wizard's step 4, a dry-run simulation of the restore.
 
-``restore_run_run_preview(actor=, run=)`` reads the live target once more (the same batched
-reads as the checks), plans every scoped item with ``RestoreDiffGenerator`` and persists the
-plan with ``restore_run_record_preview`` (fingerprint stamped, run ``previewed``, audited).
+``restore_run_run_preview(actor=, run=)`` plans from the checks' read of the live target when
+the run's inputs are unchanged since and that read is recent (``target_read.py``), else reads
+the target again (the same batched reads as the checks); it plans every scoped item with
+``RestoreDiffGenerator`` and persists the plan with ``restore_run_record_preview`` (fingerprint
+stamped, run ``previewed``, audited).
 
 Per item the planned action is one of
 
@@ -85,6 +87,9 @@ The summary (``run.metadata["preview"]["summary"]``)::
       "skipped_by_reason": {skip_code: count}, "items": int, "truncated_diffs": int,
       "graph_requests": int,          # the setting definitions' requests included
       "setting_definitions": {"graph_requests", "definitions", "problem"},  # setting names
+      "target_read": {"read_at": iso, "read_by": "checks" | "preview", "reused": bool,
+                      "graph_requests": int,   # what that read cost (the checks' when reused)
+                      "not_reused": str},      # why a preview read again (only then)
     }
 
 Assignment and scope-tag counts are over the items that will be created or updated.
@@ -138,6 +143,7 @@ from tenantguard.restores.services.source import (
     with_checked_identities,
     with_kept_elements,
 )
+from tenantguard.restores.services.target_read import restore_target_read_reusable
 
 # Planned actions (``PreviewAction`` values).
 CREATE: Final = "create"
@@ -791,7 +797,13 @@ def restore_run_run_preview(
     Needs current checks (the policy says so); items with an open blocking check are planned as
     skipped. Nothing is written to the tenant.
     """
-    read = read_target_for(run, actor=actor, action=Action.RUN_PREVIEW, on_progress=on_progress)
+    read = read_target_for(
+        run,
+        actor=actor,
+        action=Action.RUN_PREVIEW,
+        on_progress=on_progress,
+        reuse=restore_target_read_reusable,
+    )
     run, source = read.run, with_checked_identities(read.run, read.source)
     generator = RestoreDiffGenerator(
         items=source.items,
@@ -807,6 +819,7 @@ def restore_run_run_preview(
     labels = restore_run_setting_definitions_ensure(read=read)
     summary["setting_definitions"] = labels.to_json()
     summary["graph_requests"] = read.graph_requests + labels.graph_requests
+    summary["target_read"] = read.summary()
     return restore_run_record_preview(
         actor=actor, run=run, summary=summary, items=planned, inputs_fingerprint=read.fingerprint
     )

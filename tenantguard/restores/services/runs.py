@@ -788,6 +788,12 @@ def restore_run_record_preview(
                 "fingerprint": record["fingerprint"],
                 "from_status": previous_status,
                 "status": locked.status,
+                # Whether the preview planned from the checks' read of the target, and when
+                # that read was made (``target_read.py``).
+                "target_read": {
+                    key: (summary.get("target_read") or {}).get(key)
+                    for key in ("read_at", "read_by", "reused")
+                },
             },
         )
     return locked

@@ -35,10 +35,13 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote, urlencode
 
+from django.utils import timezone
+
 from tenantguard.backups.models import BackupItem
 from tenantguard.crypto import decryption_problem
 from tenantguard.graph import BatchRequest, GraphClient, GraphError, PermissionDeniedError
 from tenantguard.intune import (
+    capture,
     reference_kinds,
     references,
     registry,
@@ -169,6 +172,25 @@ class SourceItem:
         """``Settings catalog 'Edge baseline'``, ``Endpoint security: Antivirus 'AV'``: how
         messages name the item (``check_words.item_type_label``)."""
         return f"{item_type_label(self.type_key, self.payload)} '{self.display_name}'"
+
+    def references(self, *, include_assignments: bool) -> tuple[Reference, ...]:
+        """``item_references``, found once per item and variant (the item is never changed:
+        its payload is the backup's)."""
+        found: dict[bool, tuple[Reference, ...]] = self.__dict__.setdefault("_references", {})
+        if include_assignments not in found:
+            found[include_assignments] = (
+                ()
+                if self.is_unsupported
+                else tuple(
+                    references_of(
+                        type_key=self.type_key,
+                        payload=self.payload,
+                        assignments=self.assignments if include_assignments else None,
+                        scope_tag_ids=self.scope_tag_ids if self.ptype.scope_tag_property else [],
+                    )
+                )
+            )
+        return found[include_assignments]
 
 
 #: Why the restore never writes an item (``never_written``); ``""``: it may be written.
@@ -536,16 +558,11 @@ def assignment_index(ref: Reference) -> int | None:
 
 def item_references(item: SourceItem, *, include_assignments: bool) -> list[Reference]:
     """Every reference of ``item`` the restore would write: scope tags and payload references
-    always, assignment references (groups, filters) only when assignments are restored."""
-    if item.is_unsupported:
-        return []
-    refs = references_of(
-        type_key=item.type_key,
-        payload=item.payload,
-        assignments=item.assignments if include_assignments else None,
-        scope_tag_ids=item.scope_tag_ids if item.ptype.scope_tag_property else [],
-    )
-    return refs
+    always, assignment references (groups, filters) only when assignments are restored.
+
+    Found once per item and kept on it (``SourceItem.references``): the group lookup and the
+    checks both ask, and finding them walks the whole payload."""
+    return list(item.references(include_assignments=include_assignments))
 
 
 def assignment_target(assignment: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -950,7 +967,7 @@ def graph_client_for_run(run: RestoreRun) -> Any:
 GROUP_READ_PERMISSION: Final = "Group.Read.All"
 
 #: Values per ``displayName in (...)`` filter (Entra accepts at most 15).
-_NAMES_PER_FILTER: Final = 15
+_NAMES_PER_FILTER: Final = capture.GROUP_IDS_PER_FILTER
 
 
 def _groups_named(client: GraphClient, names: Iterable[str]) -> dict[str, list[dict[str, str]]]:
@@ -1027,20 +1044,22 @@ def load_target_groups(
     }
     if not referenced and not mapped:
         return TargetGroups(existing=dict(state.group_names))
+    # Across tenants source ids never exist in the target: only the mapped ids are looked up.
+    candidates = (referenced if source.inputs.same_tenant else set()) | mapped
+    lookup = sorted(candidates - set(state.group_names))
+    existing: dict[str, str] = dict(state.group_names)
     try:
-        # One cheap probe: a missing Group.Read.All must not look like "every group is gone".
-        client.get("groups", params={"$top": "1", "$select": "id"})
+        if lookup:
+            existing.update(capture.read_groups_by_id(client, lookup))
+        elif not state.group_names:
+            # One cheap probe: a missing Group.Read.All must not look like "every group is
+            # gone". (Groups read already, or the lookup's own answer, prove it either way.)
+            client.get("groups", params={"$top": "1", "$select": "id"})
     except PermissionDeniedError as exc:
         return TargetGroups(
             unreadable=f"The app cannot read the groups of the tenant (it lacks "
             f"{GROUP_READ_PERMISSION}). Graph said: {exc}"
         )
-    # Across tenants source ids never exist in the target: only the mapped ids are looked up.
-    candidates = (referenced if source.inputs.same_tenant else set()) | mapped
-    lookup = sorted(candidates - set(state.group_names))
-    existing: dict[str, str] = dict(state.group_names)
-    for group in target.find_groups(client, ids=lookup) if lookup else []:
-        existing[group["id"]] = group["displayName"]
     missing_names = {
         source.names.groups.get(group_id, "")
         for group_id in referenced
@@ -1115,7 +1134,12 @@ def with_checked_identities(run: RestoreRun, source: RunSource) -> RunSource:
 class TargetRead:
     """What the checks and the preview start from: the run as stored, the fingerprint of its
     inputs (taken before the read, so results for inputs that changed meanwhile are refused
-    when recorded), the scoped source, the live target, and the Graph requests the read cost."""
+    when recorded), the scoped source, the live target, and the Graph requests the read cost.
+
+    ``read_at``: when the target read started. ``read_by``: the step that read it
+    (``checks`` or ``preview``); a preview planning from the checks' read
+    (``services/target_read.py``) has ``reused`` set and ``graph_requests`` 0 (the checks
+    counted that read). ``not_reused``: why a preview read again (``""`` when it did not)."""
 
     run: RestoreRun
     fingerprint: str
@@ -1123,6 +1147,31 @@ class TargetRead:
     state: TargetState
     groups: TargetGroups
     graph_requests: int
+    read_at: datetime
+    read_by: str
+    reused: bool = False
+    #: Requests the read itself cost when it was made (the checks' count for a reused read).
+    read_requests: int = 0
+    not_reused: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """``summary["target_read"]`` of the checks and the preview: when the target was read,
+        by which step, whether this step reused it and, when a preview read again, why."""
+        found: dict[str, Any] = {
+            "read_at": self.read_at.isoformat(),
+            "read_by": self.read_by,
+            "reused": self.reused,
+            "graph_requests": self.read_requests,
+        }
+        if self.not_reused:
+            found["not_reused"] = self.not_reused
+        return found
+
+
+#: ``reuse(run, fingerprint, source)``: a read made earlier (the checks') the caller may plan
+#: from instead of reading the target, and why not when it returns ``None`` ("" when there was
+#: nothing to reuse): ``target_read.restore_target_read_reusable`` decides.
+ReuseRead = Callable[[RestoreRun, str, "RunSource"], tuple["TargetRead | None", str]]
 
 
 def read_target_for(
@@ -1131,15 +1180,26 @@ def read_target_for(
     actor: Any,
     action: Action,
     on_progress: ProgressCallback | None = None,
+    reuse: ReuseRead | None = None,
 ) -> TargetRead:
     """Ask the policy whether ``actor`` may do ``action`` (checks or preview) on ``run``, then
-    read the scoped source and the live target once. Refusals raise ``RestoreRunRefused``."""
+    read the scoped source and the live target once. Refusals raise ``RestoreRunRefused``.
+
+    With ``reuse`` (the preview), an earlier read it accepts is returned instead of reading the
+    target: no Graph request."""
     run = fresh_run(run)
     decision = RestoreRunPolicy(run, actor).can(action)
     if not decision.allowed:
         raise RestoreRunRefused(decision.reasons, action=action.value)
     fingerprint = restore_run_fingerprint(run)
     source = load_source(run)
+    not_reused = ""
+    if reuse is not None:
+        reused, not_reused = reuse(run, fingerprint, source)
+        if reused is not None:
+            return reused
+    read_by = "checks" if action is Action.RUN_CHECKS else "preview"
+    read_at = timezone.now()
     client = graph_client_for_run(run)
     before = client.request_count
     state, groups = load_target(client, source, on_progress=on_progress)
@@ -1148,13 +1208,18 @@ def read_target_for(
         source = dataclasses.replace(
             source, inputs=dataclasses.replace(source.inputs, identities=identities)
         )
+    requests = client.request_count - before
     return TargetRead(
         run=run,
         fingerprint=fingerprint,
         source=source,
         state=state,
         groups=groups,
-        graph_requests=client.request_count - before,
+        graph_requests=requests,
+        read_at=read_at,
+        read_by=read_by,
+        read_requests=requests,
+        not_reused=not_reused,
     )
 
 
@@ -1168,10 +1233,12 @@ __all__ = [
     "Reference",
     "ReferenceResolver",
     "Resolution",
+    "ReuseRead",
     "RunInputs",
     "RunSource",
     "SourceItem",
     "TargetGroups",
+    "TargetRead",
     "TenantIdentities",
     "assignment_index",
     "assignments_plan",
