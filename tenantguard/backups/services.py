@@ -344,6 +344,10 @@ def backup_set_capture(
     return backup_set
 
 
+#: A backup whose capture no task worker has picked up for this long is failed: nothing serves
+#: the queue (no worker runs), and the tenant's schedule must not wait on it for ever.
+BACKUP_QUEUE_GIVE_UP = timedelta(hours=24)
+
 #: A running backup set that has not reported progress for this long is presumed dead (its
 #: worker stopped): ``backup_sets_fail_stale`` marks it failed so it blocks nothing any more.
 BACKUP_STALE_AFTER = timedelta(hours=2)
@@ -391,19 +395,29 @@ def backup_sets_fail_stale(*, tenant: Tenant, now: datetime | None = None) -> li
         last = parse_datetime(str((backup_set.progress or {}).get("updated_at") or ""))
         if last is None and _capture_still_queued(backup_set):
             # Never started, its task still waiting for a free worker: a long queue (a fleet
-            # of tenants, few workers) is not a stopped worker.
-            continue
-        last = last or backup_set.created_at
-        if now - last < BACKUP_STALE_AFTER:
-            continue
+            # of tenants, few workers) is not a stopped worker, unless nothing serves the queue.
+            waited = now - backup_set.created_at
+            if waited < BACKUP_QUEUE_GIVE_UP:
+                continue
+            reason = "never_started"
+            error = (
+                f"No task worker picked this backup up in {waited.total_seconds() // 3600:.0f} "
+                "hours, so it was marked failed. Check that a task worker runs (`tenantguard "
+                "run` starts one; in production `python -m django db_worker`), then run it again."
+            )
+        else:
+            last = last or backup_set.created_at
+            if now - last < BACKUP_STALE_AFTER:
+                continue
+            reason = "stale"
+            error = (
+                f"The backup stopped reporting at {last:%Y-%m-%d %H:%M} UTC (the task worker "
+                "was probably stopped) and was marked failed. Run it again."
+            )
         with transaction.atomic():
             updated = BackupSet.objects.filter(
                 pk=backup_set.pk, status=BackupStatus.RUNNING
-            ).update(
-                status=BackupStatus.FAILED,
-                error=f"The backup stopped reporting at {last:%Y-%m-%d %H:%M} UTC (the task worker "
-                "was probably stopped) and was marked failed. Run it again.",
-            )
+            ).update(status=BackupStatus.FAILED, error=error)
             if not updated:
                 continue
             audit_event_record(
@@ -411,7 +425,10 @@ def backup_sets_fail_stale(*, tenant: Tenant, now: datetime | None = None) -> li
                 action="backup.failed",
                 subject=backup_set,
                 tenant=tenant,
-                details={"reason": "stale", "last_progress_at": last.isoformat()},
+                details={
+                    "reason": reason,
+                    "last_progress_at": (last or backup_set.created_at).isoformat(),
+                },
             )
         failed.append(backup_set)
     return failed

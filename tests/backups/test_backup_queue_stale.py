@@ -50,6 +50,24 @@ def test_a_set_whose_capture_still_waits_in_the_queue_is_not_failed_as_stale(
     assert not AuditEvent.objects.filter(action="backup.failed").exists()
 
 
+def test_a_set_no_worker_picks_up_for_a_day_is_failed_with_what_to_check(database_queue, tenant):
+    from tenantguard.backups.services import BACKUP_QUEUE_GIVE_UP
+
+    backup_set = _queued_set(tenant)
+
+    failed = backup_sets_fail_stale(
+        tenant=tenant, now=backup_set.created_at + BACKUP_QUEUE_GIVE_UP + timedelta(minutes=1)
+    )
+
+    assert [item.pk for item in failed] == [backup_set.pk]
+    backup_set.refresh_from_db()
+    assert backup_set.status == BackupStatus.FAILED
+    assert "No task worker picked this backup up in 24 hours" in backup_set.error
+    assert "db_worker" in backup_set.error
+    event = AuditEvent.objects.get(action="backup.failed", subject_id=str(backup_set.pk))
+    assert event.details["reason"] == "never_started"
+
+
 def test_a_set_whose_task_a_killed_worker_took_is_still_failed_as_stale(database_queue, tenant):
     backup_set = _queued_set(tenant)
     # a worker picked the task up and died before its first progress report

@@ -195,3 +195,36 @@ def test_a_priority_change_is_in_the_preview_and_only_then_written(personas, ten
     posts = [e.path for e in _writes_since(start) if e.path.endswith("/setPriority")]
     assert posts == [f"/beta/{COLLECTION}/{developers['id']}/setPriority"]
     assert _by_name(seeded, "Device limit - Developers (10)")["priority"] == 1
+
+
+def test_priorities_come_back_in_the_backups_order_whatever_the_names(personas, tenant, seeded):
+    """setPriority renumbers the kind's others, so the order the restore sets them in matters:
+    in the backup's priority order every start ends right; in name order this one did not."""
+    owner = personas["owner"]
+    template = _by_name(seeded, "Device limit - Finance (3)")
+    for name in ("Device limit - Developers (10)", "Device limit - Finance (3)"):
+        seeded.delete_object(COLLECTION, _by_name(seeded, name)["id"])
+    backup_priority = {"A": 2, "B": 1, "C": 3, "D": 4}
+    ids = {}
+    for letter, priority in backup_priority.items():
+        ids[letter] = f"{template['id'][:-8]}0000000{ord(letter)}"[-36:]
+        seeded.put_object(
+            COLLECTION,
+            {
+                **template,
+                "id": ids[letter],
+                "displayName": f"Device limit - {letter}",
+                "priority": priority,
+            },
+        )
+    baseline = _backup(owner, tenant, ENROLLMENT_KEYS)
+    for place, letter in enumerate("ADBC", start=1):  # the target's order now
+        live = _by_name(seeded, f"Device limit - {letter}")
+        seeded.put_object(COLLECTION, {**live, "priority": place})
+
+    run = restore_run_execute(run_id=prepare_run(owner, tenant, baseline).pk)
+
+    assert run.status == "completed", run.results
+    assert {
+        letter: _by_name(seeded, f"Device limit - {letter}")["priority"] for letter in "ABCD"
+    } == backup_priority

@@ -283,9 +283,7 @@ class RestoreExecutor:
         if run.scope_mode == "selected":
             items = items.filter(pk__in=[int(pk) for pk in run.requested_items or []])
         planned = {(p.policy_type, p.source_id): p for p in run.preview_items.all()}
-        ordered = sorted(
-            items, key=lambda i: (restore_order(i.policy_type), i.policy_type, i.display_name, i.pk)
-        )
+        ordered = sorted(items, key=_restore_sequence)
         return [
             _WorkItem(
                 position=index,
@@ -1283,6 +1281,18 @@ class RestoreExecutor:
         )
 
 
+def _restore_sequence(item: BackupItem) -> tuple[Any, ...]:
+    """Where ``item`` goes in the run: restore order, type, then (for a type whose priority
+    renumbers the others) the backup's priority, lowest first, so that setting them one after
+    the other ends in the backup's order; then name."""
+    rank = 0
+    ptype = registry.POLICY_TYPES.get(item.policy_type)
+    if ptype is not None and ptype.priority is not None:
+        value = (item.payload or {}).get(ptype.priority.property)
+        rank = value if isinstance(value, int) and not isinstance(value, bool) else 2**31
+    return (restore_order(item.policy_type), item.policy_type, rank, item.display_name, item.pk)
+
+
 def _renumbers_siblings(type_key: str) -> bool:
     ptype = registry.POLICY_TYPES.get(type_key)
     return ptype is not None and ptype.priority is not None
@@ -1311,8 +1321,8 @@ def _lanes(items: list[_WorkItem]) -> list[list[_WorkItem]]:
         if item.planned is not None and item.planned.action == PreviewAction.CREATE:
             keys.append(("create", item.type_key, ""))
         if _renumbers_siblings(item.type_key):
-            # Setting one object's priority moves the type's others: in the planned order,
-            # one after the other, as the preview planned them.
+            # Setting one object's priority moves the type's others: one after the other, in
+            # the backup's priority order (``_restore_sequence``).
             keys.append(("priority", item.type_key, ""))
         for key in keys:
             other = first.setdefault(key, index)
@@ -1541,9 +1551,6 @@ def restore_run_execute(
         sleep(LOCK_POLL_SECONDS)
         waited += LOCK_POLL_SECONDS
     run = RestoreRun.objects.select_related("tenant", "backup_set", "requested_by").get(pk=run_id)
-    # This run is about to change the tenant: no other run's preview may plan from a read of
-    # it taken before.
-    restore_target_reads_forget(tenant=run.tenant)
     keeper = HeartbeatKeeper(
         beat=lambda: restore_run_heartbeat(run_id=run_id, worker_id=worker_id),
         every=HEARTBEAT_EVERY_SECONDS,
@@ -1556,6 +1563,9 @@ def restore_run_execute(
         # longer decrypts, a field cleared since the run was queued) ends the run as failed
         # with what to do, instead of leaving it running with the tenant's lock until the
         # automatic resume has failed it five times.
+        # This run is about to change the tenant: no other run's preview may plan from a read
+        # of it taken before.
+        restore_target_reads_forget(tenant=run.tenant)
         executor = RestoreExecutor(
             run=run,
             worker_id=worker_id,
