@@ -273,3 +273,48 @@ __all__ = [
     "print_table",
     "require",
 ]
+
+
+class HeapWatch:
+    """With tracemalloc on (``enabled``), a thread keeps a snapshot of the Python heap at its
+    largest (taken when the traced size grew by 10 % since the last one); ``peak`` is the
+    traced peak once the block ends, ``top(n)`` the snapshot's ``n`` largest allocation sites."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.snapshot: Any = None
+        self.size = 0
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> HeapWatch:
+        if self.enabled:
+            tracemalloc.start()
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._stop.set()
+            self._thread.join()
+            self.peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.25):
+            current, _ = tracemalloc.get_traced_memory()
+            if current > self.size * 1.1:
+                self.snapshot = tracemalloc.take_snapshot()
+                self.size = current
+
+    def top(self, limit: int) -> list[tuple[str, int, int]]:
+        """``(file:line, bytes, blocks)`` of the ``limit`` largest allocation sites."""
+        if self.snapshot is None or not limit:
+            return []
+        found = []
+        for stat in self.snapshot.statistics("lineno")[:limit]:
+            frame = stat.traceback[0]
+            where = frame.filename.split("/tenantguard/", 1)[-1].split("/site-packages/", 1)[-1]
+            found.append((f"{where}:{frame.lineno}", stat.size, stat.count))
+        return found

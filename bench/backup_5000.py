@@ -5,6 +5,7 @@
     python bench/backup_5000.py --count 20000 --no-tracemalloc
     python bench/backup_5000.py --product --no-tracemalloc --profile   # CPU: cProfile top functions
     python bench/backup_5000.py --product --counts 1000 5000 20000      # memory: fresh process each
+    python bench/backup_5000.py --product --throttle --in-process --no-tracemalloc --timeline
 
 Seeds the emulator with ``generate_bulk_objects``, points a ``GraphClient`` at
 ``http://127.0.0.1:PORT`` with a ``StaticTokenProvider``, runs ``iter_capture`` and consumes the
@@ -12,7 +13,11 @@ items (counting, never keeping them), then prints the Graph requests made, wall 
 of this process per 1,000 objects and memory.
 
 ``--profile`` runs the capture under cProfile and prints the functions with the most own CPU
-time (``tottime``); setup (seeding, migrations) is outside the profile. ``--counts`` is the memory
+time (``tottime``) over the backup's thread and the capture's request threads (one profiler per
+thread on that thread's CPU clock, merged); setup (seeding, migrations) is outside the profile.
+``--timeline`` prints the counted requests answered per 20 s window and when the first window's
+answer that the last window's last request waits for came (at Intune's limits the floor plus
+that time is the best wall time). ``--counts`` is the memory
 mode: for each count it writes the seed in one child process, then runs the backup in a fresh
 child process (``--seed-dir``, so generating the seed does not count) and reports that process's
 peak RSS (``ru_maxrss``); a second child with tracemalloc reports the Python heap peak and the
@@ -31,6 +36,7 @@ import pstats
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections import Counter
@@ -169,24 +175,130 @@ def _short_path(filename: str) -> str:
     return filename
 
 
-def _profile_rows(
-    profiler: cProfile.Profile, limit: int, *, clock: str
-) -> list[tuple[str, object]]:
-    """The ``limit`` functions with the most own time (``clock``: cpu or wall), as table rows.
+class _ThreadProfiles:
+    """cProfile on the backup's thread and on every capture request thread (``graph-worker``
+    threads started while it runs), each on its own thread's CPU clock (``time.thread_time``),
+    so own times add up to the CPU those threads used and nothing is charged to the wrong one.
 
-    cProfile sees only the thread that runs the backup: work done in other threads (the
-    capture's request workers: HTTP, JSON decoding) is missing from the list, while with the
-    CPU clock (process-wide) their CPU time is charged to whatever this thread was in."""
-    stats = pstats.Stats(profiler, stream=io.StringIO())
-    total = sum(entry[2] for entry in stats.stats.values())  # type: ignore[attr-defined]
+    ``clock="wall"`` profiles the backup's thread alone with the wall clock (as before)."""
+
+    def __init__(self, *, clock: str) -> None:
+        self.clock = clock
+        self.main = cProfile.Profile(time.thread_time if clock == "cpu" else time.perf_counter)
+        self.workers: list[cProfile.Profile] = []
+        self._lock = threading.Lock()
+
+    def _hook(self, frame: Any, event: str, arg: Any) -> None:
+        sys.setprofile(None)
+        if not threading.current_thread().name.startswith("graph-worker"):
+            return  # e.g. the in-process emulator's threads
+        profiler = cProfile.Profile(time.thread_time)
+        with self._lock:
+            self.workers.append(profiler)
+        profiler.enable()
+
+    def enable(self) -> None:
+        if self.clock == "cpu":
+            threading.setprofile(self._hook)
+        self.main.enable()
+
+    def disable(self) -> None:
+        self.main.disable()
+        threading.setprofile(None)  # type: ignore[arg-type]
+
+    def stats(self, profiler: cProfile.Profile | None = None) -> pstats.Stats:
+        """Stats of one profiler, or of all of them merged (after the workers ended)."""
+        if profiler is not None:
+            return pstats.Stats(profiler, stream=io.StringIO())
+        merged = pstats.Stats(self.main, stream=io.StringIO())
+        for worker in self.workers:
+            merged.add(worker)
+        return merged
+
+
+class _AnswerTimes:
+    """When each answer of ``client`` arrived and how many requests Intune counts for it (a
+    ``$batch``: its sub-requests), taken by wrapping the client's HTTP client."""
+
+    def __init__(self, client: Any) -> None:
+        self.answers: list[tuple[float, int]] = []
+        self._lock = threading.Lock()
+        http = client._http
+        send = http.request
+
+        def timed(method: str, url: Any, **kwargs: Any) -> Any:
+            response = send(method, url, **kwargs)
+            body = kwargs.get("json")
+            counted = len(body.get("requests") or []) if isinstance(body, dict) else 1
+            with self._lock:
+                self.answers.append((time.perf_counter(), counted))
+            return response
+
+        http.request = timed
+
+    def rows(self, *, started: float, wall_seconds: float) -> list[tuple[str, object]]:
+        if not self.answers:
+            return []
+        windows: Counter[int] = Counter()
+        for at, counted in self.answers:
+            windows[int((at - started) // 20)] += counted
+        last = max(at for at, _ in self.answers) - started
+        # The last window's requests go out as the first window's slots free up, 20 s per
+        # window later: the last of them waits for the first window's answer number
+        # ((N - 1) mod 1000) + 1 (N counted requests), so that answer's time adds to the floor.
+        total = sum(counted for _, counted in self.answers)
+        bound = (total - 1) % 1000 + 1
+        seen = 0
+        bound_at = 0.0
+        for at, counted in sorted(self.answers):
+            seen += counted
+            if seen >= bound:
+                bound_at = at - started
+                break
+        return [
+            (
+                f"the first window's answer number {bound:,} (of {total:,} counted) came at",
+                f"{bound_at:,.2f} s (the floor + this = the best wall time)",
+            ),
+            (
+                "counted requests answered per 20 s window",
+                ", ".join(f"{windows[index]:,}" for index in range(max(windows) + 1)),
+            ),
+            (
+                "the last 8 answers at (counted requests)",
+                ", ".join(
+                    f"{at - started:,.2f} s ({counted})"
+                    for at, counted in sorted(self.answers)[-8:]
+                ),
+            ),
+            ("last answer at", f"{last:,.2f} s"),
+            ("work after the last answer", f"{wall_seconds - last:,.2f} s"),
+        ]
+
+
+def _own_total(stats: pstats.Stats) -> float:
+    return float(sum(entry[2] for entry in stats.stats.values()))  # type: ignore[attr-defined]
+
+
+def _profile_rows(profiles: _ThreadProfiles, limit: int) -> list[tuple[str, object]]:
+    """The ``limit`` functions with the most own time over all profiled threads, as rows."""
+    stats = profiles.stats()
+    total = _own_total(stats)
+    main_total = _own_total(profiles.stats(profiles.main))
+    what = "CPU time (thread clocks)" if profiles.clock == "cpu" else "wall time"
+    rows: list[tuple[str, object]] = [
+        (f"profiled {what}, all threads (sum of own time)", f"{total:,.2f} s"),
+        ("  of which the backup's thread", f"{main_total:,.2f} s"),
+        (
+            f"  of which {len(profiles.workers)} request thread(s)",
+            f"{total - main_total:,.2f} s",
+        ),
+    ]
     entries = sorted(
         stats.stats.items(),  # type: ignore[attr-defined]
         key=lambda item: item[1][2],
         reverse=True,
     )[:limit]
-    rows: list[tuple[str, object]] = [
-        (f"profiled {clock} time of the backup's thread (sum of own time)", f"{total:,.2f} s")
-    ]
     for (filename, lineno, name), (_, ncalls, tottime, cumtime, _) in entries:
         where = _short_path(filename) if filename != "~" else "builtin"
         rows.append(
@@ -314,6 +426,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile-out", type=Path, help="also write the cProfile stats here")
     parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="also print when answers came: counted requests per 20 s window, the last "
+        "answer and the work after it (what bounds the share of the floor)",
+    )
+    parser.add_argument(
         "--counts",
         type=int,
         nargs="+",
@@ -368,10 +486,12 @@ def main(argv: list[str] | None = None) -> int:
             watch = _HeapWatch(enabled=trace and args.tracemalloc_top > 0)
             # CPU time by default (waiting for the emulator is not work); its clock costs more per
             # call than the wall clock, which inflates functions called very often.
-            timer = time.process_time if args.profile_clock == "cpu" else time.perf_counter
-            profiler = cProfile.Profile(timer) if args.profile else None
+            profiler = _ThreadProfiles(clock=args.profile_clock) if args.profile else None
+            answers = _AnswerTimes(client) if args.timeline else None
             cpu_started = time.process_time()
+            thread_cpu_started = time.thread_time()
             with client, measure(trace_memory=trace) as result:
+                wall_started = time.perf_counter()
                 if profiler is not None:
                     profiler.enable()
                 if args.product:
@@ -396,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
                     profiler.disable()
                 watch.check(sum(per_type.values()))
             cpu_seconds = time.process_time() - cpu_started
+            thread_cpu_seconds = time.thread_time() - thread_cpu_started
             log, emulator_rss_kib = stats()
 
     captured = sum(per_type.values())
@@ -423,6 +544,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{cpu_seconds:,.2f} s",
         ),
         (
+            "  of which the backup's thread / other threads",
+            f"{thread_cpu_seconds:,.2f} s / {cpu_seconds - thread_cpu_seconds:,.2f} s"
+            + (" (the emulator's included: --in-process)" if args.in_process else ""),
+        ),
+        (
             "CPU seconds per 1,000 objects",
             f"{cpu_seconds / captured * 1000:,.3f}" if captured else "n/a",
         ),
@@ -436,10 +562,12 @@ def main(argv: list[str] | None = None) -> int:
             else mib(emulator_rss_kib * 1024 if emulator_rss_kib else None),
         ),
     ]
+    if answers is not None:
+        rows += answers.rows(started=wall_started, wall_seconds=result.wall_seconds)
     if profiler is not None:
-        rows += _profile_rows(profiler, args.profile_top, clock=args.profile_clock)
+        rows += _profile_rows(profiler, args.profile_top)
         if args.profile_out:
-            profiler.dump_stats(str(args.profile_out))
+            profiler.stats().dump_stats(str(args.profile_out))
     top_allocations = watch.top(args.tracemalloc_top)
     if top_allocations:
         rows.append((f"largest heap (at item {watch.items_at_snapshot:,})", mib(watch.largest)))
@@ -454,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
                     "captured": captured,
                     "wall_seconds": result.wall_seconds,
                     "cpu_seconds": cpu_seconds,
+                    "thread_cpu_seconds": thread_cpu_seconds,
                     "max_rss_before_bytes": result.max_rss_before_bytes,
                     "max_rss_after_bytes": result.max_rss_after_bytes,
                     "tracemalloc_peak_bytes": result.tracemalloc_peak_bytes,

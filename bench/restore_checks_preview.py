@@ -37,7 +37,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _harness import loopback_emulator, max_rss_bytes, measure, mib, print_table, require
+from _harness import (
+    HeapWatch,
+    emulator_process,
+    loopback_emulator,
+    max_rss_bytes,
+    measure,
+    mib,
+    print_table,
+    require,
+)
 
 TOKEN_PREFIX = "bench-token"
 FOUNDATION_TYPES = ("scope_tag", "assignment_filter", "notification_template")
@@ -426,6 +435,271 @@ def bench_count(args: argparse.Namespace, count: int, admin: Any) -> list[tuple[
     return rows
 
 
+# ------------------------------------------------------------------------------------------
+# Memory mode: each step in a fresh process, the emulator in a child (``--memory``)
+# ------------------------------------------------------------------------------------------
+
+MEMORY_TENANT = "bench-mem"
+
+
+def _write_seeds(args: argparse.Namespace, count: int, before: Path, after: Path) -> None:
+    """Two seed directories of ``count`` policies: the tenant as backed up, and the tenant as
+    checked (``--delete-share`` of the policies gone, ``--modify-share`` with a new
+    description and modification time), changed the way ``bench_count`` changes it live."""
+    bulk = require("bulk_tenant", what="the bulk tenant generator (bench/bulk_tenant.py)")
+    demo = require("tenantguard.emulator.demo", what="the emulator demo data")
+    registry = require("tenantguard.intune.registry", what="the policy-type registry")
+    objects = bulk.generate_bulk_objects(
+        count=count, seed=args.seed, tenant_label=f"Contoso Bench {count}"
+    )
+    demo.write_seed_dir(objects, before)
+    policies = []
+    for index, obj in enumerate(objects):
+        ptype = registry.classify(demo.collection_of(obj), obj)
+        if ptype.is_foundation or ptype.is_preview_only or ptype.parent is not None:
+            continue
+        if registry.is_unsupported(ptype):
+            continue
+        policies.append(index)
+    rng = random.Random(args.seed)
+    rng.shuffle(policies)
+    n_delete = round(len(policies) * args.delete_share)
+    n_modify = round(len(policies) * args.modify_share)
+    deleted = set(policies[:n_delete])
+    for index in policies[n_delete : n_delete + n_modify]:
+        obj = objects[index]
+        obj["description"] = "changed after the backup (bench)"
+        if "lastModifiedDateTime" in obj:
+            obj["lastModifiedDateTime"] = "2099-01-01T00:00:00Z"
+    demo.write_seed_dir([obj for index, obj in enumerate(objects) if index not in deleted], after)
+    print(
+        f"[{count:,}] seeds written: {len(objects):,} objects; {n_delete:,} policies deleted, "
+        f"{n_modify:,} modified for the checks",
+        flush=True,
+    )
+
+
+def _short(filename: str) -> str:
+    return filename.split("/tenantguard/", 1)[-1].split("/site-packages/", 1)[-1]
+
+
+def _memory_step(args: argparse.Namespace) -> int:
+    """One step of the memory mode in this (fresh) process; results as JSON."""
+    import json
+
+    setup_django(args.scratch)
+    from tenantguard.restores.models import RestoreRun
+    from tenantguard.restores.services.checks import restore_run_run_checks
+    from tenantguard.restores.services.diff import restore_run_run_preview
+    from tenantguard.restores.services.runs import restore_run_create, restore_run_set_scope
+    from tenantguard.tenants.models import Tenant
+
+    admin = bench_admin()
+    result: dict[str, Any] = {"step": args.memory_step}
+    if args.memory_step == "backup":
+        tenant = product_tenant(
+            tenant_id=MEMORY_TENANT, label="Contoso Bench", base_url=args.base_url
+        )
+        backup_set = take_backup(actor=admin, tenant=tenant)
+        run = restore_run_create(actor=admin, tenant=tenant, backup_set=backup_set)
+        run = restore_run_set_scope(actor=admin, run=run, mode="all")
+        result.update(run=run.pk, items=backup_set.items.count())
+    else:
+        Tenant.objects.filter(entra_tenant_id=MEMORY_TENANT).update(graph_url=args.base_url)
+        run = RestoreRun.objects.get(pk=args.run)
+        step = restore_run_run_checks if args.memory_step == "checks" else restore_run_run_preview
+        rss_before = max_rss_bytes()
+        cpu = time.process_time()
+        started = time.perf_counter()
+        if args.tracemalloc_top:
+            with HeapWatch() as watch:
+                run = step(actor=admin, run=run)
+            result.update(
+                tracemalloc_peak=watch.peak, heap_at_snapshot=watch.size, top=watch.top(12)
+            )
+        elif args.profile_top:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile(time.process_time)
+            run = profiler.runcall(step, actor=admin, run=run)
+            stats = pstats.Stats(profiler)
+            total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+            ranked = sorted(
+                stats.stats.items(),  # type: ignore[attr-defined]
+                key=lambda entry: entry[1][2],
+                reverse=True,
+            )
+            result["profile"] = [
+                (f"{_short(where[0])}:{where[1]}({where[2]})", row[2], row[3])
+                for where, row in ranked[: args.profile_top]
+            ]
+            result["profiled"] = total
+        else:
+            run = step(actor=admin, run=run)
+        result.update(
+            wall=time.perf_counter() - started,
+            cpu=time.process_time() - cpu,
+            rss_before=rss_before,
+            rss_peak=max_rss_bytes(),
+        )
+        if args.memory_step == "checks":
+            summary = run.metadata.get("checks", {}).get("summary", {})
+            result.update(
+                items=summary.get("items"),
+                requests=summary.get("graph_requests"),
+                kept=_kept_read_size(run),
+            )
+        else:
+            preview = run.metadata.get("preview", {})
+            result.update(
+                actions=preview.get("actions", {}),
+                reused=(preview.get("summary", {}).get("target_read") or {}).get("reused"),
+            )
+    args.json_out.write_text(json.dumps(result))
+    return 0
+
+
+def _memory_mode(args: argparse.Namespace) -> int:
+    """Each count: seeds written by a child, the backup in a fresh process, then checks and
+    preview each in a fresh process (emulator in its own child); their peak RSS compared."""
+    import json
+    import subprocess
+    import sys
+
+    script = str(Path(__file__).resolve())
+    rows: list[tuple[str, object]] = []
+    first: dict[str, int] = {}
+    for count in args.count:
+        with tempfile.TemporaryDirectory(prefix="tg-bench-restore-mem-") as scratch_name:
+            scratch = Path(scratch_name)
+            before, after = scratch / "seed-before", scratch / "seed-after"
+            subprocess.run(
+                [
+                    sys.executable,
+                    script,
+                    "--count",
+                    str(count),
+                    "--seed",
+                    str(args.seed),
+                    "--delete-share",
+                    str(args.delete_share),
+                    "--modify-share",
+                    str(args.modify_share),
+                    "--memory-seeds",
+                    str(before),
+                    str(after),
+                ],
+                check=True,
+            )
+
+            def child(
+                step: str,
+                base_url: str,
+                run: int = 0,
+                top: int = 0,
+                scratch: Path = scratch,
+                count: int = count,
+            ) -> dict[str, Any]:
+                out = scratch / f"{step}-{top}.json"
+                command = [
+                    sys.executable,
+                    script,
+                    "--memory-step",
+                    step,
+                    "--scratch",
+                    str(scratch),
+                    "--base-url",
+                    base_url,
+                    "--run",
+                    str(run),
+                    "--json-out",
+                    str(out),
+                    "--tracemalloc-top",
+                    str(top),
+                    "--profile-top",
+                    str(args.profile_top),
+                ]
+                print(
+                    f"[{count:,}] {step}{' (traced)' if top else ''} in a fresh process ...",
+                    flush=True,
+                )
+                subprocess.run(command, check=True)
+                return dict(json.loads(out.read_text()))
+
+            with emulator_process(
+                seed_dir=before, tenant_id=MEMORY_TENANT, token=f"{TOKEN_PREFIX}-{MEMORY_TENANT}"
+            ) as emulator:
+                backup = child("backup", emulator.base_url)
+            with emulator_process(
+                seed_dir=after, tenant_id=MEMORY_TENANT, token=f"{TOKEN_PREFIX}-{MEMORY_TENANT}"
+            ) as emulator:
+                steps = {
+                    name: child(name, emulator.base_url, backup["run"])
+                    for name in ("checks", "preview")
+                }
+                traced = {}
+                if args.tracemalloc_top:
+                    traced = {
+                        name: child(name, emulator.base_url, backup["run"], args.tracemalloc_top)
+                        for name in ("checks", "preview")
+                    }
+        rows.append((f"{count:,} policies: backup items", f"{backup['items']:,}"))
+        for name, found in steps.items():
+            peak = int(found["rss_peak"])
+            first.setdefault(name, peak)
+            rows += [
+                (
+                    f"  {name}: peak RSS (RSS before the step)",
+                    f"{mib(peak)} ({mib(found['rss_before'])}), "
+                    f"{peak / first[name]:.0%} of the first count",
+                ),
+                (f"  {name}: wall / CPU", f"{found['wall']:,.1f} s / {found['cpu']:,.1f} s"),
+            ]
+            if name == "checks":
+                rows.append(
+                    (
+                        f"  {name}: Graph requests, kept read",
+                        f"{found['requests']:,}, {found['kept']}",
+                    )
+                )
+            else:
+                rows.append(
+                    (
+                        f"  {name}: reused the checks' read; actions",
+                        f"{found['reused']}; {found['actions']}",
+                    )
+                )
+            if found.get("profile"):
+                rows.append(
+                    (
+                        f"  {name}: cProfile (CPU clock) top tottime of",
+                        f"{found['profiled']:,.2f} s",
+                    )
+                )
+                rows += [
+                    (f"    {where}", f"{tottime:,.2f} s / {cumtime:,.2f} s")
+                    for where, tottime, cumtime in found["profile"]
+                ]
+            if name in traced:
+                heap = traced[name]
+                rows.append(
+                    (
+                        f"  {name}: tracemalloc peak / largest snapshot",
+                        f"{mib(heap['tracemalloc_peak'])} / {mib(heap['heap_at_snapshot'])}",
+                    )
+                )
+                rows += [
+                    (f"    {where}", f"{mib(size)} in {blocks:,} blocks")
+                    for where, size, blocks in heap["top"]
+                ]
+    print_table(
+        "Peak RSS of checks and preview by tenant size (fresh process each, emulator in a child)",
+        rows,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -446,7 +720,40 @@ def main(argv: list[str] | None = None) -> int:
         default=20.0,
         help="throttling window with --throttle (Intune: 20; the same counts per window)",
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="peak RSS of checks and of preview per --count, each in a fresh process",
+    )
+    parser.add_argument(
+        "--tracemalloc-top",
+        type=int,
+        default=0,
+        help="with --memory: also a traced run of each step, its N largest allocation sites",
+    )
+    parser.add_argument(
+        "--profile-top",
+        type=int,
+        default=0,
+        help="with --memory: cProfile each step (CPU clock), its N top functions by tottime",
+    )
+    # Internal: the children of --memory.
+    parser.add_argument("--memory-seeds", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-step", choices=("backup", "checks", "preview"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--json-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_seeds:
+        _write_seeds(args, args.count[0], *args.memory_seeds)
+        return 0
+    if args.memory_step:
+        return _memory_step(args)
+    if args.memory:
+        return _memory_mode(args)
 
     with tempfile.TemporaryDirectory(prefix="tg-bench-restore-") as scratch:
         setup_django(Path(scratch))

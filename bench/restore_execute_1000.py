@@ -26,9 +26,15 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import io
+import json
 import logging
+import os
 import pstats
+import random
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -36,8 +42,18 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from _harness import loopback_emulator, measure, mib, print_table, require
+from _harness import (
+    HeapWatch,
+    emulator_process,
+    loopback_emulator,
+    max_rss_bytes,
+    measure,
+    mib,
+    print_table,
+    require,
+)
 from restore_checks_preview import (
+    TOKEN_PREFIX,
     bench_admin,
     current_rss_bytes,
     fmt_counter,
@@ -162,6 +178,161 @@ def _print_timeline(
         print(f"  {gap:7.3f} s after write {index + 1:4d} at t={at:7.2f} s; 429s in it: {during}")
 
 
+# ------------------------------------------------------------------------------------------
+# Memory mode: peak RSS of the execution by tenant size (unthrottled)
+# ------------------------------------------------------------------------------------------
+
+MEMORY_TENANT = "bench-exec-mem"
+
+
+def _memory_seeds(args: argparse.Namespace, count: int, before: Path, after: Path) -> None:
+    """Two seed directories of ``count`` policies: the tenant as backed up, and the tenant as
+    restored into (``--modify-share`` of the policies with a new description, so that they are
+    updated; the others are re-read and left unchanged)."""
+    bulk = require("bulk_tenant", what="the bulk tenant generator (bench/bulk_tenant.py)")
+    demo = require("tenantguard.emulator.demo", what="the emulator demo data")
+    registry = require("tenantguard.intune.registry", what="the policy-type registry")
+    objects = bulk.generate_bulk_objects(count=count, seed=args.seed, tenant_label=LABEL)
+    demo.write_seed_dir(objects, before)
+    policies = []
+    for index, obj in enumerate(objects):
+        ptype = registry.classify(demo.collection_of(obj), obj)
+        if ptype.is_foundation or ptype.is_preview_only or ptype.parent is not None:
+            continue
+        if registry.is_unsupported(ptype) or "description" not in obj:
+            continue
+        policies.append(index)
+    random.Random(args.seed).shuffle(policies)
+    modified = policies[: round(len(policies) * args.modify_share)]
+    for index in modified:
+        objects[index]["description"] = "changed after the backup (bench)"
+    demo.write_seed_dir(objects, after)
+    print(f"[{count:,}] seeds written: {len(objects):,} objects, {len(modified):,} modified")
+
+
+def _memory_step(args: argparse.Namespace) -> int:
+    """One step of the memory mode in this fresh process (results as JSON in --json-out):
+    ``backup`` (against the seed as backed up), ``wizard`` (scope all, checks, preview,
+    confirmation, queue) and ``execute`` (measured: peak RSS of this process)."""
+    if not args.write_paced:
+        # unthrottled: the product's write pacer too (setup_django lifts the request pacer)
+        os.environ.setdefault("TENANTGUARD_GRAPH_WRITES_PER_20S", "1000000")
+    setup_django(args.scratch)
+    logging.getLogger("tenantguard").setLevel(logging.WARNING)
+    from tenantguard.restores.models import RestoreRun
+    from tenantguard.restores.services.execute import restore_run_execute
+    from tenantguard.tenants.graph_access import graph_client_for
+    from tenantguard.tenants.models import Tenant
+
+    admin = bench_admin()
+    result: dict[str, Any] = {"step": args.memory_step}
+    if args.memory_step == "backup":
+        tenant = product_tenant(tenant_id=MEMORY_TENANT, label=LABEL, base_url=args.base_url)
+        backup_set = take_backup(actor=admin, tenant=tenant)
+        result.update(backup_set=backup_set.pk, items=backup_set.items.count())
+    elif args.memory_step == "wizard":
+        Tenant.objects.filter(entra_tenant_id=MEMORY_TENANT).update(graph_url=args.base_url)
+        tenant = Tenant.objects.get(entra_tenant_id=MEMORY_TENANT)
+        from tenantguard.backups.models import BackupSet
+
+        run = _walk_wizard(admin, tenant, BackupSet.objects.get(pk=args.backup_set))
+        result.update(run=run.pk, actions=run.metadata.get("preview", {}).get("actions", {}))
+    else:
+        run = RestoreRun.objects.get(pk=args.run)
+        client = graph_client_for(run.tenant)
+        import tenantguard
+
+        rss_before = max_rss_bytes()
+        cpu = time.process_time()
+        started = time.perf_counter()
+        with client, HeapWatch(enabled=args.tracemalloc_top > 0) as heap:
+            run = restore_run_execute(run_id=run.pk, client=client)
+        result.update(heap_peak=heap.peak, heap_top=heap.top(args.tracemalloc_top))
+        result.update(
+            code=tenantguard.__file__,
+            wall=time.perf_counter() - started,
+            cpu=time.process_time() - cpu,
+            rss_before=rss_before,
+            rss_peak=max_rss_bytes(),
+            status=str(run.status),
+            outcomes=dict(Counter(run.item_outcomes.values_list("outcome", flat=True))),
+            unverified=run.item_outcomes.filter(verified=False).count(),
+            requests=client.request_count,
+        )
+    args.json_out.write_text(json.dumps(result))
+    return 0
+
+
+def _memory_child(
+    script: str, scratch: Path, common: list[str], count: int, step: str, base_url: str, **ids: int
+) -> dict[str, Any]:
+    """Run one step of the memory mode in a fresh process; its JSON result."""
+    out = scratch / f"{step}.json"
+    command = [sys.executable, script, "--memory-step", step, *common]
+    command += ["--scratch", str(scratch), "--base-url", base_url, "--json-out", str(out)]
+    for name, value in ids.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    print(f"[{count:,}] {step} in a fresh process ...", flush=True)
+    subprocess.run(command, check=True)
+    return dict(json.loads(out.read_text()))
+
+
+def _memory_mode(args: argparse.Namespace) -> int:
+    """Each count: seeds written by a child, then backup, wizard and execution each in a fresh
+    process with the emulator in its own child; the execution's peak RSS compared."""
+    script = str(Path(__file__).resolve())
+    rows: list[tuple[str, object]] = []
+    first_peak: int | None = None
+    for count in args.memory_counts:
+        with tempfile.TemporaryDirectory(prefix="tg-bench-exec-mem-") as scratch_name:
+            scratch = Path(scratch_name)
+            before, after = scratch / "seed-before", scratch / "seed-after"
+            common = ["--seed", str(args.seed), "--modify-share", str(args.modify_share)]
+            common += ["--write-paced"] if args.write_paced else []
+            common += ["--tracemalloc-top", str(args.tracemalloc_top)]
+            seeds = ["--memory-seeds", str(before), str(after)]
+            subprocess.run(
+                [sys.executable, script, "--count", str(count), *common, *seeds], check=True
+            )
+            child = functools.partial(_memory_child, script, scratch, common, count)
+
+            token = f"{TOKEN_PREFIX}-{MEMORY_TENANT}"
+            with emulator_process(seed_dir=before, tenant_id=MEMORY_TENANT, token=token) as emu:
+                backup = child("backup", emu.base_url)
+            with emulator_process(seed_dir=after, tenant_id=MEMORY_TENANT, token=token) as emu:
+                wizard = child("wizard", emu.base_url, backup_set=backup["backup_set"])
+                found = child("execute", emu.base_url, run=wizard["run"])
+        peak = int(found["rss_peak"])
+        first_peak = first_peak or peak
+        rows += [
+            (f"{count:,} policies: backup items", f"{backup['items']:,}"),
+            ("  preview actions", ", ".join(f"{k}: {v:,}" for k, v in wizard["actions"].items())),
+            ("  code", found["code"]),
+            (
+                "  execution: status, outcomes, unverified",
+                f"{found['status']}, {found['outcomes']}, {found['unverified']}",
+            ),
+            ("  execution: Graph requests", f"{found['requests']:,}"),
+            (
+                "  execution: peak RSS (RSS before it)",
+                f"{mib(peak)} ({mib(found['rss_before'])}), {peak / first_peak:.0%} of the first",
+            ),
+            ("  execution: wall / CPU", f"{found['wall']:,.1f} s / {found['cpu']:,.1f} s"),
+        ]
+        if found.get("heap_top"):
+            rows.append(("  tracemalloc peak (the RSS above is traced)", mib(found["heap_peak"])))
+            rows += [
+                (f"    {where}", f"{mib(size)} in {blocks:,} blocks")
+                for where, size, blocks in found["heap_top"]
+            ]
+    print_table(
+        "Peak RSS of the execution by tenant size (fresh process each, emulator in a child, "
+        "unthrottled)",
+        rows,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000, help="policies (default 1000)")
@@ -216,7 +387,49 @@ def main(argv: list[str] | None = None) -> int:
         help="print the writes accepted per window (from the first write) and the longest "
         "pauses between writes",
     )
+    parser.add_argument(
+        "--memory-counts",
+        type=int,
+        nargs="+",
+        default=None,
+        help="memory mode: peak RSS of the execution at each count (unthrottled, fresh process "
+        "each, emulator in a child), e.g. 1000 20000",
+    )
+    parser.add_argument(
+        "--modify-share",
+        type=float,
+        default=0.2,
+        help="memory mode: share of the policies changed in the tenant (updated by the run)",
+    )
+    parser.add_argument(
+        "--write-paced",
+        action="store_true",
+        help="memory mode: keep the product's write pacer at Intune's 100 writes per 20 s "
+        "(the execution then lasts about as long as in production)",
+    )
+    parser.add_argument(
+        "--tracemalloc-top",
+        type=int,
+        default=0,
+        help="memory mode: trace the execution's heap and list its N largest lines at the peak",
+    )
+    parser.add_argument("--memory-seeds", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-step", choices=("backup", "wizard", "execute"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--json-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--backup-set", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_seeds:
+        _memory_seeds(args, args.count, *args.memory_seeds)
+        return 0
+    if args.memory_step:
+        return _memory_step(args)
+    if args.memory_counts:
+        return _memory_mode(args)
 
     with tempfile.TemporaryDirectory(prefix="tg-bench-exec-") as scratch:
         setup_django(Path(scratch))
@@ -398,6 +611,17 @@ def main(argv: list[str] | None = None) -> int:
         first_write = accepted_writes[0][0] if accepted_writes else float("inf")
         early: Counter[str] = Counter(_path_kind(s[2]) for s in reads if s[0] < first_write)
         print("reads before the first write, by kind: " + fmt_counter(early))
+        if len(accepted_writes) >= 100:
+            hundredth = accepted_writes[99][0]
+            before_100: Counter[str] = Counter(
+                f"{s[1]} {_path_kind(s[2])}" for s in sub if s[0] < hundredth and s[3] != 429
+            )
+            print(
+                f"counted requests before the 100th write: {sum(before_100.values()):,}, "
+                f"at t={hundredth - exec_stamps[0][0]:.2f} s, by kind:"
+            )
+            for kind, number in before_100.most_common():
+                print(f"  {number:6,}  {kind}")
     for line in failed:
         print(f"failed: {line}")
     for line in unverified_examples:

@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             by_type = Counter(scoped.values_list("policy_type", flat=True))
             ids: set[str] = set()
             settings = 0
-            for payload in scoped.values_list("payload", flat=True).iterator():
+            for payload in scoped.values_list("stored_payload__payload", flat=True).iterator():
                 ids |= setting_definition_ids(payload)
                 settings += len(payload.get("settings") or [])
 

@@ -14,7 +14,9 @@ it as the worker does (``backup_set_capture``). Nothing changes in the tenant be
 After night 1 and after the last night (``--report-every`` for more) it reports, generically so
 the same script measures code with or without stored payloads: the database size (SQLite: the
 file after ``VACUUM``; PostgreSQL: ``pg_database_size`` after ``VACUUM FULL``), the rows and
-size of each backups table (SQLite's ``dbstat`` when available) and the night's wall time.
+size of each backups table (SQLite's ``dbstat`` when available) and the night's wall time, and
+after the last night the bytes per row of each backups table's heap and of each of its indexes
+(where an item's per-night bytes go).
 
 The code measured is the checkout on ``PYTHONPATH`` that holds ``tenantguard`` (else this
 script's repository).
@@ -89,6 +91,8 @@ def _measure(night: int, night_seconds: float) -> dict[str, Any]:
     connection.close()  # VACUUM needs no open transaction; start from a fresh connection
     tables = _backup_tables()
     sizes: dict[str, int | None] = dict.fromkeys(tables)
+    # table -> [(relation: the table itself or one of its indexes, bytes)]
+    relations: dict[str, list[tuple[str, int]]] = {}
     with connection.cursor() as cursor:
         rows = {}
         for table in tables:
@@ -108,6 +112,13 @@ def _measure(night: int, night_seconds: float) -> dict[str, Any]:
                         [table, table],
                     )
                     sizes[table] = cursor.fetchone()[0]
+                    cursor.execute(
+                        "SELECT name, SUM(pgsize) FROM dbstat WHERE name = %s OR name IN "
+                        "(SELECT name FROM sqlite_master WHERE tbl_name = %s AND type = 'index') "
+                        "GROUP BY name ORDER BY 2 DESC",
+                        [table, table],
+                    )
+                    relations[table] = [(name, size) for name, size in cursor.fetchall()]
             except Exception:
                 pass
         else:
@@ -117,12 +128,20 @@ def _measure(night: int, night_seconds: float) -> dict[str, Any]:
             for table in tables:
                 cursor.execute("SELECT pg_total_relation_size(%s)", [table])
                 sizes[table] = cursor.fetchone()[0]
+                cursor.execute(
+                    "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE oid = %s::regclass "
+                    "OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = %s::regclass) "
+                    "ORDER BY 2 DESC",
+                    [table, table],
+                )
+                relations[table] = [(name, size) for name, size in cursor.fetchall()]
     return {
         "night": night,
         "seconds": night_seconds,
         "size": size,
         "rows": rows,
         "sizes": sizes,
+        "relations": relations,
         "vendor": connection.vendor,
     }
 
@@ -238,6 +257,13 @@ def main(argv: list[str] | None = None) -> int:
                 (f"  {table}", f"{count:,} rows" + (f", {mib(size)}" if size is not None else ""))
             )
         rows.append(("  that night's backup (wall)", f"{report['seconds']:,.1f} s"))
+    for table, parts in last["relations"].items():
+        count = last["rows"].get(table) or 0
+        if count < 1000:
+            continue  # per-row figures of small tables say nothing
+        rows.append((f"after night {last['night']}: {table}, bytes per row", f"{count:,} rows"))
+        for name, size in parts:
+            rows.append((f"  {name}", f"{size / count:,.1f} B"))
     if last is not first:
         growth = (last["size"] - first["size"]) / max(last["night"] - first["night"], 1)
         rows.append(("growth per unchanged night", mib(int(growth))))

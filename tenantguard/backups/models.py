@@ -4,11 +4,11 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple, Self, cast
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.db import IntegrityError, connections, models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.db.models.constants import OnConflict
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -84,11 +84,19 @@ class StoredValue(NamedTuple):
     digest: str
 
 
+def _canonical_json(payload: Any) -> str:
+    """``payload`` as canonical JSON: sorted keys, no spaces, ASCII only."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _digest_of(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
 def payload_digest(payload: Any) -> str:
     """SHA-256 (hex) of ``payload``'s canonical JSON (sorted keys, no spaces, ASCII): equal
     payloads have equal digests whatever their key order or the database that returned them."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return _digest_of(_canonical_json(payload))
 
 
 class BackupPayloadManager(models.Manager["BackupPayload"]):
@@ -99,16 +107,21 @@ class BackupPayloadManager(models.Manager["BackupPayload"]):
         Safe when another backup of the tenant interns the same payload at the same moment:
         inserts ignore a (tenant, digest) that already exists, then the rows are read back.
         Only (digest, id) pairs are read, and rows are built only for the digests the tenant
-        does not have yet: an unchanged night builds and inserts none."""
-        digests = [payload_digest(payload) for payload in payloads]
-        wanted: dict[str, Any] = {}
-        for digest, payload in zip(digests, payloads, strict=True):
-            wanted.setdefault(digest, payload)
+        does not have yet: an unchanged night builds and inserts none. A new value is stored as
+        the canonical JSON its digest was computed from (encoded once)."""
+        texts = [_canonical_json(payload) for payload in payloads]
+        digests = [_digest_of(text) for text in texts]
+        wanted: dict[str, tuple[Any, str]] = {}
+        for digest, payload, text in zip(digests, payloads, texts, strict=True):
+            wanted.setdefault(digest, (payload, text))
         ids = self._ids(tenant_id, list(wanted))
-        missing = [digest for digest in wanted if digest not in ids]
+        # In digest order: two stores of the tenant inserting the same new values at once (a
+        # backup and a pre-restore snapshot) wait on each other's rows in the same order, so
+        # PostgreSQL never finds them deadlocked.
+        missing = sorted(digest for digest in wanted if digest not in ids)
         if missing:
             self._insert_ignoring_existing(
-                tenant_id, [(digest, wanted[digest]) for digest in missing]
+                tenant_id, [(digest, *wanted[digest]) for digest in missing]
             )
             ids.update(self._ids(tenant_id, missing))
         for digest in wanted:
@@ -119,11 +132,14 @@ class BackupPayloadManager(models.Manager["BackupPayload"]):
                 )
         return [StoredValue(ids[digest], digest) for digest in digests]
 
-    def _insert_ignoring_existing(self, tenant_id: int, rows: list[tuple[str, Any]]) -> None:
-        """Insert (digest, payload) rows of ``tenant_id``, skipping a digest the tenant already
-        has (another backup's row). One statement for all rows, without building a model
-        object per row or compiling an insert per field and row (``bulk_create``'s cost): each
-        payload is prepared for the database by its own field, as ``bulk_create`` would."""
+    def _insert_ignoring_existing(self, tenant_id: int, rows: list[tuple[str, Any, str]]) -> None:
+        """Insert (digest, payload, canonical JSON) rows of ``tenant_id``, skipping a digest the
+        tenant already has (another backup's row). One statement for all rows, without building
+        a model object per row or compiling an insert per field and row (``bulk_create``'s
+        cost), and without encoding a payload again: the column gets its canonical JSON (the
+        same value; PostgreSQL's ``jsonb`` parses it, SQLite keeps the text). A None payload
+        goes through its field, as ``bulk_create`` would (SQL NULL: refused, the column is not
+        nullable)."""
         connection = connections[self.db]
         meta = BackupPayload._meta
         fields = [
@@ -137,7 +153,9 @@ class BackupPayloadManager(models.Manager["BackupPayload"]):
                 ops.insert_statement(on_conflict=OnConflict.IGNORE),
                 ops.quote_name(meta.db_table),
                 "(" + ", ".join(ops.quote_name(str(field.column)) for field in fields) + ")",
-                "VALUES (" + ", ".join(["%s"] * len(fields)) + ")",
+                "VALUES (%s, %s, "
+                + ("%s::jsonb" if connection.vendor == "postgresql" else "%s")
+                + ")",
                 ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None),
             )
             if part
@@ -147,19 +165,47 @@ class BackupPayloadManager(models.Manager["BackupPayload"]):
             cursor.executemany(
                 sql,
                 [
-                    (tenant_id, digest, payload_field.get_db_prep_save(payload, connection))
-                    for digest, payload in rows
+                    (
+                        tenant_id,
+                        digest,
+                        text
+                        if payload is not None
+                        else payload_field.get_db_prep_save(payload, connection),
+                    )
+                    for digest, payload, text in rows
                 ],
             )
 
     def _ids(self, tenant_id: int, digests: list[str]) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for start in range(0, len(digests), _LOOKUP_CHUNK):
-            ids.update(
-                self.filter(
-                    tenant_id=tenant_id, digest__in=digests[start : start + _LOOKUP_CHUNK]
-                ).values_list("digest", "pk")
+        """Digest -> id of ``tenant_id``'s stored values among ``digests``: one plain query per
+        chunk (building the ORM's ``digest__in`` query cost more CPU than running it)."""
+        connection = connections[self.db]
+        meta = BackupPayload._meta
+        quote = connection.ops.quote_name
+        columns = {
+            name: quote(str(cast("models.Field[Any, Any]", meta.get_field(name)).column))
+            for name in ("tenant", "digest", "id")
+        }
+        # Only the model's own quoted table and column names are formatted in; values are
+        # parameters.
+        select = " ".join(
+            (
+                "SELECT",
+                f"{columns['digest']}, {columns['id']}",
+                "FROM",
+                quote(meta.db_table),
+                "WHERE",
+                f"{columns['tenant']} = %s AND {columns['digest']} IN",
             )
+        )
+        ids: dict[str, int] = {}
+        with connection.cursor() as cursor:
+            for start in range(0, len(digests), _LOOKUP_CHUNK):
+                chunk = digests[start : start + _LOOKUP_CHUNK]
+                cursor.execute(
+                    select + "(" + ", ".join(["%s"] * len(chunk)) + ")", [tenant_id, *chunk]
+                )
+                ids.update(cursor.fetchall())
         return ids
 
     def delete_orphans(self, *, tenant_id: int) -> int:
@@ -214,47 +260,13 @@ def _stored_key(name: str) -> str:
     return f"_{name}_stored"
 
 
-def _interned_lookup(lookup: str, value: Any) -> tuple[str, Any]:
-    """``payload``/``assignments`` (and ``...__<path or lookup>``) lookups of an item, on its
-    stored rows; ``assignments=None`` / ``assignments__isnull`` on whether it has any."""
-    name, _, rest = lookup.partition("__")
-    reference = _INTERNED.get(name)
-    if reference is None:
-        return lookup, value
-    if name in _NULLABLE and (rest == "isnull" or (not rest and value is None)):
-        return f"{reference}__isnull", value if rest else True
-    return f"{reference}__payload" + (f"__{rest}" if rest else ""), value
-
-
-def _interned_q(condition: Any) -> Any:
-    if not isinstance(condition, Q):
-        return condition
-    renamed = condition.copy()
-    renamed.children = [
-        _interned_q(child)
-        if isinstance(child, Q)
-        else _interned_lookup(*child)
-        if isinstance(child, tuple)
-        else child
-        for child in condition.children
-    ]
-    return renamed
-
-
-def _interned_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return dict(_interned_lookup(key, value) for key, value in kwargs.items())
-
-
 class BackupItemQuerySet(models.QuerySet["BackupItem"]):
-    """Items read with their stored payload and assignments (joined, never a query per item);
-    ``payload`` and ``assignments`` work in ``filter``/``exclude``/``get``, ``update(...)`` and
-    ``bulk_create`` as when they were columns of the item."""
-
-    def filter(self, *args: Any, **kwargs: Any) -> Self:
-        return super().filter(*[_interned_q(arg) for arg in args], **_interned_kwargs(kwargs))
-
-    def exclude(self, *args: Any, **kwargs: Any) -> Self:
-        return super().exclude(*[_interned_q(arg) for arg in args], **_interned_kwargs(kwargs))
+    """Items read with their stored payload and assignments (joined, never a query per item).
+    ``bulk_create`` stores the ``payload`` and ``assignments`` assigned to new items. Queries
+    name the stored rows: ``stored_payload__payload__<path>``, ``stored_assignments__payload``,
+    ``stored_assignments__isnull=True`` (assignments not captured); ``payload`` and
+    ``assignments`` are not columns, so a lookup on them is an error. To change a stored
+    item's payload, assign it and ``save(update_fields=["payload"])``."""
 
     def bulk_create(  # type: ignore[override]
         self, objs: Iterable[BackupItem], *args: Any, **kwargs: Any
@@ -286,31 +298,6 @@ class BackupItemQuerySet(models.QuerySet["BackupItem"]):
         with transaction.atomic(using=self.db):
             backup_items_intern_payloads(items, using=self.db)
             return list(super().bulk_create(items, *args, **kwargs))  # type: ignore[arg-type]
-
-    def update(self, **kwargs: Any) -> int:
-        values = {name: kwargs.pop(name) for name in _INTERNED if name in kwargs}
-        if not values:
-            return super().update(**kwargs)
-        by_tenant: dict[int, list[int]] = defaultdict(list)
-        with transaction.atomic(using=self.db):
-            for pk, tenant_id in self.values_list("pk", "backup_set__tenant_id"):
-                by_tenant[tenant_id].append(pk)
-            manager = BackupPayload.objects.db_manager(self.db)
-            updated = 0
-            for tenant_id, pks in by_tenant.items():
-                references: dict[str, int | None] = {}
-                for name, value in values.items():
-                    if value is None and name in _NULLABLE:
-                        references[_INTERNED[name]] = None
-                    else:
-                        (stored,) = manager.intern(tenant_id=tenant_id, payloads=[value])
-                        references[_INTERNED[name]] = stored.pk
-                updated += (
-                    BackupItem._base_manager.using(self.db)
-                    .filter(pk__in=pks)
-                    .update(**references, **kwargs)
-                )
-        return updated
 
 
 class BackupItemManager(models.Manager["BackupItem"]):
@@ -451,12 +438,14 @@ class BackupItem(models.Model):
 
     class Meta:
         ordering = ["policy_type", "display_name"]
+        # The only item index besides the references': every item query is within one set
+        # (this index's prefix) and a set's items are few enough to group and sort without a
+        # covering index (per-night storage counts: bench/storage_nights.py).
         constraints = [
             models.UniqueConstraint(
                 fields=["backup_set", "policy_type", "source_id"], name="backupitem_unique_source"
             )
         ]
-        indexes = [models.Index(fields=["backup_set", "category", "policy_type", "platform"])]
 
     def __str__(self) -> str:
         return f"{self.display_name} [{self.policy_type}]"

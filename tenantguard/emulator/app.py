@@ -36,8 +36,9 @@ GRAPH_VERSIONS = ("v1.0", "beta")
 
 class AnswerLost(ConnectionResetError):
     """Raised out of the WSGI app when an applied request's answer is to be lost
-    (``FaultConfig.lost_answer_rates``). A WSGI server (wsgiref) closes the connection without
-    writing anything on it; ``EmulatorTransport`` turns it into the httpx error a client sees."""
+    (``FaultConfig.lost_answer_rates``). The emulator's HTTP server (``http11.py``) closes the
+    connection without writing anything on it; ``EmulatorTransport`` turns it into the httpx
+    error a client sees."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(f"injected fault: the answer was lost ({kind}) after applying")

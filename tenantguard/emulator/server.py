@@ -1,16 +1,15 @@
-"""Serve the emulator over HTTP (threaded wsgiref server, loopback by default)."""
+"""Serve the emulator over HTTP (threaded, persistent HTTP/1.1 connections; loopback by default)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from typing import Any, NamedTuple
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import NamedTuple
 
 from tenantguard.emulator.app import GraphEmulator
 from tenantguard.emulator.config import EmulatorConfig
+from tenantguard.emulator.http11 import IDLE_TIMEOUT, HTTP11RequestHandler, HTTP11WSGIServer
 
 logger = logging.getLogger("tenantguard.emulator")
 
@@ -31,26 +30,25 @@ def parse_tenant_spec(spec: str) -> TenantSpec:
     return TenantSpec(parts[0], parts[1], Path(seed) if seed else None)
 
 
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s %s", self.address_string(), format % args)
+# The server class's former name (a wsgiref server answering HTTP/1.0, one request per
+# connection); kept for callers that name it.
+ThreadingWSGIServer = HTTP11WSGIServer
 
 
 def serve_app(
-    emulator: GraphEmulator, *, host: str = "127.0.0.1", port: int = 0
-) -> ThreadingWSGIServer:
-    """A threaded HTTP server for ``emulator``, bound but not started: call
-    ``serve_forever()`` (e.g. in a thread) and ``shutdown()``; ``server_port`` is the port
+    emulator: GraphEmulator,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    idle_timeout: float = IDLE_TIMEOUT,
+) -> HTTP11WSGIServer:
+    """A threaded HTTP/1.1 server for ``emulator`` (connections kept alive like Graph's, a
+    thread per connection, idle ones closed after ``idle_timeout`` seconds), bound but not
+    started: call ``serve_forever()`` (e.g. in a thread), then ``shutdown()`` and
+    ``server_close()`` (which also closes kept-alive connections); ``server_port`` is the port
     actually bound (useful with ``port=0``)."""
-    server = make_server(
-        host, port, emulator, server_class=ThreadingWSGIServer, handler_class=_QuietHandler
-    )
-    assert isinstance(server, ThreadingWSGIServer)
+    server = HTTP11WSGIServer((host, port), HTTP11RequestHandler, idle_timeout=idle_timeout)
+    server.set_app(emulator)
     return server
 
 

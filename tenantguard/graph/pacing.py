@@ -104,6 +104,13 @@ class SlidingWindowPacer:
         with self._lock:
             return self._in_flight
 
+    def seconds_until_room(self, clock: Clock, count: int) -> float:
+        """Seconds from now (``clock``) until ``count`` more units fit, if nothing else is
+        reserved meanwhile: 0.0 when they fit now; ``per_seconds`` when units still in flight
+        must be answered first (their stamps are not known yet)."""
+        with self._lock:
+            return self._delay_for(clock.monotonic(), count)
+
     # -- used by acquire_together, with self._lock held -------------------------------------
 
     def _check_count(self, count: int) -> None:

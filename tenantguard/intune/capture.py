@@ -12,6 +12,7 @@ is missing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter, deque
@@ -31,7 +32,7 @@ from tenantguard.graph import (
     PermissionDeniedError,
 )
 from tenantguard.graph.pacing import SlidingWindowPacer
-from tenantguard.graph.retry import Clock
+from tenantguard.graph.retry import Clock, SystemClock
 from tenantguard.graph.workers import DEFAULT_REQUEST_WORKERS, RequestWorkers
 from tenantguard.intune import nested, registry
 from tenantguard.intune.normalize import (
@@ -50,6 +51,12 @@ BATCH_CHUNK: Final = 20
 #: Listed objects a capture holds at most, waiting for their per-item reads or to be yielded
 #: (besides the page just read): its memory does not grow with the tenant.
 CAPTURE_LOOKAHEAD: Final = 400
+
+#: Shortest wait for the request pacer to have room (seconds): no busy loop at window edges.
+_ROOM_POLL_MIN: Final = 0.002
+
+#: ``@odata.type`` values a listing remembers the type of (Graph has a few per collection).
+_CLASSIFIED_MAX: Final = 256
 
 #: Item warning code when an encrypted OMA-URI value could not be read.
 SECRET_VALUE_MISSING: Final = "secret_value_missing"
@@ -148,6 +155,13 @@ def _type_unreadable_message(ptype: PolicyType, exc: GraphError) -> str:
 def _query(params: Sequence[tuple[str, str]]) -> str:
     if not params:
         return ""
+    return _encoded_query(tuple(params))
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded_query(params: tuple[tuple[str, str], ...]) -> str:
+    """``_query`` of the registry's fixed parameters, encoded once (per-item reads of every
+    object of a type share them)."""
     return "?" + urlencode(list(params), quote_via=quote, safe="$,()")
 
 
@@ -155,7 +169,9 @@ def _odata_string(value: str) -> str:
     return value.replace("'", "''")
 
 
-def _plan_jobs(item: _Item) -> list[_Job]:
+def _plan_jobs(item: _Item, *, secret_values: bool = True) -> list[_Job]:
+    """The per-item reads of ``item``; without ``secret_values`` no OMA-URI secret value is
+    read (nor warned about: the caller does not want them)."""
     ptype, raw = item.ptype, item.raw
     object_id = item.source_id
     if not object_id:
@@ -164,6 +180,8 @@ def _plan_jobs(item: _Item) -> list[_Job]:
     jobs: list[_Job] = []
     for fetch in ptype.per_item_fetch:
         if fetch.kind == "omaSecrets":
+            if not secret_values:
+                continue
             for secret_key, setting in encrypted_oma_settings(raw):
                 reference = setting.get("secretReferenceValueId")
                 if not isinstance(reference, str) or not reference:
@@ -455,10 +473,33 @@ class _Listing:
     unsent: deque[_Unit] = field(default_factory=deque)
     listed: int = 0
     error: GraphError | None = None
+    #: ``classify``'s answers by ``@odata.type``, kept when ``remembers_types``: no type of
+    #: the collection has a discriminator (None: not known before the first object)
+    classified: dict[str, PolicyType] | None = None
+    remembers_types: bool | None = None
 
     @property
     def first(self) -> PolicyType:
         return self.ptypes[0]
+
+    def classify(self, obj: dict[str, Any]) -> PolicyType:
+        """``registry.classify`` for an object of this collection, remembered per
+        ``@odata.type`` value when no type of the collection looks at anything else (a
+        discriminator): the same answer for every object of that value, found once."""
+        collection = self.first.collection
+        if self.remembers_types is None:
+            candidates = registry.types_for_collection(collection)
+            self.remembers_types = all(ptype.discriminator is None for ptype in candidates)
+            self.classified = {}
+        odata_type = obj.get("@odata.type")
+        if not self.remembers_types or type(odata_type) is not str or self.classified is None:
+            return registry.classify(collection, obj)
+        found = self.classified.get(odata_type)
+        if found is None:
+            found = registry.classify(collection, obj)
+            if len(self.classified) < _CLASSIFIED_MAX:
+                self.classified[odata_type] = found
+        return found
 
     @property
     def finished_listing(self) -> bool:
@@ -482,11 +523,13 @@ class _Capture:
         *,
         wanted: Callable[[PolicyType], bool],
         lookahead: int,
+        secret_values: bool = True,
     ) -> None:
         self.client = client
         self.workers = workers
         self.wanted = wanted
         self.lookahead = lookahead
+        self.secret_values = secret_values
         self.listings = [
             _Listing(
                 ptypes=ptypes,
@@ -500,6 +543,8 @@ class _Capture:
         # requests as the request pacer counts them
         self.running: dict[Future[Any], tuple[_Listing | None, int]] = {}
         self.buffered = 0
+        # the cost of the next request to send when the pacer had no room for it (0: none)
+        self.blocked_cost = 0
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -511,6 +556,7 @@ class _Capture:
         else runs): one that had to wait in the pacer could be overtaken by later ones, and
         the items after it would wait a whole window to be yielded."""
         self._reap()
+        self.blocked_cost = 0
         for listing in self.listings[self.head :]:
             if listing.next_url is not None and listing.page is None and self._may_list(listing):
                 if not self._room_for(1):
@@ -530,8 +576,16 @@ class _Capture:
         pacer, clock = self._pacer()
         if pacer is None or clock is None or not self.running:
             return True
+        if pacer.in_window(clock) + self._not_reserved(pacer) + cost <= pacer.limit:
+            return True
+        self.blocked_cost = cost
+        return False
+
+    def _not_reserved(self, pacer: SlidingWindowPacer) -> int:
+        """Requests started here that may not have reserved their pacer slots yet (what runs,
+        less what the pacer has in flight: those are in its window already)."""
         started = sum(started_cost for _, started_cost in self.running.values())
-        return pacer.in_window(clock) + started + cost <= pacer.limit
+        return max(0, started - pacer.in_flight())
 
     def _pacer(self) -> tuple[SlidingWindowPacer | None, Clock | None]:
         pacer = getattr(self.client, "request_pacer", None)
@@ -583,11 +637,31 @@ class _Capture:
     # -- receiving ----------------------------------------------------------------------------
 
     def wait(self) -> None:
-        """Wait until a request finishes; take in the pages that came."""
+        """Wait until a request finishes, or until the request pacer has room for the next
+        request to send (a worker being free): at Intune's limits slots free up one by one as
+        the previous window's answers age, and the next request goes out then, not only once
+        another answer came. Take in the pages that came."""
         if not self.running:  # pragma: no cover - the schedule always has something running
             raise RuntimeError("capture schedule stalled: nothing running, nothing ready")
-        futures_wait(list(self.running), return_when=FIRST_COMPLETED)
+        futures_wait(list(self.running), timeout=self._until_room(), return_when=FIRST_COMPLETED)
         self._reap()
+
+    def _until_room(self) -> float | None:
+        """Seconds until the pacer has room for the blocked request (None: wait for an answer).
+        Only on the real clock: a test's fake clock does not advance while threads wait."""
+        pacer, clock = self._pacer()
+        if (
+            not self.blocked_cost
+            or pacer is None
+            or not isinstance(clock, SystemClock)
+            or len(self.running) >= self.workers.size
+        ):
+            return None
+        count = self._not_reserved(pacer) + self.blocked_cost
+        if count > pacer.limit:
+            return None
+        delay = pacer.seconds_until_room(clock, count)
+        return None if delay >= pacer.per_seconds else max(delay, _ROOM_POLL_MIN)
 
     def _reap(self) -> None:
         for future in [future for future in self.running if future.done()]:
@@ -615,13 +689,13 @@ class _Capture:
         for obj in page.objects:
             if not isinstance(obj, dict):
                 continue
-            ptype = registry.classify(listing.first.collection, obj)
+            ptype = listing.classify(obj)
             if self.wanted(ptype):
                 items.append(_Item(ptype, obj))
         # within a page, the types of a shared collection one after the other (registry order)
         order = {ptype.key: index for index, ptype in enumerate(listing.ptypes)}
         items.sort(key=lambda item: order.get(item.ptype.key, len(order)))
-        for unit in _units_of(items):
+        for unit in _units_of(items, secret_values=self.secret_values):
             listing.units.append(unit)
             if unit.jobs:
                 listing.unsent.append(unit)
@@ -645,11 +719,11 @@ class _Capture:
         return unit
 
 
-def _units_of(items: list[_Item]) -> Iterator[_Unit]:
+def _units_of(items: list[_Item], *, secret_values: bool = True) -> Iterator[_Unit]:
     """Consecutive items packed so that each unit's reads fill one ``$batch``."""
     unit = _Unit(items=[], jobs=[])
     for item in items:
-        jobs = _plan_jobs(item)
+        jobs = _plan_jobs(item, secret_values=secret_values)
         if unit.jobs and len(unit.jobs) + len(jobs) > BATCH_CHUNK:
             yield unit
             unit = _Unit(items=[], jobs=[])
@@ -665,6 +739,7 @@ def iter_capture(
     type_keys: Iterable[str] | None = None,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    secret_values: bool = True,
 ) -> Iterator[CapturedItem | CaptureWarning]:
     """Capture the selected types (default: all, unsupported objects included), foundations
     first.
@@ -684,6 +759,8 @@ def iter_capture(
 
     ``type_keys`` may include ``"unsupported"`` to keep objects no type claims. Needs a client
     whose default API version is ``beta`` (per-item reads go through its ``$batch``).
+    ``secret_values=False`` skips the reads of OMA-URI secret values (a restore's checks and
+    preview never look at the target's; a backup and the pre-restore snapshot keep them).
     """
     selected, include_unsupported = _selected_types(type_keys)
     selected_keys = {ptype.key for ptype in selected}
@@ -709,6 +786,7 @@ def iter_capture(
             _in_capture_order(groups.values()),
             wanted=wanted,
             lookahead=CAPTURE_LOOKAHEAD,
+            secret_values=secret_values,
         )
         for index, listing in enumerate(schedule.listings):
             schedule.head = index

@@ -99,8 +99,12 @@ def _seed(
 
     # What broke listings and pages: payloads that are not objects, undecryptable secrets.
     first, second = baseline.items.order_by("pk")[:2]
-    BackupItem.objects.filter(pk=first.pk).update(payload="a string, not an object")
-    BackupItem.objects.filter(pk=second.pk).update(payload=[1, "two", {"three": 3}])
+    stored = BackupItem.objects.get(pk=first.pk)
+    stored.payload = "a string, not an object"
+    stored.save(update_fields=["payload"])
+    stored = BackupItem.objects.get(pk=second.pk)
+    stored.payload = [1, "two", {"three": 3}]
+    stored.save(update_fields=["payload"])
     with_secrets = next(item for item in baseline.items.all() if item.secrets)
     BackupItem.objects.filter(pk=with_secrets.pk).update(
         secrets=_raw(_foreign_ciphertext(dict(with_secrets.secrets)))

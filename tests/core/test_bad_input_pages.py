@@ -60,8 +60,12 @@ def owner_client(personas) -> Client:
 @pytest.fixture
 def broken_items(baseline):
     first, second, third = baseline.items.order_by("pk")[:3]
-    BackupItem.objects.filter(pk=first.pk).update(payload="not an object")
-    BackupItem.objects.filter(pk=second.pk).update(payload=[1, 2])
+    stored = BackupItem.objects.get(pk=first.pk)
+    stored.payload = "not an object"
+    stored.save(update_fields=["payload"])
+    stored = BackupItem.objects.get(pk=second.pk)
+    stored.payload = [1, 2]
+    stored.save(update_fields=["payload"])
     ciphertext = foreign_ciphertext({"omaSettings[0].value": "pre-shared-key"})
     store_raw(BackupItem.objects.filter(pk=third.pk), secrets=ciphertext)
     return {"string": first, "list": second, "secrets": third, "ciphertext": ciphertext}

@@ -221,6 +221,46 @@ def test_checks_are_persisted_with_counts_and_fingerprint(personas, tenant, back
     assert stored[0] == ("group_missing", "blocking", "Windows baseline", "Do something about it.")
 
 
+def test_checks_and_preview_are_recorded_from_generators_read_once(
+    personas, tenant, backup_set, wizard
+):
+    """The checks and the preview hand their rows over as generators (flat memory on a large
+    scope): each is read once, in order, and a summary given as a function is computed after."""
+    operator = personas["operator"]
+    run = wizard.prepare(operator, tenant, backup_set, until="scoped")
+    produced: list[int] = []
+
+    def results():
+        for n in range(1203):
+            produced.append(n)
+            yield wizard.check(f"check_{n}", "safe" if n % 2 else "warning")
+
+    run = runs.restore_run_record_checks(
+        actor=operator,
+        run=run,
+        results=results(),
+        summary=lambda: {"produced": len(produced)},
+        inputs_fingerprint=runs.restore_run_inputs_fingerprint(run),
+    )
+
+    run = fresh(run)
+    assert run.metadata["checks"]["summary"] == {"produced": 1203}
+    assert run.metadata["checks"]["counts"] == {"blocking": 0, "warning": 602, "safe": 601}
+    assert run.metadata["checks"]["result_count"] == 1203
+    codes = list(run.check_results.order_by("position").values_list("position", "code"))
+    assert codes == [(n, f"check_{n}") for n in range(1203)]
+
+    items = iter(wizard.preview_items(backup_set))
+    run = runs.restore_run_record_preview(
+        actor=operator, run=run, summary=lambda: {"computed": "after"}, items=items
+    )
+    run = fresh(run)
+    assert run.metadata["preview"]["summary"] == {"computed": "after"}
+    assert run.metadata["preview"]["item_count"] == run.preview_items.count() == 5
+    positions = list(run.preview_items.order_by("position").values_list("position", flat=True))
+    assert positions == [0, 1, 2, 3, 4]
+
+
 def test_checks_computed_for_inputs_that_changed_meanwhile_are_refused(
     personas, tenant, backup_set, wizard
 ):

@@ -331,7 +331,7 @@ def test_a_kept_read_that_cannot_be_decoded_is_read_again(personas, tenant, drif
     run = _checked_run(owner, tenant, drifted_backup)
     RestoreTargetRead.objects.filter(run=run).update(data=b"not a compressed read")
     target = _preview_reads_again(owner, run)
-    assert target["not_reused"] == "the kept read could not be decoded"
+    assert target["not_reused"].startswith("the kept read could not be decoded")
 
 
 def test_reads_too_old_to_reuse_are_not_kept_for_ever(personas, tenant, drifted_backup):

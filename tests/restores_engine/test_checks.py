@@ -319,12 +319,12 @@ def test_unsupported_type_is_a_warning(
 
 def test_assignments_not_captured_is_a_warning(backup, tenant, owner, start_run):
     edge = item_named(backup, EDGE)
-    BackupItem.objects.filter(pk=edge.pk).update(
-        assignments=None,
-        content_hash=normalize.content_hash(
-            edge.policy_type, edge.payload, None, edge.scope_tag_ids
-        ),
+    stored = BackupItem.objects.get(pk=edge.pk)
+    stored.assignments = None
+    stored.content_hash = normalize.content_hash(
+        edge.policy_type, edge.payload, None, edge.scope_tag_ids
     )
+    stored.save(update_fields=["assignments", "content_hash"])
     run = checked(owner, start_run(tenant, backup, items=[edge]))
     assert codes_of(run, EDGE) == {"assignments_not_captured": "warning"}
     assert "left as they are" in results(run, "assignments_not_captured")[0].message
@@ -348,7 +348,9 @@ def test_tampered_payload_fails_integrity(backup, tenant, owner, start_run):
     edge = item_named(backup, EDGE)
     payload = dict(edge.payload)
     payload["description"] = "changed in the database"
-    BackupItem.objects.filter(pk=edge.pk).update(payload=payload)
+    stored = BackupItem.objects.get(pk=edge.pk)
+    stored.payload = payload
+    stored.save(update_fields=["payload"])
 
     run = checked(owner, start_run(tenant, backup, items=[edge]))
     row = results(run, "payload_integrity")[0]

@@ -221,7 +221,7 @@ def test_a_run_whose_only_failure_came_after_writing_is_partial_not_failed(
     baseline = take_backup(owner, tenant)
     deleted = next(
         item
-        for item in baseline.items.exclude(assignments=None)
+        for item in baseline.items.exclude(stored_assignments=None)
         if item.assignments
         and registry.get(item.policy_type).assign
         and not item.secrets

@@ -139,9 +139,9 @@ def test_an_item_stopped_by_several_checks_names_them_in_the_plural(
     """Its group deleted in the target and its stored payload altered: two blocking checks."""
     _delete_group(tenant, "SG-Kiosk-Devices")
     item = matched_backup.items.get(display_name="WIN - Expedite - Kiosk 2025.10 B security update")
-    BackupItem.objects.filter(pk=item.pk).update(
-        payload={**item.payload, "description": "altered after the backup"}
-    )
+    altered = BackupItem.objects.get(pk=item.pk)
+    altered.payload = {**item.payload, "description": "altered after the backup"}
+    altered.save(update_fields=["payload"])
     run = walk(personas["operator"], tenant, matched_backup)
 
     planned = run.preview_items.get(source_id=item.source_id)

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -66,6 +66,7 @@ from django.db import DatabaseError
 
 from tenantguard.accounts.permissions import Capability, has_capability
 from tenantguard.catalog.selectors import setting_labels
+from tenantguard.catalog.services import LabelsEnsured
 from tenantguard.intune import normalize, reference_kinds, references
 from tenantguard.intune.setting_definitions import SettingLabel
 from tenantguard.intune.target import TargetState
@@ -89,12 +90,16 @@ from tenantguard.restores.services.source import (
     Resolution,
     RunInputs,
     SourceItem,
+    SourceItems,
     TargetGroups,
+    TargetRead,
     assignment_index,
     broad_targets,
     build_resolver,
+    foundation_type_keys,
     intended_item,
     item_references,
+    items_of_types,
     match_of,
     never_written,
     policy_type_of,
@@ -167,6 +172,31 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+class CheckTally:
+    """``RestoreRiskChecker.summarize``, counted one result at a time."""
+
+    def __init__(self) -> None:
+        self.severities: Counter[str] = Counter()
+        self.codes: Counter[str] = Counter()
+        self.blocked_items: set[tuple[str, str]] = set()
+
+    def add(self, result: CheckResult) -> CheckResult:
+        self.severities[result.severity] += 1
+        self.codes[result.code] += 1
+        if result.item is not None and result.severity == BLOCKING:
+            self.blocked_items.add((result.item.type, result.item.source_id))
+        return result
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            BLOCKING: self.severities.get(BLOCKING, 0),
+            WARNING: self.severities.get(WARNING, 0),
+            SAFE: self.severities.get(SAFE, 0),
+            "by_code": dict(sorted(self.codes.items())),
+            "blocked_items": len(self.blocked_items),
+        }
+
+
 class RestoreRiskChecker:
     """Computes the check results of a run's scoped items against the target (no I/O).
 
@@ -179,7 +209,7 @@ class RestoreRiskChecker:
     def __init__(
         self,
         *,
-        items: Sequence[SourceItem],
+        items: Sequence[SourceItem] | SourceItems,
         target_state: TargetState,
         inputs: RunInputs,
         backup_names: BackupNames,
@@ -187,7 +217,8 @@ class RestoreRiskChecker:
         secrets_need_admin_of: str = "",
         setting_labels: Mapping[str, SettingLabel] | None = None,
     ) -> None:
-        self.items = list(items)
+        #: Re-read at each pass when streamed (``SourceItems``): never copied into a list.
+        self.items = items
         #: Settings catalog names (``catalog.selectors.setting_labels``) for places in messages.
         self.setting_labels: Mapping[str, SettingLabel] = setting_labels or {}
         self.state = target_state
@@ -205,9 +236,11 @@ class RestoreRiskChecker:
         #: Foundation ids (by kind) present somewhere in the backup set: they could be scoped.
         self._in_backup = {kind: set(names) for kind, names in backup_names.foundations.items()}
         #: Items in scope the run never writes (``never_written``): never "will be created".
+        #: (only the foundations: what references point at; an item's own reason is asked of
+        #: ``never_written`` directly)
         self._never_written = {
             (item.type_key, item.source_id): why
-            for item in self.items
+            for item in items_of_types(self.items, foundation_type_keys())
             if (why := never_written(item))
         }
         #: The source tenant whose Admin role restoring its captured secret values into another
@@ -218,29 +251,23 @@ class RestoreRiskChecker:
 
     def run(self) -> list[CheckResult]:
         """Tenant-wide results first, then each item's results in scope order."""
-        results = self._tenant_results()
+        return list(self.iter_results())
+
+    def iter_results(self) -> Iterator[CheckResult]:
+        """``run``, one item at a time (the service records them as they come, so a large
+        scope's results are never all held as objects)."""
+        yield from self._tenant_results()
         for item in self.items:
-            results.extend(self.check_item(item))
-        return results
+            yield from self.check_item(item)
 
     @staticmethod
     def summarize(results: Iterable[CheckResult]) -> dict[str, Any]:
         """``{"blocking", "warning", "safe"}`` counts, ``by_code`` counts and the number of
         items with at least one blocking result."""
-        results = list(results)
-        severities = Counter(result.severity for result in results)
-        blocked_items = {
-            (result.item.type, result.item.source_id)
-            for result in results
-            if result.item is not None and result.severity == BLOCKING
-        }
-        return {
-            BLOCKING: severities.get(BLOCKING, 0),
-            WARNING: severities.get(WARNING, 0),
-            SAFE: severities.get(SAFE, 0),
-            "by_code": dict(sorted(Counter(result.code for result in results).items())),
-            "blocked_items": len(blocked_items),
-        }
+        tally = CheckTally()
+        for result in results:
+            tally.add(result)
+        return tally.summary()
 
     def check_item(self, item: SourceItem) -> list[CheckResult]:
         results: list[CheckResult] = []
@@ -413,9 +440,9 @@ class RestoreRiskChecker:
             self.names.never_written.get(type_key) or ()
         )
 
-    def _never_written_words(self, type_key: str, source_id: str) -> str:
+    def _never_written_words(self, type_key: str, source_id: str, why: str | None = None) -> str:
         ptype = policy_type_of(type_key)
-        why = self._never_written.get((type_key, source_id))
+        why = why or self._never_written.get((type_key, source_id))
         if why == NEVER_WRITTEN_BUILTIN_OBJECT or (
             why is None and ptype.builtin_when is not None and not ptype.is_preview_only
         ):
@@ -425,7 +452,7 @@ class RestoreRiskChecker:
     def _never_written_results(self, item: SourceItem, ref: CheckItem) -> list[CheckResult]:
         """An item the run never writes (``never_written``, e.g. one of Microsoft's built-in
         apps): never "will be created"; what refers to it uses the target's match, if any."""
-        why = self._never_written_words(item.type_key, item.source_id)
+        why = self._never_written_words(item.type_key, item.source_id, never_written(item))
         match = match_of(item, self.state, self.inputs)
         if match.target is not None:
             return [
@@ -911,6 +938,15 @@ def restore_run_run_checks(
     so results computed for inputs that changed meanwhile are refused when recorded.
     """
     read = read_target_for(run, actor=actor, action=Action.RUN_CHECKS, on_progress=on_progress)
+    try:
+        return _checks_recorded(actor=actor, read=read)
+    finally:
+        # its objects (and their temporary file) are let go of now; the kept copy is apart
+        read.state.close()
+
+
+def _checks_recorded(*, actor: Any, read: TargetRead) -> RestoreRun:
+    """Check and record the run of ``read`` (the checks' read of its target)."""
     run, source = read.run, read.source
     # Setting names first (never fails the checks; ``problem`` says why names are missing), so
     # messages that name a settings catalog place use the admin center's words.
@@ -924,8 +960,42 @@ def restore_run_run_checks(
         secrets_need_admin_of=_secrets_need_admin_of(run, actor),
         setting_labels=setting_labels(tenant=run.tenant, definition_ids=labels.definition_ids),
     )
-    results = checker.run()
-    summary = checker.summarize(results)
+    # Recorded as they are produced: the results of a large scope are never all held.
+    tally = CheckTally()
+    results = (tally.add(result) for result in checker.iter_results())
+
+    def summarize() -> dict[str, Any]:  # once every result was produced
+        summary = tally.summary()
+        summary.update(_summary_extras(run, read, checker, labels))
+        return summary
+
+    recorded = restore_run_record_checks(
+        actor=actor,
+        run=run,
+        results=results,
+        summary=summarize,
+        inputs_fingerprint=read.fingerprint,
+    )
+    # Kept for the preview, which plans from it while the inputs are unchanged and it is recent
+    # (when it cannot be kept, the preview reads the target again: the checks stand).
+    try:
+        restore_target_read_keep(run=recorded, read=read)
+    except DatabaseError:
+        logger.warning(
+            "Restore #%s: the checks' read of the target could not be kept for the preview, "
+            "which will read the target again.",
+            recorded.pk,
+            exc_info=True,
+        )
+    return recorded
+
+
+def _summary_extras(
+    run: RestoreRun, read: TargetRead, checker: RestoreRiskChecker, labels: LabelsEnsured
+) -> dict[str, Any]:
+    """What the checks' summary says besides the counts."""
+    source = read.source
+    summary: dict[str, Any] = {}
     summary.update(
         items=len(source.items),
         graph_requests=read.graph_requests + labels.graph_requests,
@@ -944,21 +1014,7 @@ def restore_run_run_checks(
         },
     )
     summary["target_read"] = read.summary()
-    recorded = restore_run_record_checks(
-        actor=actor, run=run, results=results, summary=summary, inputs_fingerprint=read.fingerprint
-    )
-    # Kept for the preview, which plans from it while the inputs are unchanged and it is recent
-    # (when it cannot be kept, the preview reads the target again: the checks stand).
-    try:
-        restore_target_read_keep(run=recorded, read=read)
-    except DatabaseError:
-        logger.warning(
-            "Restore #%s: the checks' read of the target could not be kept for the preview, "
-            "which will read the target again.",
-            recorded.pk,
-            exc_info=True,
-        )
-    return recorded
+    return summary
 
 
 def _secrets_need_admin_of(run: RestoreRun, actor: Any) -> str:

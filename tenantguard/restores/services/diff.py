@@ -104,7 +104,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -132,7 +132,9 @@ from tenantguard.restores.services.source import (
     ReferenceResolver,
     RunInputs,
     SourceItem,
+    SourceItems,
     TargetGroups,
+    TargetRead,
     assignments_plan,
     build_resolver,
     intended_item,
@@ -304,14 +306,15 @@ class RestoreDiffGenerator:
     def __init__(
         self,
         *,
-        items: Sequence[SourceItem],
+        items: Sequence[SourceItem] | SourceItems,
         target_state: TargetState,
         inputs: RunInputs,
         backup_names: BackupNames,
         target_groups: TargetGroups,
         blocking: Mapping[tuple[str, str], Sequence[str]] | None = None,
     ) -> None:
-        self.items = list(items)
+        #: Re-read at each pass when streamed (``SourceItems``): never copied into a list.
+        self.items = items
         self.state = target_state
         self.inputs = inputs
         self.names = backup_names
@@ -332,89 +335,20 @@ class RestoreDiffGenerator:
     # ---- public ------------------------------------------------------------------------------
 
     def run(self) -> list[PreviewItem]:
-        return [self.plan_item(item) for item in self.items]
+        return list(self.iter_planned())
+
+    def iter_planned(self) -> Iterator[PreviewItem]:
+        """``run``, one item at a time (the service records them as they come, so a large
+        scope's plan is never all held as objects)."""
+        for item in self.items:
+            yield self.plan_item(item)
 
     def summarize(self, planned: Iterable[PreviewItem]) -> dict[str, Any]:
         """Counts an admin reads before confirming (see the module docstring)."""
-        policies: Counter[str] = Counter()
-        foundations: Counter[str] = Counter()
-        skip_codes: Counter[str] = Counter()
-        added = removed = skipped_assignments = kept = 0
-        tags_added = tags_removed = tags_changed_items = 0
-        truncated = 0
-        removals: list[dict[str, Any]] = []
-        identifier_items = identifier_places = 0
-        foundation_types = {ptype.key for ptype in registry.foundations()}
+        tally = PreviewTally(self)
         for item in planned:
-            found = item.diff.get("tenant_identifiers") or {}
-            if found.get("count") and item.action in (CREATE, UPDATE, NO_CHANGE):
-                identifier_items += 1
-                identifier_places += int(found["count"])
-            # The type says (device configurations are named by app assignments, yet are
-            # policies, not foundations).
-            is_foundation = item.policy_type in foundation_types
-            (foundations if is_foundation else policies)[item.action] += 1
-            if item.action == SKIP:
-                skip_codes[str(item.diff.get("skip_code") or "other")] += 1
-            truncated += bool(item.diff_truncated)
-            if item.action not in (CREATE, UPDATE):
-                continue
-            section = item.diff.get("assignments") or {}
-            counts = section.get("counts") or {}
-            added += int(counts.get("added", 0))
-            removed += int(counts.get("removed", 0))
-            skipped_assignments += int(counts.get("skipped", 0))
-            kept += int(counts.get("kept", 0))
-            if section.get("removed") and len(removals) < MAX_REMOVAL_ITEMS:
-                removals.append(
-                    {
-                        "type": item.policy_type,
-                        "source_id": item.source_id,
-                        "name": item.display_name,
-                        "removed": list(section["removed"]),
-                    }
-                )
-            tags = item.diff.get("scope_tags") or {}
-            tag_counts = (len(tags.get("added") or []), len(tags.get("removed") or []))
-            tags_added += tag_counts[0]
-            tags_removed += tag_counts[1]
-            tags_changed_items += any(tag_counts)
-        assignments: dict[str, Any] = {"included": self.inputs.include_assignments}
-        if self.inputs.include_assignments:
-            assignments.update(
-                mode=self.inputs.assignment_mode,
-                added=added,
-                removed=removed,
-                skipped=skipped_assignments,
-                kept=kept,
-                # Every item whose assignments lose something, repeated on step 5.
-                removals=removals,
-                removal_items=sum(
-                    1
-                    for item in planned
-                    if item.action in (CREATE, UPDATE)
-                    and ((item.diff.get("assignments") or {}).get("counts") or {}).get("removed")
-                ),
-            )
-        else:
-            assignments["note"] = (
-                f"Assignments are not restored: the assignments in {self.target_label} are left "
-                "exactly as they are."
-            )
-        return {
-            "policies": {action: policies.get(action, 0) for action in ACTIONS},
-            "foundations": {action: foundations.get(action, 0) for action in ACTIONS},
-            "assignments": assignments,
-            "scope_tags": {
-                "added": tags_added,
-                "removed": tags_removed,
-                "items_changed": tags_changed_items,
-            },
-            "skipped_by_reason": dict(sorted(skip_codes.items())),
-            "items": sum(policies.values()) + sum(foundations.values()),
-            "truncated_diffs": truncated,
-            "tenant_identifiers": self._identifier_summary(identifier_items, identifier_places),
-        }
+            tally.add(item)
+        return tally.summary()
 
     def _identifier_summary(self, items: int, places: int) -> dict[str, Any]:
         """Cross-tenant only: the choice, how many places and items, and both identities (the
@@ -677,8 +611,7 @@ class RestoreDiffGenerator:
         elif kind == "scope_tag" and object_id == BUILTIN_SCOPE_TAG_ID:
             name = "Default"
         else:
-            found = self.state.by_id(kind, object_id)
-            name = found.display_name if found is not None else None
+            name = self.state.name_of(kind, object_id)
         if name is None and self.names.name(kind, object_id):
             # An unresolved reference (its check blocks the item): show the backup's name.
             name = f"{self.names.name(kind, object_id)} (not in {self.target_label})"
@@ -725,6 +658,96 @@ class RestoreDiffGenerator:
 
     def _tag_name(self, tag_id: str) -> str:
         return self._name("scope_tag", tag_id, source=False) or f"(scope tag {tag_id})"
+
+
+class PreviewTally:
+    """``RestoreDiffGenerator.summarize``, counted one planned item at a time."""
+
+    def __init__(self, generator: RestoreDiffGenerator) -> None:
+        self.generator = generator
+        self.policies: Counter[str] = Counter()
+        self.foundations: Counter[str] = Counter()
+        self.skip_codes: Counter[str] = Counter()
+        self.added = self.removed = self.skipped_assignments = self.kept = 0
+        self.tags_added = self.tags_removed = self.tags_changed_items = 0
+        self.truncated = 0
+        self.removals: list[dict[str, Any]] = []
+        self.removal_items = 0
+        self.identifier_items = self.identifier_places = 0
+        self.foundation_types = {ptype.key for ptype in registry.foundations()}
+
+    def add(self, item: PreviewItem) -> PreviewItem:
+        found = item.diff.get("tenant_identifiers") or {}
+        if found.get("count") and item.action in (CREATE, UPDATE, NO_CHANGE):
+            self.identifier_items += 1
+            self.identifier_places += int(found["count"])
+        # The type says (device configurations are named by app assignments, yet are
+        # policies, not foundations).
+        is_foundation = item.policy_type in self.foundation_types
+        (self.foundations if is_foundation else self.policies)[item.action] += 1
+        if item.action == SKIP:
+            self.skip_codes[str(item.diff.get("skip_code") or "other")] += 1
+        self.truncated += bool(item.diff_truncated)
+        if item.action not in (CREATE, UPDATE):
+            return item
+        section = item.diff.get("assignments") or {}
+        counts = section.get("counts") or {}
+        self.added += int(counts.get("added", 0))
+        self.removed += int(counts.get("removed", 0))
+        self.skipped_assignments += int(counts.get("skipped", 0))
+        self.kept += int(counts.get("kept", 0))
+        self.removal_items += bool(counts.get("removed"))
+        if section.get("removed") and len(self.removals) < MAX_REMOVAL_ITEMS:
+            self.removals.append(
+                {
+                    "type": item.policy_type,
+                    "source_id": item.source_id,
+                    "name": item.display_name,
+                    "removed": list(section["removed"]),
+                }
+            )
+        tags = item.diff.get("scope_tags") or {}
+        tag_counts = (len(tags.get("added") or []), len(tags.get("removed") or []))
+        self.tags_added += tag_counts[0]
+        self.tags_removed += tag_counts[1]
+        self.tags_changed_items += any(tag_counts)
+        return item
+
+    def summary(self) -> dict[str, Any]:
+        inputs = self.generator.inputs
+        assignments: dict[str, Any] = {"included": inputs.include_assignments}
+        if inputs.include_assignments:
+            assignments.update(
+                mode=inputs.assignment_mode,
+                added=self.added,
+                removed=self.removed,
+                skipped=self.skipped_assignments,
+                kept=self.kept,
+                # Every item whose assignments lose something, repeated on step 5.
+                removals=self.removals,
+                removal_items=self.removal_items,
+            )
+        else:
+            assignments["note"] = (
+                f"Assignments are not restored: the assignments in {self.generator.target_label} "
+                "are left exactly as they are."
+            )
+        return {
+            "policies": {action: self.policies.get(action, 0) for action in ACTIONS},
+            "foundations": {action: self.foundations.get(action, 0) for action in ACTIONS},
+            "assignments": assignments,
+            "scope_tags": {
+                "added": self.tags_added,
+                "removed": self.tags_removed,
+                "items_changed": self.tags_changed_items,
+            },
+            "skipped_by_reason": dict(sorted(self.skip_codes.items())),
+            "items": sum(self.policies.values()) + sum(self.foundations.values()),
+            "truncated_diffs": self.truncated,
+            "tenant_identifiers": self.generator._identifier_summary(
+                self.identifier_items, self.identifier_places
+            ),
+        }
 
 
 def target_hash(type_key: str, target: CapturedItem) -> str:
@@ -804,6 +827,15 @@ def restore_run_run_preview(
         on_progress=on_progress,
         reuse=restore_target_read_reusable,
     )
+    try:
+        return _preview_recorded(actor=actor, read=read)
+    finally:
+        # its objects (and their temporary file) are let go of now the plan is recorded
+        read.state.close()
+
+
+def _preview_recorded(*, actor: Any, read: TargetRead) -> RestoreRun:
+    """Plan and record the run of ``read`` (the preview's read of its target)."""
     run, source = read.run, with_checked_identities(read.run, read.source)
     generator = RestoreDiffGenerator(
         items=source.items,
@@ -813,15 +845,24 @@ def restore_run_run_preview(
         target_groups=read.groups,
         blocking=_open_blocking(run),
     )
-    planned = generator.run()
-    summary = generator.summarize(planned)
     # setting names for the diff (never fails the preview; ``problem`` says why names are missing)
     labels = restore_run_setting_definitions_ensure(read=read)
-    summary["setting_definitions"] = labels.to_json()
-    summary["graph_requests"] = read.graph_requests + labels.graph_requests
-    summary["target_read"] = read.summary()
+    # Recorded as they are planned: the plan of a large scope is never all held as objects.
+    tally = PreviewTally(generator)
+
+    def summarize() -> dict[str, Any]:  # once every item was planned
+        summary = tally.summary()
+        summary["setting_definitions"] = labels.to_json()
+        summary["graph_requests"] = read.graph_requests + labels.graph_requests
+        summary["target_read"] = read.summary()
+        return summary
+
     return restore_run_record_preview(
-        actor=actor, run=run, summary=summary, items=planned, inputs_fingerprint=read.fingerprint
+        actor=actor,
+        run=run,
+        summary=summarize,
+        items=(tally.add(item) for item in generator.iter_planned()),
+        inputs_fingerprint=read.fingerprint,
     )
 
 

@@ -12,9 +12,12 @@
    id.
 4. Per item: re-read the target and compare it with the hash the preview saw (else
    ``changed_since_preview``), write, read back, verify, and persist the outcome (a checkpoint)
-   before the item's next step. Cancellation is honoured between items. Nothing is ever
-   deleted. With ``TENANTGUARD_RESTORE_CONCURRENCY`` > 1, independent items of one type run at
-   the same time, their Graph waits overlapping (``RestoreExecutor._restore_concurrently``).
+   before the item's next step: every written item is read back and verified right after its
+   write, before its checkpoint is ``done`` and before its lane writes anything else.
+   Cancellation is honoured between items. Nothing is ever deleted. With
+   ``TENANTGUARD_RESTORE_CONCURRENCY`` > 1, independent items of one type run at the same
+   time, their Graph waits overlapping (``RestoreExecutor._restore_concurrently``). Only the
+   payloads of the items in flight are held (``RestoreExecutor._loaded``).
 5. Finish ``completed`` (every written item verified), ``partial`` or ``failed``.
 
 Resume: checkpoints make a second execution of the same run continue where the first stopped.
@@ -49,13 +52,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import groupby
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
@@ -75,7 +78,6 @@ from tenantguard.restores.models import (
     ItemOutcome,
     PreviewAction,
     RestoreItemOutcome,
-    RestorePreviewItem,
     RestoreRun,
     RestoreStatus,
 )
@@ -160,13 +162,55 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-@dataclass
+class _SourceItemGone(RestoreRunError):
+    """An item's row is no longer in the run's backup set when its steps run (``_loaded``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemRow:
+    """What orders a backup item in the run and lanes it (``_work_items``): its payload,
+    assignments and secrets are read when the item's own steps run (``_loaded``)."""
+
+    pk: int
+    policy_type: str
+    source_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the preview planned for an item: its ``RestorePreviewItem`` without the diff."""
+
+    action: str
+    target_id: str
+    target_hash: str
+    reason: str
+
+
+def _payload_needed_to_plan(type_key: str) -> bool:
+    """Items of ``type_key`` are ordered by a value in their payload (``_restore_sequence``),
+    or may be the tenant's own default object: ``_work_items`` reads their payloads to know."""
+    ptype = registry.POLICY_TYPES.get(type_key)
+    if ptype is None:
+        return False
+    return bool(
+        ptype.priority is not None
+        or ptype.singleton is not None
+        or ptype.default_flag
+        or ptype.default_id_suffix
+    )
+
+
+@dataclass(slots=True)
 class _WorkItem:
     """One in-scope backup item with what the preview planned for it."""
 
     position: int
     backup_item: Any
-    planned: RestorePreviewItem | None
+    planned: _Plan | None
+    #: The backup item is the tenant's own default of its type (``PolicyType.is_tenant_default``
+    #: of its payload), known before its payload is read.
+    is_default: bool = False
 
     @property
     def type_key(self) -> str:
@@ -278,23 +322,89 @@ class RestoreExecutor:
         return self.run.backup_set
 
     def _work_items(self) -> list[_WorkItem]:
+        """The run's items in restore order, each with what the preview planned for it.
+
+        Only what orders and lanes them is held (``_ItemRow``, the preview's plan without its
+        diff): each item's payload, assignments and secrets are read when its steps run
+        (``_loaded``), so a run of 20,000 items never holds every payload at once."""
         run = self.run
-        items = self._source.items.all()
+        items = BackupItem.objects.filter(backup_set=self._source).select_related(None)
         if run.scope_mode == "selected":
             items = items.filter(pk__in=[int(pk) for pk in run.requested_items or []])
-        planned = {(p.policy_type, p.source_id): p for p in run.preview_items.all()}
-        ordered = sorted(items, key=_restore_sequence)
+        rows = [
+            _ItemRow(pk=pk, policy_type=type_key, source_id=source_id, display_name=name)
+            for pk, type_key, source_id, name in items.values_list(
+                "pk", "policy_type", "source_id", "display_name"
+            ).iterator(chunk_size=2000)
+        ]
+        # The few items whose payload orders them or makes them the tenant's default.
+        ranks: dict[int, int] = {}
+        defaults: set[int] = set()
+        needed = [row.pk for row in rows if _payload_needed_to_plan(row.policy_type)]
+        for start in range(0, len(needed), 500):
+            for item in BackupItem.objects.filter(pk__in=needed[start : start + 500]):
+                ranks[item.pk] = _priority_rank(item.policy_type, item.payload)
+                if isinstance(item.payload, dict) and policy_type_of(
+                    item.policy_type
+                ).is_tenant_default(item.payload):
+                    defaults.add(item.pk)
+        planned = {
+            (type_key, source_id): _Plan(
+                action=action, target_id=target_id, target_hash=target_hash, reason=reason
+            )
+            for type_key, source_id, action, target_id, target_hash, reason in (
+                run.preview_items.values_list(
+                    "policy_type", "source_id", "action", "target_id", "target_hash", "reason"
+                ).iterator(chunk_size=2000)
+            )
+        }
+        rows.sort(key=lambda row: _restore_sequence(row, rank=ranks.get(row.pk, 0)))
         return [
             _WorkItem(
                 position=index,
-                backup_item=item,
-                planned=planned.get((item.policy_type, item.source_id)),
+                backup_item=row,
+                planned=planned.get((row.policy_type, row.source_id)),
+                is_default=row.pk in defaults,
             )
-            for index, item in enumerate(ordered)
+            for index, row in enumerate(rows)
         ]
 
-    def _outcomes(self) -> dict[tuple[str, str], RestoreItemOutcome]:
-        return {(o.policy_type, o.source_id): o for o in self.run.item_outcomes.all()}
+    @contextmanager
+    def _loaded(self, item: _WorkItem) -> Iterator[None]:
+        """``item.backup_item`` as the full ``BackupItem`` (payload, assignments, secrets)
+        for the block, read by its primary key; its ``_ItemRow`` again after: the run holds
+        the payloads of the items in flight only."""
+        row = item.backup_item
+        if not isinstance(row, _ItemRow):  # already full (built so by a caller)
+            yield
+            return
+        try:
+            item.backup_item = BackupItem.objects.get(pk=row.pk, backup_set=self._source)
+        except BackupItem.DoesNotExist:
+            raise _SourceItemGone(
+                f"Backup item '{row.display_name}' ({row.policy_type} {row.source_id}) is no "
+                f"longer in backup set #{self._source.pk} this run restores from: it was "
+                "deleted or moved during the run. Run the checks and the preview again to "
+                "restore it."
+            ) from None
+        try:
+            yield
+        finally:
+            item.backup_item = row
+
+    def _checkpointed(self) -> set[tuple[str, str]]:
+        """The (type, source id) of the items with a checkpoint from an earlier execution of
+        the run, and the foundations' target ids it recorded (``foundation_ids``): values, not
+        the rows (with their differences); an item's row is read when its own steps run."""
+        keys: set[tuple[str, str]] = set()
+        for type_key, source_id, target_id, outcome in self.run.item_outcomes.values_list(
+            "policy_type", "source_id", "target_id", "outcome"
+        ).iterator(chunk_size=2000):
+            keys.add((type_key, source_id))
+            kind = _kind_of_foundation(type_key)
+            if kind and target_id and outcome in OUTCOMES_WITH_TARGET:
+                self.foundation_ids.setdefault(kind, {})[source_id] = target_id
+        return keys
 
     # ---- the run ---------------------------------------------------------------------------
 
@@ -302,11 +412,7 @@ class RestoreExecutor:
         options = effective_options(self.run)
         mapping = normalized_mapping(self.run.group_mapping)
         work = self._work_items()
-        outcomes = self._outcomes()
-        for outcome in outcomes.values():
-            kind = _kind_of_foundation(outcome.policy_type)
-            if kind and outcome.target_id and outcome.outcome in OUTCOMES_WITH_TARGET:
-                self.foundation_ids.setdefault(kind, {})[outcome.source_id] = outcome.target_id
+        checkpointed = self._checkpointed()
 
         writable_types = sorted({w.type_key for w in work if write.is_writable(w.type_key)})
         # The foundation types too: references are resolved against them like in the preview.
@@ -318,38 +424,44 @@ class RestoreExecutor:
         # Work items are in restore order (foundations first), so by the time a policy is
         # written its scope tags, filters and templates exist and their ids are known.
         if self.concurrency > 1:
-            cancelled = self._restore_concurrently(work, outcomes, mapping, options)
+            cancelled = self._restore_concurrently(work, checkpointed, mapping, options)
             return self._finish(cancelled=cancelled)
         for item in work:
             if self._should_stop():
                 return self._finish(cancelled=True)
-            self._restore_work_item(item, outcomes, mapping, options)
+            self._restore_work_item(item, checkpointed, mapping, options)
         return self._finish(cancelled=False)
 
     def _restore_work_item(
         self,
         item: _WorkItem,
-        outcomes: dict[tuple[str, str], RestoreItemOutcome],
+        checkpointed: set[tuple[str, str]],
         mapping: dict[str, Any],
         options: dict[str, bool],
     ) -> None:
         key = (item.type_key, item.source_id)
-        checkpoint = outcomes.get(key)
-        if checkpoint is not None:
-            self._checkpoints[key] = checkpoint
         try:
-            self._restore_item(item, mapping, options, checkpoint)
+            # an earlier execution's checkpoint, read now: the run holds the rows of the items
+            # in flight only
+            checkpoint = self._stored_checkpoint(item) if key in checkpointed else None
+            if checkpoint is not None:
+                self._checkpoints[key] = checkpoint
+            with self._loaded(item):
+                self._restore_item(item, mapping, options, checkpoint)
         except (_LostClaim, ConnectionSharingError):
             raise
         except Exception as exc:  # one item's failure never stops the others
             self._fail_item(item, exc)
+        # Done (written, read back and verified, or failed): the run keeps no row of the items
+        # it is not working on.
+        self._checkpoints.pop(key, None)
 
     # ---- several items at once -------------------------------------------------------------
 
     def _restore_concurrently(
         self,
         work: list[_WorkItem],
-        outcomes: dict[tuple[str, str], RestoreItemOutcome],
+        checkpointed: set[tuple[str, str]],
         mapping: dict[str, Any],
         options: dict[str, bool],
     ) -> bool:
@@ -399,7 +511,7 @@ class RestoreExecutor:
                                 contextvars.copy_context().run,
                                 self._restore_lane,
                                 lanes.pop(0),
-                                outcomes,
+                                checkpointed,
                                 mapping,
                                 options,
                             )
@@ -445,7 +557,7 @@ class RestoreExecutor:
     def _restore_lane(
         self,
         lane: list[_WorkItem],
-        outcomes: dict[tuple[str, str], RestoreItemOutcome],
+        checkpointed: set[tuple[str, str]],
         mapping: dict[str, Any],
         options: dict[str, bool],
     ) -> bool:
@@ -457,7 +569,7 @@ class RestoreExecutor:
                     return False
                 if index and self._should_stop():
                     return True
-                self._restore_work_item(item, outcomes, mapping, options)
+                self._restore_work_item(item, checkpointed, mapping, options)
         return False
 
     def _build_resolver(self, state: target.TargetState) -> ReferenceResolver:
@@ -569,8 +681,7 @@ class RestoreExecutor:
                 display_name=item.backup_item.display_name,
                 same_tenant=self._same_tenant,
                 # a payload that is not an object fails its item later, never here
-                is_default=isinstance(item.backup_item.payload, dict)
-                and item.ptype.is_tenant_default(item.backup_item.payload),
+                is_default=item.is_default,
             )
             target_ids.update(
                 c.source_id
@@ -584,10 +695,19 @@ class RestoreExecutor:
                 created_by=self.run.requested_by,
                 name=f"Before restore #{self.run.pk} to {self.run.tenant_label} ({timezone.now():%Y-%m-%d %H:%M} UTC)",
             )
-        # The target was read moments ago for this execution: the snapshot is that read.
+        # The target was read moments ago for this execution: the snapshot is that read,
+        # decoded a chunk at a time as it is stored.
+        ids_of = getattr(state, "ids", None)  # a state that lists ids without decoding
+        keys = [
+            (key, object_id)
+            for key in type_keys
+            for object_id in (ids_of(key) if ids_of else [c.source_id for c in state.items(key)])
+            if object_id in target_ids
+        ]
         backup_set_store_captured(
             backup_set=snapshot,
-            items=[c for key in type_keys for c in state.items(key) if c.source_id in target_ids],
+            # a sequence read in slices (its length, then chunk by chunk), not a list
+            items=cast(list[Any], _SnapshotItems(state, keys)),
             warnings=[
                 {"type_key": key, "source_id": None, "message": message, "permission": None}
                 for key, message in state.unreadable.items()
@@ -1243,7 +1363,13 @@ class RestoreExecutor:
     def _finish(self, *, cancelled: bool) -> RestoreRun:
         # A run taken over after the last item is the new worker's to finish, not an error.
         self._hold_claim()
-        outcomes = list(self.run.item_outcomes.all())
+        # what the summary needs of each item, not its rows (20,000 of them with differences)
+        outcomes = [
+            _Tally(outcome=outcome, object_written=written, verified=verified, skip_code=code)
+            for outcome, written, verified, code in self.run.item_outcomes.values_list(
+                "outcome", "object_written", "verified", "skip_code"
+            ).iterator(chunk_size=2000)
+        ]
         summary: dict[str, int] = {}
         for outcome in outcomes:
             summary[outcome.outcome] = summary.get(outcome.outcome, 0) + 1
@@ -1281,15 +1407,60 @@ class RestoreExecutor:
         )
 
 
-def _restore_sequence(item: BackupItem) -> tuple[Any, ...]:
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """An item's outcome as the run's summary counts it (``RestoreExecutor._finish``)."""
+
+    outcome: str
+    object_written: bool
+    verified: bool | None
+    skip_code: str
+
+
+class _SnapshotItems(Sequence[CapturedItem]):
+    """The pre-restore snapshot's objects, ``(type, id)`` pairs decoded from the target state
+    when asked for: ``backup_set_store_captured`` stores them a chunk at a time, so the
+    snapshot never holds every target payload at once."""
+
+    def __init__(self, state: target.TargetState, keys: list[tuple[str, str]]) -> None:
+        self._state = state
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> CapturedItem: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[CapturedItem]: ...
+
+    def __getitem__(self, index: int | slice) -> CapturedItem | list[CapturedItem]:
+        if isinstance(index, slice):
+            return [self._one(key) for key in self._keys[index]]
+        return self._one(self._keys[index])
+
+    def _one(self, key: tuple[str, str]) -> CapturedItem:
+        found = self._state.by_id(*key)
+        if found is None:  # the keys were listed from this state
+            raise RestoreRunError(f"Target object {key[1]} ({key[0]}) is not in the read.")
+        return found
+
+
+def _priority_rank(type_key: str, payload: Any) -> int:
+    """The backup's priority of an item of a type whose priority renumbers the others (0 for
+    other types; last when it has none)."""
+    ptype = registry.POLICY_TYPES.get(type_key)
+    if ptype is None or ptype.priority is None:
+        return 0
+    value = payload.get(ptype.priority.property) if isinstance(payload, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 2**31
+
+
+def _restore_sequence(item: _ItemRow, *, rank: int) -> tuple[Any, ...]:
     """Where ``item`` goes in the run: restore order, type, then (for a type whose priority
-    renumbers the others) the backup's priority, lowest first, so that setting them one after
-    the other ends in the backup's order; then name."""
-    rank = 0
-    ptype = registry.POLICY_TYPES.get(item.policy_type)
-    if ptype is not None and ptype.priority is not None:
-        value = (item.payload or {}).get(ptype.priority.property)
-        rank = value if isinstance(value, int) and not isinstance(value, bool) else 2**31
+    renumbers the others) the backup's priority ``rank`` (``_priority_rank``), lowest first,
+    so that setting them one after the other ends in the backup's order; then name."""
     return (restore_order(item.policy_type), item.policy_type, rank, item.display_name, item.pk)
 
 
@@ -1477,6 +1648,8 @@ def _failure_of(exc: BaseException) -> tuple[str, str]:
         return "unresolved_reference", str(exc)
     if isinstance(exc, write.WriteError | normalize.MissingSecretError):
         return "invalid_payload", str(exc)
+    if isinstance(exc, _SourceItemGone):
+        return "source_item_missing", str(exc)
     if isinstance(exc, DatabaseError):
         return (
             "database_error",

@@ -27,9 +27,9 @@ refusal as ``restore.execute_refused`` (by ``restore_run_queue_execution``), any
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -39,6 +39,7 @@ from django.utils import timezone
 from tenantguard.audit.services import audit_event_record
 from tenantguard.backups.models import BackupItem, BackupSet
 from tenantguard.common.ids import parse_id
+from tenantguard.common.spool import JsonRowSpool
 from tenantguard.restores.models import (
     CheckSeverity,
     PreviewAction,
@@ -674,59 +675,101 @@ def _result_record(
     }
 
 
+def _check_row(result: CheckResult) -> dict[str, Any]:
+    """The ``RestoreCheckResult`` fields of one result (JSON values, for the spool)."""
+    return {
+        "code": result.code,
+        "severity": result.severity,
+        "item_type": result.item.type if result.item else "",
+        "item_source_id": result.item.source_id if result.item else "",
+        "item_name": (result.item.name if result.item else "")[:500],
+        "message": result.message,
+        "resolution": result.resolution,
+        "details": result.details,
+    }
+
+
+def _preview_row(item: PreviewItem) -> dict[str, Any]:
+    """The ``RestorePreviewItem`` fields of one planned item (JSON values, for the spool)."""
+    return {
+        "policy_type": item.policy_type,
+        "source_id": item.source_id,
+        "display_name": item.display_name[:500],
+        "action": item.action,
+        "reason": item.reason,
+        "target_id": item.target_id,
+        "target_hash": item.target_hash,
+        "diff": item.diff,
+        "diff_truncated": item.diff_truncated,
+    }
+
+
+_SpooledRow = TypeVar("_SpooledRow", RestoreCheckResult, RestorePreviewItem)
+
+
+def _insert_spooled(
+    model: type[_SpooledRow],
+    *,
+    run: RestoreRun,
+    spool: JsonRowSpool,
+) -> None:
+    """Insert the run's spooled rows, one batch at a time, numbered in the order they came."""
+    position = 0
+    for batch in spool.batches():
+        model.objects.bulk_create(
+            model(run=run, position=position + offset, **row) for offset, row in enumerate(batch)
+        )
+        position += len(batch)
+
+
+def _summary_of(summary: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+    return dict(summary() if callable(summary) else summary)
+
+
 @audits_refusal
 def restore_run_record_checks(
     *,
     actor: Any,
     run: RestoreRun,
-    results: Sequence[CheckResult | Mapping[str, Any]],
-    summary: Mapping[str, Any],
+    results: Iterable[CheckResult | Mapping[str, Any]],
+    summary: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
     inputs_fingerprint: str | None = None,
 ) -> RestoreRun:
-    """Persist a checks run (replacing the previous one) stamped with the inputs' fingerprint."""
-    parsed = [CheckResult.coerce(result) for result in results]
-    with transaction.atomic():
-        locked = _lock(run.pk)
-        policy = _require(locked, actor, Action.RUN_CHECKS)
-        record = _result_record(policy, actor, inputs_fingerprint, "checks")
-        counts = {severity: 0 for severity in CheckSeverity.values}
-        for result in parsed:
-            counts[result.severity] += 1
-        record.update(summary=dict(summary), counts=counts, result_count=len(parsed))
-        previous_status = locked.status
-        locked.metadata = {**(locked.metadata or {}), "checks": record}
-        locked.status = RestoreStatus.CHECKED
-        _save(locked, expected_status=previous_status, fields=("metadata", "status"))
-        locked.check_results.all().delete()
-        RestoreCheckResult.objects.bulk_create(
-            (
-                RestoreCheckResult(
-                    run=locked,
-                    position=position,
-                    code=result.code,
-                    severity=result.severity,
-                    item_type=result.item.type if result.item else "",
-                    item_source_id=result.item.source_id if result.item else "",
-                    item_name=(result.item.name if result.item else "")[:500],
-                    message=result.message,
-                    resolution=result.resolution,
-                    details=result.details,
-                )
-                for position, result in enumerate(parsed)
-            ),
-            batch_size=_BULK_SIZE,
-        )
-        _audit(
-            actor,
-            "restore.checks_recorded",
-            locked,
-            {
-                "counts": counts,
-                "fingerprint": record["fingerprint"],
-                "from_status": previous_status,
-                "status": locked.status,
-            },
-        )
+    """Persist a checks run (replacing the previous one) stamped with the inputs' fingerprint.
+
+    ``results`` is read once, as it comes: a generator keeps a large scope's results at their
+    compressed size (``JsonRowSpool``) until they are written. ``summary`` may be a function,
+    called once the results are read (a summary counted while they were produced).
+    """
+    counts = {severity: 0 for severity in CheckSeverity.values}
+    with JsonRowSpool(batch_size=_BULK_SIZE) as spool:
+        for result in results:
+            parsed = CheckResult.coerce(result)
+            counts[parsed.severity] += 1
+            spool.append(_check_row(parsed))
+        summary_value = _summary_of(summary)
+        with transaction.atomic():
+            locked = _lock(run.pk)
+            policy = _require(locked, actor, Action.RUN_CHECKS)
+            record = _result_record(policy, actor, inputs_fingerprint, "checks")
+            record.update(summary=summary_value, counts=counts, result_count=len(spool))
+            previous_status = locked.status
+            locked.metadata = {**(locked.metadata or {}), "checks": record}
+            locked.status = RestoreStatus.CHECKED
+            _save(locked, expected_status=previous_status, fields=("metadata", "status"))
+            locked.check_results.all().delete()
+            _insert_spooled(RestoreCheckResult, run=locked, spool=spool)
+            _audit(
+                actor,
+                "restore.checks_recorded",
+                locked,
+                {
+                    "counts": counts,
+                    "fingerprint": record["fingerprint"],
+                    "from_status": previous_status,
+                    "status": locked.status,
+                },
+            )
     return locked
 
 
@@ -735,67 +778,56 @@ def restore_run_record_preview(
     *,
     actor: Any,
     run: RestoreRun,
-    summary: Mapping[str, Any],
-    items: Sequence[PreviewItem | Mapping[str, Any]],
+    summary: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    items: Iterable[PreviewItem | Mapping[str, Any]],
     inputs_fingerprint: str | None = None,
 ) -> RestoreRun:
-    """Persist a preview (replacing the previous one); any earlier confirmation no longer counts."""
-    parsed = [PreviewItem.coerce(item) for item in items]
-    with transaction.atomic():
-        locked = _lock(run.pk)
-        policy = _require(locked, actor, Action.RUN_PREVIEW)
-        record = _result_record(policy, actor, inputs_fingerprint, "preview")
-        actions = {action: 0 for action in PreviewAction.values}
-        for item in parsed:
-            actions[item.action] += 1
-        record.update(
-            summary=dict(summary),
-            actions=actions,
-            item_count=len(parsed),
-            checks_token=(policy.checks or {}).get("token"),
-        )
-        previous_status = locked.status
-        metadata = {k: v for k, v in (locked.metadata or {}).items() if k != "confirmation"}
-        locked.metadata = {**metadata, "preview": record}
-        locked.status = RestoreStatus.PREVIEWED
-        _save(locked, expected_status=previous_status, fields=("metadata", "status"))
-        locked.preview_items.all().delete()
-        RestorePreviewItem.objects.bulk_create(
-            (
-                RestorePreviewItem(
-                    run=locked,
-                    position=position,
-                    policy_type=item.policy_type,
-                    source_id=item.source_id,
-                    display_name=item.display_name[:500],
-                    action=item.action,
-                    reason=item.reason,
-                    target_id=item.target_id,
-                    target_hash=item.target_hash,
-                    diff=item.diff,
-                    diff_truncated=item.diff_truncated,
-                )
-                for position, item in enumerate(parsed)
-            ),
-            batch_size=_BULK_SIZE,
-        )
-        _audit(
-            actor,
-            "restore.preview_recorded",
-            locked,
-            {
-                "actions": actions,
-                "fingerprint": record["fingerprint"],
-                "from_status": previous_status,
-                "status": locked.status,
-                # Whether the preview planned from the checks' read of the target, and when
-                # that read was made (``target_read.py``).
-                "target_read": {
-                    key: (summary.get("target_read") or {}).get(key)
-                    for key in ("read_at", "read_by", "reused")
+    """Persist a preview (replacing the previous one); any earlier confirmation no longer counts.
+
+    ``items`` is read once, as it comes, and ``summary`` may be a function called after it (as
+    for ``restore_run_record_checks``).
+    """
+    actions = {action: 0 for action in PreviewAction.values}
+    with JsonRowSpool(batch_size=_BULK_SIZE) as spool:
+        for item in items:
+            parsed = PreviewItem.coerce(item)
+            actions[parsed.action] += 1
+            spool.append(_preview_row(parsed))
+        summary_value = _summary_of(summary)
+        with transaction.atomic():
+            locked = _lock(run.pk)
+            policy = _require(locked, actor, Action.RUN_PREVIEW)
+            record = _result_record(policy, actor, inputs_fingerprint, "preview")
+            record.update(
+                summary=summary_value,
+                actions=actions,
+                item_count=len(spool),
+                checks_token=(policy.checks or {}).get("token"),
+            )
+            previous_status = locked.status
+            metadata = {k: v for k, v in (locked.metadata or {}).items() if k != "confirmation"}
+            locked.metadata = {**metadata, "preview": record}
+            locked.status = RestoreStatus.PREVIEWED
+            _save(locked, expected_status=previous_status, fields=("metadata", "status"))
+            locked.preview_items.all().delete()
+            _insert_spooled(RestorePreviewItem, run=locked, spool=spool)
+            _audit(
+                actor,
+                "restore.preview_recorded",
+                locked,
+                {
+                    "actions": actions,
+                    "fingerprint": record["fingerprint"],
+                    "from_status": previous_status,
+                    "status": locked.status,
+                    # Whether the preview planned from the checks' read of the target, and when
+                    # that read was made (``target_read.py``).
+                    "target_read": {
+                        key: (summary_value.get("target_read") or {}).get(key)
+                        for key in ("read_at", "read_by", "reused")
+                    },
                 },
-            },
-        )
+            )
     return locked
 
 

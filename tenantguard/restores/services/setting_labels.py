@@ -15,15 +15,14 @@ from typing import Any
 
 from tenantguard.catalog.services import LabelsEnsured, setting_definitions_ensure_for_payloads
 from tenantguard.intune.setting_definitions import SETTINGS_CATALOG_TYPE_KEYS
-from tenantguard.restores.services.source import TargetRead, match_of
+from tenantguard.restores.services.source import TargetRead, items_of_types, match_of
 from tenantguard.tenants.graph_access import graph_client_for
 
 
 def _payloads(read: TargetRead) -> Iterator[tuple[str, Mapping[str, Any] | None]]:
     inputs = read.source.inputs
-    for item in read.source.items:
-        if item.type_key not in SETTINGS_CATALOG_TYPE_KEYS:
-            continue
+    # only the settings catalog-like rows are read from the database
+    for item in items_of_types(read.source.items, SETTINGS_CATALOG_TYPE_KEYS):
         yield item.type_key, item.payload
         match = match_of(item, read.state, inputs)
         if match.target is not None:

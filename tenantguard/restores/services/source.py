@@ -6,9 +6,10 @@ this module so they can never disagree about what an item refers to, whether a r
 resolved, nor what is written for it (``intended_item`` with the run's ``ReferenceResolver``).
 The reference kinds themselves are data in ``intune.reference_kinds``:
 
-- ``load_source(run)`` reads the scoped ``BackupItem`` rows once (foundations first, in the
-  registry's restore order) into plain ``SourceItem`` values, plus the names the backup knows
-  (groups, foundations in or out of scope).
+- ``load_source(run)`` orders the scoped ``BackupItem`` rows (foundations first, in the
+  registry's restore order) and reads them into plain ``SourceItem`` values a chunk at a time
+  whenever they are iterated (``SourceItems``: memory does not grow with the backup), plus the
+  names the backup knows (groups, foundations in or out of scope).
 - ``ReferenceResolver`` decides, for one reference, whether the restore can write it and as what:
   an explicit mapping wins (a target id, or ``None`` = skip the assignments that use it), then a
   foundation in scope (it will be matched or created by this run), then, for a restore into the
@@ -28,8 +29,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -627,8 +629,7 @@ class ReferenceResolver:
         type_key = _foundation_type(kind)
         if type_key is None:
             return self.groups.name_of(target_id)
-        found = self.state.by_id(type_key, target_id)
-        return found.display_name if found is not None else None
+        return self.state.name_of(type_key, target_id)
 
     def target_exists(self, kind: str, target_id: str) -> bool:
         type_key = _foundation_type(kind)
@@ -640,7 +641,7 @@ class ReferenceResolver:
             and target_id == BUILTIN_SCOPE_TAG_ID
         ):
             return True  # the built-in scope tag exists in every tenant
-        return self.state.by_id(type_key, target_id) is not None
+        return self.state.has(type_key, target_id)
 
     def unreadable(self, kind: str) -> bool:
         """The target's objects of ``kind`` could not be read."""
@@ -783,7 +784,7 @@ def match_of(item: SourceItem, state: TargetState, inputs: RunInputs) -> Match:
 
 def build_resolver(
     *,
-    items: Sequence[SourceItem],
+    items: Iterable[SourceItem],
     target_state: TargetState,
     target_groups: TargetGroups,
     backup_names: BackupNames,
@@ -801,7 +802,8 @@ def build_resolver(
         kind.key: {} for kind in reference_kinds.foundation_kinds()
     }
     unwritten: dict[str, dict[str, Any]] = {}
-    for item in items:
+    # only items of a type references point at matter (``reference_kinds.kind_of_type``)
+    for item in items_of_types(items, foundation_type_keys()):
         if item.type_key in target_state.unreadable:
             continue
         unwritten_kind = reference_kinds.kind_of_type(item.type_key)
@@ -856,11 +858,103 @@ def broad_targets(assignments: Iterable[Mapping[str, Any]] | None) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Backup items ``SourceItems`` reads from the database at a time.
+SOURCE_CHUNK: Final = 100
+#: Bytes of found references ``SourceItems`` keeps between passes (compact JSON per item; past
+#: it, later items' references are found again on each pass): bounded, whatever the scope.
+REFERENCE_CACHE_BYTES: Final = 2 * 1024 * 1024
+#: What one kept entry costs besides its bytes (the dictionary slot and the key).
+_REFERENCE_ENTRY_COST: Final = 100
+
+
+class SourceItems:
+    """The run's scoped items in restore order, read from the database ``SOURCE_CHUNK`` at a
+    time each time they are iterated: only their primary keys and types stay in memory, so the
+    checks and the preview of 20,000 items never hold every payload at once. Each pass reads
+    the rows again (``SourceItem`` values are rebuilt, their references found again)."""
+
+    def __init__(self, *, pks: Sequence[int], type_keys: Sequence[str]) -> None:
+        self._pks = list(pks)
+        self._types = list(type_keys)
+        # an item's references with its assignments (``SourceItem.references``), found on an
+        # earlier pass: the group lookups and the checker both ask, and finding them walks the
+        # whole payload
+        self._references: dict[int, bytes] = {}
+        self._reference_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._pks)
+
+    def __iter__(self) -> Iterator[SourceItem]:
+        return self._read(range(len(self._pks)))
+
+    @property
+    def type_keys(self) -> set[str]:
+        return set(self._types)
+
+    def of_types(self, type_keys: Iterable[str]) -> Iterator[SourceItem]:
+        """The items of ``type_keys`` only, in restore order (only their rows are read)."""
+        wanted = set(type_keys)
+        return self._read([index for index, key in enumerate(self._types) if key in wanted])
+
+    def _read(self, positions: Sequence[int]) -> Iterator[SourceItem]:
+        for start in range(0, len(positions), SOURCE_CHUNK):
+            pks = [self._pks[index] for index in positions[start : start + SOURCE_CHUNK]]
+            rows = BackupItem.objects.in_bulk(pks)
+            for pk in pks:
+                row = rows.get(pk)
+                if row is None:
+                    raise RestoreRunError(
+                        f"Backup item #{pk} of the run's backup set disappeared while the run "
+                        "was using it: run the step again."
+                    )
+                item = _source_item(row)
+                kept = self._references.get(pk)
+                if kept is not None:
+                    item.__dict__["_references"] = {True: _decode_references(kept)}
+                yield item
+                if kept is None:  # (the caller is done with the item: keep what it found)
+                    self._keep_references(pk, item)
+
+    def _keep_references(self, pk: int, item: SourceItem) -> None:
+        found = item.__dict__.get("_references", {}).get(True)
+        if found is None:
+            return
+        data = _encode_references(found)
+        cost = len(data) + _REFERENCE_ENTRY_COST
+        if self._reference_bytes + cost > REFERENCE_CACHE_BYTES:
+            return
+        self._references[pk] = data
+        self._reference_bytes += cost
+
+
+def _encode_references(found: Sequence[Reference]) -> bytes:
+    return json.dumps(
+        [[ref.kind, ref.source_id, ref.where] for ref in found], separators=(",", ":")
+    ).encode()
+
+
+def _decode_references(data: bytes) -> tuple[Reference, ...]:
+    return tuple(
+        Reference(kind=kind, source_id=source_id, where=where)
+        for kind, source_id, where in json.loads(data)
+    )
+
+
+def items_of_types(items: Iterable[SourceItem], type_keys: Iterable[str]) -> Iterator[SourceItem]:
+    """The items of ``type_keys`` among ``items`` (a ``SourceItems`` reads only those rows)."""
+    if isinstance(items, SourceItems):
+        return items.of_types(type_keys)
+    wanted = set(type_keys)
+    return (item for item in items if item.type_key in wanted)
+
+
 @dataclass(frozen=True)
 class RunSource:
-    """Everything the engines read from the database for one run."""
+    """Everything the engines read from the database for one run. ``items``: a list (tests,
+    small callers) or ``SourceItems`` (``load_source``: streamed from the database)."""
 
-    items: list[SourceItem]
+    items: Sequence[SourceItem] | SourceItems
     names: BackupNames
     inputs: RunInputs
 
@@ -868,7 +962,12 @@ class RunSource:
         """Types of the target to read: every restorable type in scope plus the foundation
         types (references are resolved against them). Unsupported objects are never read:
         nothing can be written for them."""
-        keys = {item.type_key for item in self.items if not item.is_unsupported}
+        in_scope = (
+            self.items.type_keys
+            if isinstance(self.items, SourceItems)
+            else {item.type_key for item in self.items}
+        )
+        keys = {key for key in in_scope if not registry.is_unsupported(policy_type_of(key))}
         keys.update(foundation_type_keys())
         return sorted(keys, key=restore_order)
 
@@ -900,7 +999,11 @@ def _never_written_foundations(backup_set: Any) -> dict[str, frozenset[str]]:
         if registry.is_unsupported(ptype) or ptype.is_preview_only:
             found[type_key] = frozenset(rows.values_list("source_id", flat=True))
         elif ptype.builtin_when is not None:
-            lookup = "payload__" + ptype.builtin_when.path.replace(".", "__") + "__startswith"
+            lookup = (
+                "stored_payload__payload__"
+                + ptype.builtin_when.path.replace(".", "__")
+                + "__startswith"
+            )
             condition = {lookup: ptype.builtin_when.prefix}
             rows = (
                 rows.exclude(**condition) if ptype.builtin_when.negate else rows.filter(**condition)
@@ -919,8 +1022,15 @@ def load_source(run: RestoreRun) -> RunSource:
     rows = BackupItem.objects.filter(backup_set=backup_set)
     if run.scope_mode == ScopeMode.SELECTED:
         rows = rows.filter(pk__in=[int(pk) for pk in run.requested_items or []])
-    items = [_source_item(row) for row in rows.iterator(chunk_size=500)]
-    items.sort(key=lambda item: (restore_order(item.type_key), item.display_name, item.source_id))
+    # Only the keys and the order here; the items themselves are read a chunk at a time.
+    keys = sorted(
+        rows.values_list("pk", "policy_type", "display_name", "source_id"),
+        key=lambda row: (restore_order(row[1]), row[2], row[3]),
+    )
+    shared: dict[str, str] = {}  # one string per type, not one per item
+    items = SourceItems(
+        pks=[row[0] for row in keys], type_keys=[shared.setdefault(row[1], row[1]) for row in keys]
+    )
     foundation_names: dict[str, dict[str, str]] = {key: {} for key in foundation_type_keys()}
     for type_key, source_id, name in BackupItem.objects.filter(
         backup_set=backup_set, policy_type__in=foundation_type_keys()
@@ -1017,8 +1127,13 @@ def load_target(
     collection, per-item reads batched), the groups the scoped items reference or the mapping
     names (batched by id), and same-name groups for the ones that are missing (batched by
     name, for suggestions). ``on_progress(objects_read, type_key)`` reports the reading."""
+    # The target's secret values are never compared nor shown (the kept read leaves them out
+    # too): not read. The executor reads them for its pre-restore snapshot.
     state = target.read_target(
-        client, type_keys=source.type_keys_to_read(), on_progress=on_progress
+        client,
+        type_keys=source.type_keys_to_read(),
+        on_progress=on_progress,
+        secret_values=False,
     )
     return state, load_target_groups(client, source, state)
 
@@ -1237,6 +1352,7 @@ __all__ = [
     "RunInputs",
     "RunSource",
     "SourceItem",
+    "SourceItems",
     "TargetGroups",
     "TargetRead",
     "TenantIdentities",
@@ -1249,6 +1365,7 @@ __all__ = [
     "graph_client_for_run",
     "intended_item",
     "item_references",
+    "items_of_types",
     "kind_label",
     "load_identities",
     "load_source",

@@ -36,7 +36,6 @@ from typing import Any, Final
 from django.conf import settings
 from django.utils import timezone
 
-from tenantguard.intune.capture import CapturedItem
 from tenantguard.intune.target import TargetState
 from tenantguard.restores.models import RestoreRun, RestoreTargetRead
 from tenantguard.restores.services.source import (
@@ -47,7 +46,7 @@ from tenantguard.restores.services.source import (
 )
 from tenantguard.tenants.models import Tenant
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 #: Clocks of two hosts may differ a little: a read "from the future" by more is not trusted.
 _CLOCK_SKEW: Final = timedelta(seconds=60)
 _CHUNK: Final = 64 * 1024
@@ -63,52 +62,28 @@ def reuse_limit() -> timedelta:
 # --------------------------------------------------------------------------------------------
 
 
-def _item_row(item: CapturedItem) -> list[Any]:
-    # The target's secret values are left out: the preview never uses them.
-    return [
-        item.type_key,
-        item.source_id,
-        item.display_name,
-        item.platform,
-        item.payload,
-        item.assignments,
-        item.scope_tag_ids,
-        item.source_modified_at,
-        item.warnings,
-        sorted(item.group_refs),
-    ]
-
-
-def _item_from_row(row: list[Any]) -> CapturedItem:
-    (type_key, source_id, name, platform, payload, assignments, tags, modified, warnings, refs) = (
-        row
-    )
-    return CapturedItem(
-        type_key=type_key,
-        source_id=source_id,
-        display_name=name,
-        platform=platform,
-        payload=payload,
-        assignments=assignments,
-        scope_tag_ids=tags,
-        source_modified_at=modified,
-        warnings=warnings,
-        group_refs=set(refs),
-    )
+def _meta(*values: Any) -> bytes:
+    # ASCII-only: a lone surrogate in a name (a Graph string cut in half) round-trips escaped
+    value = values[0] if len(values) == 1 else list(values)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def encode_target(
     *, run_id: int, fingerprint: str, state: TargetState, groups: TargetGroups
 ) -> tuple[bytes, int, int]:
-    """``(compressed bytes, uncompressed size, objects)`` of the target as read. Objects are
-    compressed one by one, so no uncompressed copy of the whole read is ever built."""
+    """``(compressed bytes, uncompressed size, objects)`` of the target as read: a JSON header
+    line, then per object ``[type, id, name]``, a tab and the object as ``TargetState`` stores
+    it (``target.encode_row``: no secret values). Lines are compressed one by one, so no
+    uncompressed copy of the whole read is ever built."""
     compressor = zlib.compressobj(level=6)
     parts: list[bytes] = []
     raw = 0
 
     def put(value: Any) -> None:
+        put_line(_meta(value) + b"\n")
+
+    def put_line(line: bytes) -> None:
         nonlocal raw
-        line = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         raw += len(line)
         chunk = compressor.compress(line)
         if chunk:
@@ -131,8 +106,9 @@ def encode_target(
     )
     count = 0
     for type_key in state.type_keys:
-        for item in state.items(type_key):
-            put(_item_row(item))
+        # each object as the state stores it (no secret values), never decoded here
+        for source_id, name, row in state.rows(type_key):
+            put_line(_meta(type_key, source_id, name) + b"\t" + row + b"\n")
             count += 1
     parts.append(compressor.flush())
     return b"".join(parts), raw, count
@@ -152,14 +128,24 @@ def _lines(data: bytes) -> Iterator[bytes]:
 
 
 def decode_target(data: bytes) -> tuple[dict[str, Any], TargetState, TargetGroups]:
-    """``(header, state, groups)`` of ``encode_target``'s bytes."""
+    """``(header, state, groups)`` of ``encode_target``'s bytes. Bytes that are not such a
+    read (corrupt, or another format: an earlier version's) raise ``ValueError``."""
+    try:
+        return _decode_target(data)
+    except ValueError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, StopIteration, zlib.error) as error:
+        raise ValueError(f"the kept read is corrupt ({type(error).__name__})") from error
+
+
+def _decode_target(data: bytes) -> tuple[dict[str, Any], TargetState, TargetGroups]:
     lines = _lines(data)
     header = json.loads(next(lines))
+    if not isinstance(header, dict):
+        raise ValueError("the kept read's header is not an object")
     if header.get("version") != FORMAT_VERSION:
         raise ValueError(f"unknown target read format {header.get('version')!r}")
-    items = (_item_from_row(json.loads(line)) for line in lines)
     state = TargetState(
-        items=items,
         unreadable=header.get("unreadable") or {},
         group_names=header.get("group_names") or {},
         parents={
@@ -167,12 +153,25 @@ def decode_target(data: bytes) -> tuple[dict[str, Any], TargetState, TargetGroup
             for type_key, pairs in (header.get("parents") or {}).items()
         },
     )
-    stored_groups = header.get("groups") or {}
-    groups = TargetGroups(
-        existing=stored_groups.get("existing") or {},
-        named=stored_groups.get("named") or {},
-        unreadable=str(stored_groups.get("unreadable") or ""),
-    )
+    try:
+        for line in lines:
+            # each object goes into the state as stored: decoded only when the preview asks
+            meta, tab, row = line.partition(b"\t")
+            if not tab:
+                raise ValueError("a line of the kept read has no object")
+            type_key, source_id, name = json.loads(meta)
+            state.add_row(
+                type_key=str(type_key), source_id=str(source_id), display_name=str(name), row=row
+            )
+        stored_groups = header.get("groups") or {}
+        groups = TargetGroups(
+            existing=stored_groups.get("existing") or {},
+            named=stored_groups.get("named") or {},
+            unreadable=str(stored_groups.get("unreadable") or ""),
+        )
+    except BaseException:
+        state.close()  # (its temporary file too)
+        raise
     return header, state, groups
 
 
@@ -284,9 +283,15 @@ def restore_target_read_reusable(
         )
     try:
         header, state, groups = decode_target(bytes(stored.data))
-    except (zlib.error, ValueError, KeyError, TypeError, StopIteration):
-        return None, "the kept read could not be decoded"
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration, zlib.error):
+        # Never retried: the next preview (and this one) reads the target again.
+        RestoreTargetRead.objects.filter(pk=stored.pk).delete()
+        return None, (
+            "the kept read could not be decoded (kept by an earlier version or damaged): "
+            "the target is read again"
+        )
     if header.get("run") != run.pk or header.get("fingerprint") != fingerprint:
+        state.close()
         return None, "the kept read was made for another run or other inputs"
     # One preview per read: previewing again means "show me the tenant now".
     RestoreTargetRead.objects.filter(pk=stored.pk).delete()
