@@ -9,7 +9,12 @@ from typing import NamedTuple
 
 from tenantguard.emulator.app import GraphEmulator
 from tenantguard.emulator.config import EmulatorConfig
-from tenantguard.emulator.http11 import IDLE_TIMEOUT, HTTP11RequestHandler, HTTP11WSGIServer
+from tenantguard.emulator.http11 import (
+    CLOSE_TIMEOUT,
+    IDLE_TIMEOUT,
+    HTTP11RequestHandler,
+    HTTP11WSGIServer,
+)
 
 logger = logging.getLogger("tenantguard.emulator")
 
@@ -41,13 +46,20 @@ def serve_app(
     host: str = "127.0.0.1",
     port: int = 0,
     idle_timeout: float = IDLE_TIMEOUT,
+    close_timeout: float = CLOSE_TIMEOUT,
 ) -> HTTP11WSGIServer:
     """A threaded HTTP/1.1 server for ``emulator`` (connections kept alive like Graph's, a
     thread per connection, idle ones closed after ``idle_timeout`` seconds), bound but not
     started: call ``serve_forever()`` (e.g. in a thread), then ``shutdown()`` and
-    ``server_close()`` (which also closes kept-alive connections); ``server_port`` is the port
-    actually bound (useful with ``port=0``)."""
-    server = HTTP11WSGIServer((host, port), HTTP11RequestHandler, idle_timeout=idle_timeout)
+    ``server_close()`` (which closes idle kept-alive connections and waits up to
+    ``close_timeout`` seconds for requests still running to answer, so the emulator can be
+    closed after it); ``server_port`` is the port actually bound (useful with ``port=0``)."""
+    server = HTTP11WSGIServer(
+        (host, port),
+        HTTP11RequestHandler,
+        idle_timeout=idle_timeout,
+        close_timeout=close_timeout,
+    )
     server.set_app(emulator)
     return server
 
@@ -89,5 +101,5 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.server_close()  # waits (bounded) for requests still running to answer
         emulator.close()

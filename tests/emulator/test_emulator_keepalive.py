@@ -306,3 +306,229 @@ def test_a_requests_session_reuses_its_connection() -> None:
             listed = session.get(base + GROUPS, timeout=10).json()["value"]
         assert [g["displayName"] for g in listed] == ["IntuneCD 2"]
         assert server.connections_accepted == 1
+
+
+WsgiApp = Callable[[dict[str, object], Callable[..., object]], list[bytes]]
+
+
+@contextmanager
+def _serve_wsgi(app: WsgiApp) -> Iterator[HTTP11WSGIServer]:
+    server = HTTP11WSGIServer(("127.0.0.1", 0))
+    server.set_app(app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _ok_app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+    body = environ["wsgi.input"].read()  # type: ignore[attr-defined]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"got " + body]
+
+
+def test_closing_the_server_lets_a_running_request_answer_and_waits_for_it() -> None:
+    """`server_close()` during a request the application is running: the idle connection is
+    closed at once, the running request still gets its whole answer (saying `Connection:
+    close`, then the socket closes), and `server_close()` returns only after it, so the
+    caller (`serve()`) closes the emulator's stores after the last request."""
+    entered = threading.Event()
+    release = threading.Event()
+    finished = threading.Event()
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        if environ["PATH_INFO"] == "/slow":
+            entered.set()
+            release.wait(10)
+            finished.set()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"answered " + str(environ["PATH_INFO"]).encode()]
+
+    server = HTTP11WSGIServer(("127.0.0.1", 0), close_timeout=10)
+    server.set_app(app)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    with _raw(server.server_port) as idle, _raw(server.server_port) as busy:
+        idle.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_answer(idle)[2] == b"answered /fast"
+        busy.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert entered.wait(5)
+        server.shutdown()
+        serving.join(timeout=5)
+        returned_after_the_request: list[bool] = []
+
+        def close() -> None:
+            server.server_close()
+            returned_after_the_request.append(finished.is_set())
+
+        closer = threading.Thread(target=close)
+        closer.start()
+        assert idle.recv(1) == b"", "the idle connection was not closed"
+        time.sleep(0.3)
+        assert closer.is_alive(), "server_close() returned with a request still running"
+        release.set()
+        closer.join(timeout=5)
+        assert not closer.is_alive()
+        assert returned_after_the_request == [True]
+        status, headers, body = _read_answer(busy)
+        assert status.startswith(b"HTTP/1.1 200"), status
+        assert body == b"answered /slow"
+        assert headers.get("connection") == "close"
+        assert busy.recv(1) == b""
+    assert server.connections_open == 0
+
+
+def test_closing_the_server_waits_for_a_stuck_request_only_up_to_the_close_timeout() -> None:
+    """A request that never finishes does not hold `server_close()` past `close_timeout`."""
+    entered = threading.Event()
+    release = threading.Event()
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        entered.set()
+        release.wait(10)
+        start_response("200 OK", [])
+        return [b""]
+
+    server = HTTP11WSGIServer(("127.0.0.1", 0), close_timeout=0.5)
+    server.set_app(app)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        with _raw(server.server_port) as sock:
+            sock.sendall(b"GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert entered.wait(5)
+            server.shutdown()
+            started = time.monotonic()
+            server.server_close()
+            assert 0.4 < time.monotonic() - started < 3
+    finally:
+        release.set()
+
+
+def _expect_100(port: int, length: str) -> tuple[bytes, dict[str, str], bytes]:
+    with _raw(port) as sock:
+        sock.sendall(
+            b"POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            + f"Content-Length: {length}\r\n\r\n".encode()
+        )
+        answer = _read_answer(sock)
+        assert sock.recv(1) == b"", "the connection stayed open after a refused body"
+        return answer
+
+
+def test_expect_100_continue_with_a_body_over_the_cap_is_refused_before_continue() -> None:
+    """`Expect: 100-continue` with a declared length over the cap answers 413 (no `100
+    Continue` inviting the body first), a bad length 400; both close the connection. A
+    length under the cap is still invited and answered."""
+    from tenantguard.emulator.http11 import MAX_BODY_BYTES
+
+    with _serve_wsgi(_ok_app) as server:
+        status, headers, body = _expect_100(server.server_port, str(MAX_BODY_BYTES + 1))
+        assert status.startswith(b"HTTP/1.1 413"), status
+        assert headers.get("connection") == "close"
+        assert b"over the emulator's" in body
+        status, headers, _ = _expect_100(server.server_port, "-5")
+        assert status.startswith(b"HTTP/1.1 400"), status
+        assert headers.get("connection") == "close"
+        with _raw(server.server_port) as sock:
+            sock.sendall(
+                b"POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 5\r\n\r\n"
+            )
+            reader = _readers.setdefault(sock.fileno(), sock.makefile("rb"))
+            assert reader.readline().startswith(b"HTTP/1.1 100")
+            assert reader.readline() == b"\r\n"
+            sock.sendall(b"hello")
+            status, _, body = _read_answer(sock)
+            assert status.startswith(b"HTTP/1.1 200"), status
+            assert body == b"got hello"
+
+
+@pytest.mark.parametrize("size", [b"-1", b"0x5", b"+5", b"0_5", b" ", b"5 5"])
+def test_a_chunk_size_other_than_hex_digits_is_a_bad_request(size: bytes) -> None:
+    """Chunk sizes Python's `int(x, 16)` would take (`-1` would read until the client hangs
+    up) answer 400 and close; `5;name=value` (an extension) is still read."""
+    with _serve_wsgi(_ok_app) as server:
+        with _raw(server.server_port) as sock:
+            sock.sendall(
+                b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + size
+                + b"\r\nhello\r\n0\r\n\r\n"
+            )
+            status, headers, _ = _read_answer(sock)
+            assert status.startswith(b"HTTP/1.1 400"), status
+            assert headers.get("connection") == "close"
+        with _raw(server.server_port) as sock:
+            sock.sendall(
+                b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"5;name=value\r\nhello\r\n0\r\n\r\n"
+            )
+            status, _, body = _read_answer(sock)
+            assert status.startswith(b"HTTP/1.1 200"), status
+            assert body == b"got hello"
+
+
+@pytest.mark.parametrize("length", ["+5", "0x5", "5_0", "-0", "5 5"])
+def test_a_content_length_other_than_decimal_digits_is_a_bad_request(length: str) -> None:
+    with _serve_wsgi(_ok_app) as server, _raw(server.server_port) as sock:
+        sock.sendall(
+            f"POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\nhello".encode()
+        )
+        status, headers, _ = _read_answer(sock)
+        assert status.startswith(b"HTTP/1.1 400"), status
+        assert headers.get("connection") == "close"
+
+
+@pytest.mark.parametrize(
+    ("status_line", "headers"),
+    [
+        ("200 OK", [("X-Name", "caf\u20ac")]),  # not latin-1
+        ("200 OK", [("X-Name", "a\r\nX-Injected: 1")]),
+        ("200 OK", [("X-Bad Name", "a")]),
+        ("200 OK", [("X-Name:", "a")]),
+        ("2xx OK", []),
+        ("OK", []),
+        ("200 OK\r\nX-Injected: 1", []),
+    ],
+)
+def test_an_answer_head_the_application_got_wrong_is_a_500(
+    status_line: str, headers: list[tuple[str, str]]
+) -> None:
+    """A status or header the server cannot send as HTTP answers 500 with `Connection: close`
+    (not a silent close, not a header injected into the answer)."""
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response(status_line, headers)
+        return [b"body"]
+
+    with _serve_wsgi(app) as server, _raw(server.server_port) as sock:
+        sock.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, answer_headers, _ = _read_answer(sock)
+        assert status.startswith(b"HTTP/1.1 500"), status
+        assert answer_headers.get("connection") == "close"
+        assert "x-injected" not in answer_headers
+        assert sock.recv(1) == b""
+
+
+def test_connection_close_among_other_tokens_closes_and_hop_by_hop_headers_are_dropped() -> None:
+    """`Connection: close, TE` (a token list, any case) closes the connection like `close`;
+    the application's `Trailer` header (hop-by-hop) is not passed on."""
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [("Trailer", "Expires"), ("X-Kept", "1")])
+        return [b"ok"]
+
+    with _serve_wsgi(app) as server:
+        for value in ("close, TE", "TE, Close", "keep-alive,close"):
+            with _raw(server.server_port) as sock:
+                sock.sendall(f"GET /x HTTP/1.1\r\nHost: x\r\nConnection: {value}\r\n\r\n".encode())
+                status, headers, _ = _read_answer(sock)
+                assert status.startswith(b"HTTP/1.1 200"), status
+                assert headers.get("connection") == "close", value
+                assert "trailer" not in headers
+                assert headers.get("x-kept") == "1"
+                assert sock.recv(1) == b"", f"Connection: {value} kept the connection open"

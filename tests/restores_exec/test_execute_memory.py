@@ -122,6 +122,17 @@ def test_a_resumed_run_holds_the_checkpoints_of_the_items_in_flight_only(
         return real_update(client, **kwargs)
 
     monkeypatch.setattr(write_module, "update_object", update_object)
+    from tenantguard.restores.services.execute import RestoreExecutor
+
+    done_ids = set(run.item_outcomes.filter(stage="done").values_list("source_id", flat=True))
+    loaded: list[str] = []
+    real_loaded = RestoreExecutor._loaded
+
+    def counting_loaded(self, item):
+        loaded.append(item.source_id)
+        return real_loaded(self, item)
+
+    monkeypatch.setattr(RestoreExecutor, "_loaded", counting_loaded)
     RestoreRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
     with django_capture_on_commit_callbacks(execute=True):
         assert recovery.restores_recover_stalled().resumed == [run.pk]
@@ -129,6 +140,8 @@ def test_a_resumed_run_holds_the_checkpoints_of_the_items_in_flight_only(
     run.refresh_from_db()
     assert run.status == "completed", run.results
     assert alive, "the resumed run wrote the items the dead worker left"
+    # the dead worker's finished items are not read again (payload, assignments, secrets)
+    assert loaded and not done_ids & set(loaded), sorted(done_ids & set(loaded))[:5]
     # the checkpoints of the lanes' items (and none of the dead worker's done ones)
     assert max(alive) - held_by_the_dead_worker <= concurrency, (alive, done_before)
 
@@ -168,3 +181,34 @@ def test_an_item_moved_out_of_the_backup_set_during_the_run_fails_with_what_to_d
     assert f"no longer in backup set #{baseline.pk}" in outcome.error_message
     assert "Run the checks and the preview again" in outcome.error_message
     assert run.status == "partial", run.results
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_an_item_keeps_nothing_of_its_target_read_once_done_with_assignments_off(
+    personas, tenant, seeded, monkeypatch, settings, concurrency
+):
+    """With assignments off an item's target assignments are read (for the verification) but
+    never restored; once the item is done the run keeps none of them (20,000 lists on a large
+    tenant otherwise)."""
+    from tenantguard.restores.services.execute import RestoreExecutor
+
+    owner = personas["owner"]
+    baseline = take_backup(owner, tenant)
+    for obj in seeded.list_objects(POLICIES):
+        if "description" in obj:
+            seeded.put_object(POLICIES, {**obj, "description": "edited after the backup"})
+    run = prepare_run(owner, tenant, baseline, options={"include_assignments": False})
+    settings.TENANTGUARD_RESTORE_CONCURRENCY = concurrency
+    left: list[int] = []
+    real_finish = RestoreExecutor._finish
+
+    def finish(self, **kwargs):
+        left.append(len(self._assignments_read) + len(self._unchanged_reads))
+        return real_finish(self, **kwargs)
+
+    monkeypatch.setattr(RestoreExecutor, "_finish", finish)
+
+    run = restore_run_execute(run_id=run.pk)
+
+    assert run.status == "completed", run.results
+    assert left == [0]

@@ -139,10 +139,9 @@ HEARTBEAT_EVERY_SECONDS = 60.0
 HEARTBEAT_MAX_SILENCE_SECONDS = 3600.0
 #: Items restored at once when the Django setting ``TENANTGUARD_RESTORE_CONCURRENCY`` is not
 #: set (config/settings.py sets it, default 4). Measured (bench/README.md, issue 10,
-#: "Execution"): against a loopback emulator at Intune's limits it gains little, 1,000 updates
-#: in 200.5 s instead of 206.5 s (89.8 % of the 180 s write floor, not 95 %: the first window's
-#: request budget, spent on the target read and the first items, bounds the run, not the item
-#: concurrency); with 100 ms per answer it restored 300 updates in 62.6 s instead of 154.3 s
+#: "Execution"): against a loopback emulator at Intune's limits 1,000 updates take 186.2 s
+#: (96.7 % of the 180 s write floor; the first window's requests and the CPU before the first
+#: write bound it, not the item concurrency); with 100 ms per answer it restored 300 updates in 62.6 s instead of 154.3 s
 #: (4.8 instead of 1.9 writes per second), i.e. it is what keeps the writes at Intune's budget
 #: (5 per second) at real Graph latencies.
 #: Each item still goes re-read, checkpoint, write, checkpoint, read back, checkpoint; only the
@@ -444,6 +443,8 @@ class RestoreExecutor:
             # an earlier execution's checkpoint, read now: the run holds the rows of the items
             # in flight only
             checkpoint = self._stored_checkpoint(item) if key in checkpointed else None
+            if checkpoint is not None and checkpoint.stage == ExecutionStage.DONE:
+                return  # finished by an earlier execution: nothing to read, nothing to write
             if checkpoint is not None:
                 self._checkpoints[key] = checkpoint
             with self._loaded(item):
@@ -452,9 +453,13 @@ class RestoreExecutor:
             raise
         except Exception as exc:  # one item's failure never stops the others
             self._fail_item(item, exc)
-        # Done (written, read back and verified, or failed): the run keeps no row of the items
-        # it is not working on.
-        self._checkpoints.pop(key, None)
+        finally:
+            # Done (written, read back and verified, or failed): the run keeps nothing of the
+            # items it is not working on (an item whose assignments were not restored, e.g.
+            # with assignments off, would otherwise leave its target assignments behind).
+            self._checkpoints.pop(key, None)
+            self._assignments_read.pop(key, None)
+            self._unchanged_reads.pop(key, None)
 
     # ---- several items at once -------------------------------------------------------------
 
